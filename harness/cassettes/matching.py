@@ -1,0 +1,132 @@
+"""Request identity for replay, the index that makes each lookup constant-time, and miss diagnostics.
+
+A request matches a recorded one on: method, URL path, query as a multimap (order of distinct names does
+not matter, order of repeated values does), and the canonical body (JSON re-serialized with sorted keys;
+form bodies as sorted pairs). Host and headers never take part, so auth never does. The Nth identical request
+gets the Nth recorded response.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .format import Interaction
+
+Key = tuple[str, str, tuple[tuple[str, str], ...], str]
+
+
+def canonical_body(body: str | bytes | None, content_type: str | None = None) -> str:
+    if body is None:
+        return ""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if not text:
+        return ""
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        except ValueError:
+            return text
+    if content_type and "x-www-form-urlencoded" in content_type.lower():
+        return "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(text, keep_blank_values=True)))
+    return text
+
+
+def query_pairs(query: str) -> tuple[tuple[str, str], ...]:
+    # Stable sort: distinct names compare in any order, repeated names keep their order.
+    return tuple(sorted(parse_qsl(query, keep_blank_values=True), key=lambda kv: kv[0]))
+
+
+def request_key(method: str, uri: str, body: str | bytes | None, content_type: str | None = None) -> Key:
+    parts = urlsplit(uri)
+    path = unquote(parts.path) or "/"
+    return (method.upper(), path, query_pairs(parts.query), canonical_body(body, content_type))
+
+
+def _content_type(headers: dict[str, list[str]]) -> str | None:
+    for k, v in headers.items():
+        if k.lower() == "content-type" and v:
+            return v[0]
+    return None
+
+
+def interaction_key(item: Interaction) -> Key:
+    return request_key(item.method, item.uri, item.request_body, _content_type(item.request_headers))
+
+
+def describe(key: Key) -> str:
+    method, path, query, body = key
+    q = "&".join(f"{k}={v}" for k, v in query)
+    text = f"{method} {path}" + (f"?{q}" if q else "")
+    if body:
+        text += f" body={body[:80]}{'...' if len(body) > 80 else ''}"
+    return text
+
+
+def differences(wanted: Key, have: Key) -> list[str]:
+    out: list[str] = []
+    if wanted[0] != have[0]:
+        out.append(f"method {wanted[0]} != recorded {have[0]}")
+    if wanted[1] != have[1]:
+        out.append(f"path {wanted[1]} != recorded {have[1]}")
+    wq: dict[str, list[str]] = {}
+    hq: dict[str, list[str]] = {}
+    for k, v in wanted[2]:
+        wq.setdefault(k, []).append(v)
+    for k, v in have[2]:
+        hq.setdefault(k, []).append(v)
+    for name in sorted(set(wq) | set(hq)):
+        a, b = wq.get(name), hq.get(name)
+        if a != b:
+            shown_a = ",".join(a) if a is not None else "(absent)"
+            shown_b = ",".join(b) if b is not None else "(absent)"
+            out.append(f"query {name}={shown_a} != recorded {shown_b}")
+    if wanted[3] != have[3]:
+        out.append("body differs")
+    return out
+
+
+def _score(wanted: Key, have: Key) -> tuple[int, int, int, int]:
+    same_query = len(set(wanted[2]) & set(have[2])) - len(set(wanted[2]) ^ set(have[2]))
+    return (wanted[0] == have[0], wanted[1] == have[1], same_query, wanted[3] == have[3])
+
+
+@dataclass
+class Match:
+    index: int
+    interaction: Interaction
+
+
+class InteractionIndex:
+    """Recorded interactions by request key, each key's responses in recording order."""
+
+    def __init__(self, interactions: list[Interaction]) -> None:
+        self.interactions = interactions
+        self.keys = [interaction_key(i) for i in interactions]
+        self._queues: dict[Key, deque[int]] = {}
+        for n, key in enumerate(self.keys):
+            self._queues.setdefault(key, deque()).append(n)
+        self.played: list[bool] = [False] * len(interactions)
+
+    def take(self, key: Key) -> Match | None:
+        queue = self._queues.get(key)
+        if not queue:
+            return None
+        n = queue.popleft()
+        self.played[n] = True
+        return Match(n, self.interactions[n])
+
+    def nearest(self, key: Key) -> tuple[Key, list[str], bool] | None:
+        """The closest recorded request, what differs, and whether it was already played."""
+        if not self.keys:
+            return None
+        best = max(range(len(self.keys)), key=lambda n: (_score(key, self.keys[n]), not self.played[n]))
+        return self.keys[best], differences(key, self.keys[best]), self.played[best]
+
+    def unplayed(self) -> list[dict[str, Any]]:
+        return [{"index": n, "method": self.interactions[n].method, "uri": self.interactions[n].uri}
+                for n, done in enumerate(self.played) if not done]

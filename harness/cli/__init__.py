@@ -1,0 +1,74 @@
+"""The `harness` command line: a thin click layer over the session and the runner.
+
+Only click is imported at start-up (`harness --help` stays fast); each command imports what it needs.
+Every `HarnessError` becomes one line on stderr and its documented exit code; a traceback is shown only
+with `--debug`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import EXIT_INTERRUPTED, HarnessError
+
+EXIT_INTERNAL = 70
+
+
+class HarnessGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug")) or "--debug" in sys.argv
+        try:
+            return super().invoke(ctx)
+        except HarnessError as exc:
+            if debug:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if debug:
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback, "
+                       "and please report it)", err=True)
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=HarnessGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="harness")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Project folder (default: found from the current folder).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
+    """Dry-run, record and test integration functions (syncs, actions, webhooks, event functions).
+
+    \b
+    Exit codes:
+      0  success
+      1  the function failed, or its data failed validation
+      2  usage or configuration error (bad option, unknown function or connection, broken definition)
+      3  recording problem (missing or invalid cassette, request not recorded, secret found)
+      70 internal error (a bug in harness)
+      130 interrupted
+    """
+    ctx.obj = {"project": project, "debug": debug}
+
+
+def _register() -> None:
+    from .dryrun import dryrun
+    from .listing import list_functions
+
+    main.add_command(dryrun)
+    main.add_command(list_functions)
+
+
+_register()

@@ -1,0 +1,61 @@
+"""`harness list`: the project's functions (name, integration, type, models, frequency)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import project_of
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.pass_context
+def list_functions(ctx: click.Context, as_json: bool) -> None:
+    """List the project's functions, and the files that could not be loaded."""
+    from ..definitions import ActionDefinition, EventDefinition, SyncDefinition
+    from ..errors import EXIT_USAGE
+    from ..loader import load_catalog
+
+    project = project_of(ctx)
+    catalog = load_catalog(project.functions_dir)
+    rows: list[dict[str, Any]] = []
+    for d in sorted(catalog.definitions, key=lambda d: (d.integration, d.type, d.name)):
+        row: dict[str, Any] = {"name": d.name, "integration": d.integration, "type": d.type,
+                               "file": project.relative(Path(d.file)),
+                               "description": d.description}
+        if isinstance(d, SyncDefinition):
+            row.update(models=list(d.models), frequency=d.frequency, webhook=d.webhook is not None)
+        elif isinstance(d, ActionDefinition):
+            row.update(input=getattr(d.input, "__name__", None), output=getattr(d.output, "__name__", None))
+        elif isinstance(d, EventDefinition):
+            row.update(event=d.event)
+        rows.append(row)
+    problems = [{"file": p.file, "line": p.line, "message": p.message} for p in catalog.problems]
+    if as_json:
+        sys.stdout.write(json.dumps({"functions": rows, "problems": problems}, indent=2) + "\n")
+    else:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        console = Console(highlight=False)
+        table = Table(show_edge=False)
+        for col in ("integration", "name", "type", "models / input", "frequency / event"):
+            table.add_column(col)
+        for row in rows:
+            what = ", ".join(row.get("models", [])) or (row.get("input") or "")
+            when = row.get("frequency") or row.get("event") or ""
+            table.add_row(row["integration"], row["name"], row["type"], what, when)
+        if rows:
+            console.print(table)
+        else:
+            console.print(f"no functions found under {escape(project.relative(project.functions_dir))}")
+        for p in catalog.problems:
+            click.echo(f"error: {p}", err=True)
+    if catalog.problems:
+        ctx.exit(EXIT_USAGE)

@@ -1,0 +1,108 @@
+"""The `Connection` a run acts for, its credentials, and the secret values they hold."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+from ..providers.catalog import Provider
+from ..providers.templates import render_base_url
+
+CREDENTIAL_TYPES = ("OAUTH2", "OAUTH2_CC", "APP", "API_KEY", "BASIC", "JWT", "CUSTOM", "NONE")
+
+# Credential fields that identify rather than authorize; everything else string-valued is a secret.
+_NOT_SECRET = {"type", "expires_at", "token_type", "scope", "scopes", "username", "client_id", "expires_in"}
+MIN_SECRET_LENGTH = 6
+
+
+@dataclass
+class Connection:
+    connection_id: str
+    provider: str
+    integration: str
+    credentials: dict[str, Any] = field(default_factory=dict)
+    connection_config: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
+    base_url: str | None = None
+    # credential path -> environment variable that was not set when the file was read
+    unresolved: dict[str, str] = field(default_factory=dict)
+    source: str | None = None
+
+    @property
+    def auth_type(self) -> str:
+        return str(self.credentials.get("type") or "NONE").upper()
+
+    def require_credentials(self) -> None:
+        """Live calls need every `${ENV}` reference resolved; say which variables are missing."""
+        if self.unresolved:
+            names = ", ".join(sorted(set(self.unresolved.values())))
+            where = f" in {self.source}" if self.source else ""
+            raise ConfigError(f"connection {self.connection_id!r}{where} needs environment variable(s) {names}",
+                              hint="set them, or put them in the project's .env file, or run without --live")
+
+    def secrets(self) -> dict[str, str]:
+        """name -> secret value, for scrubbing recordings (values shorter than 6 characters are ignored)."""
+        found: dict[str, str] = {}
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    if k not in _NOT_SECRET:
+                        walk(f"{prefix}.{k}" if prefix else str(k), v)
+            elif isinstance(value, list):
+                for i, v in enumerate(value):
+                    walk(f"{prefix}.{i}", v)
+            elif isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+                found.setdefault(prefix, value)
+
+        walk("", self.credentials)
+        user, password = self.credentials.get("username"), self.credentials.get("password")
+        if self.auth_type == "BASIC" and isinstance(user, str):
+            pair = f"{user}:{password or ''}".encode()
+            found["basic"] = base64.b64encode(pair).decode()
+        return found
+
+    def template_scope(self) -> dict[str, Any]:
+        creds = self.credentials
+        scope: dict[str, Any] = {"connectionConfig": self.connection_config, "credentials": creds}
+        scope.update({k: v for k, v in creds.items() if isinstance(v, (str, int, float))})
+        token = creds.get("access_token") or creds.get("token")
+        if token:
+            scope["accessToken"] = token
+        return scope
+
+    def resolve_base_url(self, provider: Provider) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        if not provider.base_url:
+            raise ConfigError(f"provider {provider.name!r} has no base_url",
+                              hint=f"set base_url on connection {self.connection_id!r} or in the provider entry")
+        url = render_base_url(provider.base_url, self.template_scope())
+        if url is None:
+            raise ConfigError(f"connection {self.connection_id!r}: cannot fill the base URL {provider.base_url!r}",
+                              hint="add the missing connection_config value to the connection")
+        return url
+
+    def token(self) -> Any:
+        """What Nango's `getToken()` returns for this credential type."""
+        kind = self.auth_type
+        if kind in ("OAUTH2", "APP"):
+            return self.credentials.get("access_token")
+        if kind in ("OAUTH2_CC", "JWT"):
+            return self.credentials.get("token")
+        if kind == "API_KEY":
+            return self.credentials.get("apiKey")
+        return dict(self.credentials)
+
+    def public(self) -> dict[str, Any]:
+        """The `get_connection()` view (Nango's connection object, snake_case)."""
+        return {
+            "connection_id": self.connection_id,
+            "provider_config_key": self.integration,
+            "provider": self.provider,
+            "connection_config": dict(self.connection_config),
+            "metadata": dict(self.metadata or {}),
+            "credentials": dict(self.credentials),
+        }

@@ -1,0 +1,35 @@
+"""The top of every stack: logs each exchange (method, scrubbed URL, status, time) for the run result."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from ..result import Exchange
+from .scrub import Scrubber
+
+
+class ObservingTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport, scrubber: Scrubber, source: str,
+                 exchanges: list[Exchange]) -> None:
+        self.inner = inner
+        self.scrubber = scrubber
+        self.source = source
+        self.exchanges = exchanges
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        url = self.scrubber.url(str(request.url))
+        try:
+            response = await self.inner.handle_async_request(request)
+        except Exception as exc:
+            self.exchanges.append(Exchange(request.method, url, None, (time.perf_counter() - started) * 1000,
+                                           self.source, error=type(exc).__name__))
+            raise
+        self.exchanges.append(Exchange(request.method, url, response.status_code,
+                                       (time.perf_counter() - started) * 1000, self.source))
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

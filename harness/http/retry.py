@@ -1,0 +1,99 @@
+"""When to retry a provider call and how long to wait first, following Nango's proxy.
+
+Retries default to 0. A status is retryable when the provider's `retry.error_code` list allows it (forms:
+`"403"`, `"5xx"`, `"500-502"`), else when it is >= 500, 429 or 401; `retry_on` adds statuses; a provider
+`retry.remaining` header at `"0"` makes any status retryable. The wait is the longest of the provider's
+`retry.at` (reset time) and `retry.after` headers, plus the standard `Retry-After` (seconds or HTTP date),
+else `min(3 s * 2**attempt, 600 s)`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from ..providers.catalog import Provider
+
+MAX_BACKOFF_S = 600.0
+BASE_BACKOFF_S = 3.0
+
+
+def _code_matches(rule: str, status: int) -> bool:
+    rule = rule.strip().lower()
+    if rule.endswith("xx") and rule[:-2].isdigit():
+        return status // 100 == int(rule[:-2])
+    if "-" in rule:
+        low, _, high = rule.partition("-")
+        return low.isdigit() and high.isdigit() and int(low) <= status <= int(high)
+    return rule.isdigit() and int(rule) == status
+
+
+def is_retryable(response: httpx.Response, provider: Provider, retry_on: list[int] | None) -> bool:
+    status = response.status_code
+    if 200 <= status < 300:
+        return False
+    rules = provider.retry.get("error_code")
+    if isinstance(rules, list) and rules:
+        retryable = any(_code_matches(str(r), status) for r in rules)
+    else:
+        retryable = status >= 500 or status in (429, 401)
+    if retry_on and status in retry_on:
+        retryable = True
+    remaining = provider.retry.get("remaining")
+    if isinstance(remaining, str) and response.headers.get(remaining) == "0":
+        retryable = True
+    return retryable
+
+
+def _as_list(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return []
+
+
+def _reset_wait(value: str, now: float) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            try:
+                when = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                return None
+    else:
+        # Nango's rule: a number is milliseconds when read as such it lands after 1971, else seconds.
+        when = number / 1000 if datetime.utcfromtimestamp(min(number / 1000, 4e9)).year > 1971 else number
+    return when - now if when > now else None
+
+
+def _after_wait(value: str, now: float) -> float | None:
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+        except (TypeError, ValueError):
+            return None
+
+
+def wait_seconds(response: httpx.Response | None, provider: Provider, attempt: int, now: float) -> float:
+    """How long to wait before retry number `attempt + 1`."""
+    waits: list[float] = []
+    if response is not None:
+        for name in _as_list(provider.retry.get("at")):
+            value = response.headers.get(name)
+            if value is not None and (w := _reset_wait(value, now)) is not None:
+                waits.append(float(int(w) + (w > int(w))))
+        for name in {*_as_list(provider.retry.get("after")), "retry-after"}:
+            value = response.headers.get(name)
+            if value is not None and (w := _after_wait(value, now)) is not None:
+                waits.append(w)
+    if waits:
+        return max(waits)
+    return min(BASE_BACKOFF_S * (2 ** attempt), MAX_BACKOFF_S)

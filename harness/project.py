@@ -1,0 +1,90 @@
+"""Where a functions project lives and what its `[tool.harness]` table says.
+
+`harness` works from any folder of a project: the root is the nearest ancestor holding a `pyproject.toml`
+with a `[tool.harness]` table, or else a `functions/` folder. Paths in the table are relative to the root.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+_KNOWN_KEYS = {"functions", "cassettes", "fixtures", "connections", "state", "providers", "scrub"}
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    functions_dir: Path
+    cassettes_dir: Path
+    fixtures_dir: Path
+    connections_file: Path
+    state_dir: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def cassette_path(self, integration: str, function: str, scenario: str) -> Path:
+        return self.cassettes_dir / integration / function / f"{scenario}.yaml"
+
+    def relative(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+
+def _read_table(pyproject: Path) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: cannot read it: {exc}", hint="fix the TOML syntax") from None
+    table = data.get("tool", {}).get("harness")
+    return table if isinstance(table, dict) else None
+
+
+def find_root(start: Path | None = None) -> Path:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _read_table(pyproject) is not None:
+            return folder
+        if (folder / "functions").is_dir():
+            return folder
+    raise ConfigError(f"no harness project found in {here} or its parents",
+                      hint="run inside a project with a functions/ folder, or pass --project DIR")
+
+
+def load_project(root: Path | None = None) -> Project:
+    """The project at `root` (or found from the current folder, or `$HARNESS_PROJECT`)."""
+    if root is None and os.environ.get("HARNESS_PROJECT"):
+        root = Path(os.environ["HARNESS_PROJECT"])
+    base = find_root(root) if root is None else root.resolve()
+    if not base.is_dir():
+        raise ConfigError(f"project folder {base} does not exist")
+    table = {}
+    if (base / "pyproject.toml").is_file():
+        table = _read_table(base / "pyproject.toml") or {}
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{base / 'pyproject.toml'}: unknown key(s) in [tool.harness]: {', '.join(unknown)}",
+                          hint="known keys: " + ", ".join(sorted(_KNOWN_KEYS)))
+
+    def path(key: str, default: str) -> Path:
+        value = table.get(key, default)
+        if not isinstance(value, str):
+            raise ConfigError(f"[tool.harness] {key} must be a path string, got {value!r}")
+        return base / value
+
+    return Project(
+        root=base,
+        functions_dir=path("functions", "functions"),
+        cassettes_dir=path("cassettes", "cassettes"),
+        fixtures_dir=path("fixtures", "fixtures"),
+        connections_file=path("connections", "fixtures/connections.yaml"),
+        state_dir=path("state", ".harness"),
+        settings=table,
+    )

@@ -1,0 +1,157 @@
+"""The in-memory records store: Nango's record semantics for the length of one run (or one test).
+
+Per model, records are keyed by id. A save of a new id is *added*, of a live id with different content
+*updated*, with the same content nothing; a save of a soft-deleted id revives it as added. `update` deep-merges
+into live records (unknown or deleted ids ignored), `delete` soft-deletes, and a `track_deletes` window
+soft-deletes the live records not saved since it started. Content identity is the md5 of the compact JSON,
+key order included, as in Nango.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic_core
+
+from ..errors import HarnessError
+
+
+def content_hash(row: dict[str, Any]) -> str:
+    return hashlib.md5(pydantic_core.to_json(row), usedforsecurity=False).hexdigest()
+
+
+def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Objects merge key by key; arrays and scalars are replaced (Nango's batchUpdate)."""
+    out = dict(base)
+    for key, value in patch.items():
+        old = out.get(key)
+        out[key] = deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
+
+
+@dataclass
+class StoredRecord:
+    data: dict[str, Any]
+    hash: str
+    created_at: float
+    updated_at: float
+    seq: int
+    deleted_at: float | None = None
+    generation: int = 0
+
+
+@dataclass
+class SaveOutcome:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+class TrackDeletesError(HarnessError):
+    """`track_deletes_end` without a matching `track_deletes_start`."""
+
+
+class MemoryStore:
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+        self._models: dict[str, dict[str, StoredRecord]] = {}
+        self._seq = itertools.count(1)
+        self._tracking: dict[str, int] = {}
+        self._generation = itertools.count(1)
+
+    def _table(self, model: str) -> dict[str, StoredRecord]:
+        return self._models.setdefault(model, {})
+
+    def save(self, model: str, rows: list[dict[str, Any]]) -> SaveOutcome:
+        table = self._table(model)
+        gen = self._tracking.get(model, 0)
+        out = SaveOutcome()
+        now = self._now()
+        for row in rows:
+            rid = row["id"]
+            digest = content_hash(row)
+            cur = table.get(rid)
+            if cur is None or cur.deleted_at is not None:
+                table[rid] = StoredRecord(row, digest, now, now, next(self._seq), generation=gen)
+                out.added.append(rid)
+            elif cur.hash != digest:
+                cur.data, cur.hash, cur.updated_at, cur.seq = row, digest, now, next(self._seq)
+                cur.generation = gen
+                out.updated.append(rid)
+            else:
+                cur.generation = gen
+                out.unchanged.append(rid)
+        return out
+
+    def update(self, model: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        table = self._table(model)
+        merged: list[dict[str, Any]] = []
+        now = self._now()
+        for row in rows:
+            cur = table.get(row["id"])
+            if cur is None or cur.deleted_at is not None:
+                continue
+            cur.data = deep_merge(cur.data, row)
+            cur.hash, cur.updated_at, cur.seq = content_hash(cur.data), now, next(self._seq)
+            merged.append(cur.data)
+        return merged
+
+    def delete(self, model: str, rows: list[dict[str, Any]]) -> list[str]:
+        table = self._table(model)
+        deleted: list[str] = []
+        now = self._now()
+        for row in rows:
+            rid = row["id"]
+            cur = table.get(rid)
+            if cur is None:
+                # A tombstone, so a later read of the change stream still sees the delete.
+                table[rid] = StoredRecord(row, content_hash(row), now, now, next(self._seq), deleted_at=now)
+                continue
+            if cur.deleted_at is None:
+                cur.deleted_at, cur.updated_at, cur.seq = now, now, next(self._seq)
+                deleted.append(rid)
+        return deleted
+
+    def track_deletes_start(self, model: str) -> None:
+        self._tracking[model] = next(self._generation)
+
+    def track_deletes_end(self, model: str) -> list[str]:
+        if model not in self._tracking:
+            raise TrackDeletesError(f"track_deletes_end({model!r}) without track_deletes_start({model!r})",
+                                    hint="call track_deletes_start before saving the full set")
+        gen = self._tracking.pop(model)
+        now = self._now()
+        gone: list[str] = []
+        for rid, cur in self._table(model).items():
+            if cur.deleted_at is None and cur.generation != gen:
+                cur.deleted_at, cur.updated_at, cur.seq = now, now, next(self._seq)
+                gone.append(rid)
+        return gone
+
+    def _public(self, cur: StoredRecord) -> dict[str, Any]:
+        if cur.deleted_at is not None:
+            action = "DELETED"
+        else:
+            action = "ADDED" if cur.created_at == cur.updated_at else "UPDATED"
+        return {**cur.data, "_nango_metadata": {
+            "first_seen_at": cur.created_at, "last_modified_at": cur.updated_at, "last_action": action,
+            "deleted_at": cur.deleted_at, "cursor": str(cur.seq)}}
+
+    def list(self, model: str, *, modified_after: float | None = None, cursor: str | None = None,
+             limit: int = 100) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the change stream, oldest change first; `cursor` continues after the last one read."""
+        after = int(cursor) if cursor else 0
+        rows = sorted((c for c in self._table(model).values()
+                       if c.seq > after and (modified_after is None or c.updated_at >= modified_after)),
+                      key=lambda c: c.seq)
+        page = rows[:limit]
+        next_cursor = str(page[-1].seq) if len(rows) > limit else None
+        return [self._public(c) for c in page], next_cursor
+
+    def get_by_ids(self, model: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        table = self._table(model)
+        return {rid: self._public(table[rid]) for rid in ids if rid in table}

@@ -1,0 +1,195 @@
+"""`RunResult`: everything one run of a function did, and its stable JSON form.
+
+This is the one document every face renders: the CLI prints it (or dumps `to_json()` with `--json`), the
+pytest plugin snapshots it, the packager gates on it. The JSON layout is versioned by `RESULT_FORMAT`; keys
+are only ever added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RESULT_FORMAT = 1
+
+Status = Literal["success", "failed", "invalid"]
+Severity = Literal["error", "warning"]
+
+
+@dataclass
+class Issue:
+    """One validation finding: what, where (model, record id, field path), and how bad."""
+
+    kind: str  # record | input | output | checkpoint | metadata | duplicate | run
+    message: str
+    model: str | None = None
+    record_id: str | None = None
+    index: int | None = None
+    path: str | None = None
+    severity: Severity = "error"
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+    def __str__(self) -> str:
+        where = [self.kind]
+        if self.model:
+            where.append(f"model {self.model}")
+        if self.record_id is not None:
+            where.append(f"id {self.record_id!r}")
+        elif self.index is not None:
+            where.append(f"record #{self.index}")
+        if self.path:
+            where.append(f"field {self.path}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+@dataclass
+class ModelChanges:
+    """Records one model received during the run, in call order."""
+
+    saved: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    added_count: int = 0
+    updated_count: int = 0
+    deleted_count: int = 0
+    unchanged_count: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {"added": self.added_count, "updated": self.updated_count, "deleted": self.deleted_count,
+                "unchanged": self.unchanged_count}
+
+
+@dataclass
+class Exchange:
+    """One HTTP request the function made and what came back (URL already scrubbed)."""
+
+    method: str
+    url: str
+    status: int | None
+    duration_ms: float
+    source: str  # live | replay
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method, "url": self.url, "status": self.status,
+                               "duration_ms": round(self.duration_ms, 3), "source": self.source}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class RunError:
+    """Why a run did not succeed: `type` follows Nango's error names where one exists."""
+
+    type: str  # action_script_runtime_error | script_http_error | script_internal_error | invalid_data | ...
+    message: str
+    payload: Any = None
+    status: int | None = None
+    exit_code: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "message": self.message}
+        if self.payload is not None:
+            out["payload"] = self.payload
+        if self.status is not None:
+            out["status"] = self.status
+        return out
+
+
+@dataclass
+class RunResult:
+    function: str
+    integration: str
+    function_type: str
+    connection_id: str
+    mode: str
+    scenario: str | None = None
+    status: Status = "success"
+    input: Any = None
+    output: Any = None
+    has_output: bool = False
+    error: RunError | None = None
+    models: dict[str, ModelChanges] = field(default_factory=dict)
+    checkpoints: list[dict[str, Any] | None] = field(default_factory=list)
+    initial_checkpoint: dict[str, Any] | None = None
+    final_checkpoint: dict[str, Any] | None = None
+    metadata_writes: list[dict[str, Any]] = field(default_factory=list)
+    final_metadata: Any = None
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[Exchange] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    unplayed: list[dict[str, Any]] = field(default_factory=list)
+    cassette: str | None = None
+    cassette_written: bool = False
+    capped: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def model(self, name: str) -> ModelChanges:
+        if name not in self.models:
+            self.models[name] = ModelChanges()
+        return self.models[name]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {name: changes.counts() for name, changes in self.models.items()}
+
+    def totals(self) -> dict[str, int]:
+        total = {"added": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+        for changes in self.models.values():
+            for key, value in changes.counts().items():
+                total[key] += value
+        return total
+
+    def records(self, model: str) -> list[dict[str, Any]]:
+        """The saved records of one model, in call order."""
+        return list(self.models[model].saved) if model in self.models else []
+
+    def to_json(self, *, timings: bool = True) -> dict[str, Any]:
+        """The stable document (`--json`). `timings=False` drops everything that varies run to run."""
+        doc: dict[str, Any] = {
+            "format": RESULT_FORMAT,
+            "function": self.function,
+            "integration": self.integration,
+            "type": self.function_type,
+            "connection_id": self.connection_id,
+            "mode": self.mode,
+            "scenario": self.scenario,
+            "status": self.status,
+            "counts": self.counts(),
+            "totals": self.totals(),
+            "records": {name: {"saved": c.saved, "updated": c.updated, "deleted": c.deleted}
+                        for name, c in self.models.items()},
+            "checkpoints": {"initial": self.initial_checkpoint, "saved": self.checkpoints,
+                            "final": self.final_checkpoint},
+            "metadata": {"writes": self.metadata_writes, "final": self.final_metadata},
+            "logs": self.logs,
+            "requests": [r.to_json() for r in self.requests],
+            "issues": [i.to_json() for i in self.issues],
+            "unplayed": self.unplayed,
+            "cassette": {"path": self.cassette, "written": self.cassette_written},
+            "capped": self.capped,
+        }
+        if self.function_type == "action":
+            doc["input"] = self.input
+            doc["output"] = self.output if self.has_output else None
+        doc["error"] = self.error.to_json() if self.error else None
+        if timings:
+            doc["timings_ms"] = {k: round(v, 3) for k, v in self.timings.items()}
+        else:
+            for req in doc["requests"]:
+                req.pop("duration_ms", None)
+        return doc

@@ -1,0 +1,243 @@
+"""The runner: one definition, one connection, one transport stack in; one `RunResult` out.
+
+It builds the context the function sees, validates the input, runs the function (or a sync's webhook
+handler), maps whatever it raised to a Nango-named error, validates the output, and fills the result. It
+never prints and never writes files: the faces (CLI, pytest plugin, packager) do that with the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from . import __version__
+from .clock import Clock, RealClock
+from .connections.model import Connection
+from .context import ActionContext, InvalidDataError, ProviderHTTPError, RunCapped, SyncContext
+from .definitions import ActionDefinition, ActionError, Definition, SyncDefinition
+from .errors import EXIT_CASSETTE, EXIT_FAILED, EXIT_USAGE, HarnessError, ReplayMissError, WriteBlockedError
+from .http.observe import ObservingTransport
+from .http.recording import RecordingTransport
+from .http.replay import ReplayTransport
+from .http.scrub import Scrubber
+from .providers.catalog import Provider
+from .records.memory import MemoryStore
+from .result import Issue, RunError, RunResult
+from .validation import check_checkpoint, check_value, parse_value
+
+UNSET: Any = object()
+
+
+@dataclass
+class RunOptions:
+    strict: bool = True
+    max_pages: int | None = None
+    max_records: int | None = None
+    variant: str = "base"
+    last_sync_date: datetime | None = None
+    timeout_s: float = 30.0
+
+
+@dataclass
+class HttpStack:
+    """The transports under the function's client, and handles on the ones that keep state."""
+
+    transport: httpx.AsyncBaseTransport
+    source: str  # live | replay
+    scrubber: Scrubber
+    clock: Clock = field(default_factory=RealClock)
+    recorder: RecordingTransport | None = None
+    replayer: ReplayTransport | None = None
+
+
+class RunState:
+    """What a context reads and writes during one run (shared by the context and the runner)."""
+
+    def __init__(self, definition: Definition, connection: Connection, provider: Provider, base_url: str,
+                 client: httpx.AsyncClient, stack: HttpStack, result: RunResult, options: RunOptions,
+                 store: MemoryStore) -> None:
+        self.definition = definition
+        self.connection = connection
+        self.provider = provider
+        self.base_url = base_url
+        self.client = client
+        self.clock = stack.clock
+        self.result = result
+        self.strict = options.strict
+        self.max_pages = options.max_pages
+        self.max_records = options.max_records
+        self.variant = options.variant
+        self.last_sync_date = options.last_sync_date
+        self.store = store
+        self.checkpoint: dict[str, Any] | None = None
+        self.checkpoint_read = False
+        self.metadata: Any = None
+        self.records_seen = 0
+        self._started = time.perf_counter()
+
+    @property
+    def checkpoint_model(self) -> type[BaseModel] | None:
+        d = self.definition
+        return d.checkpoint if isinstance(d, SyncDefinition) else None
+
+    @property
+    def sync_models(self) -> dict[str, type[BaseModel]]:
+        d = self.definition
+        return d.models if isinstance(d, SyncDefinition) else {}
+
+    def add_log(self, level: str, message: str) -> None:
+        self.result.logs.append({"level": level, "message": message,
+                                 "at_ms": round((time.perf_counter() - self._started) * 1000, 3)})
+
+    def report(self, issues: list[Issue]) -> None:
+        if not issues:
+            return
+        self.result.issues.extend(issues)
+        # Records keep going so every invalid one is reported; other data stops the run at once.
+        fatal = [i for i in issues if i.severity == "error" and i.kind in ("checkpoint", "metadata")]
+        if fatal:
+            raise InvalidDataError(fatal)
+
+    def cap(self, why: str) -> None:
+        self.result.capped = why
+        self.add_log("warn", why)
+
+    def count_records(self, n: int) -> None:
+        self.records_seen += n
+        if self.max_records is not None and self.records_seen >= self.max_records:
+            self.cap(f"stopped after {self.records_seen} record(s) (--max-records)")
+            raise RunCapped()
+
+
+def _where(exc: BaseException, definition: Definition) -> str | None:
+    """file:line of the deepest frame inside the function's own file."""
+    target = Path(definition.file).resolve()
+    last = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        try:
+            if Path(frame.filename).resolve() == target:
+                last = f"{definition.file}:{frame.lineno}"
+        except OSError:
+            continue
+    return last
+
+
+def _map_error(exc: BaseException, definition: Definition) -> RunError:
+    if isinstance(exc, ActionError):
+        payload = exc.payload
+        if payload is not None and not isinstance(payload, dict):
+            payload = {"message": payload}
+        return RunError("action_script_runtime_error", "the function raised ActionError", payload=payload or {})
+    if isinstance(exc, ProviderHTTPError):
+        return RunError("script_http_error", str(exc), payload=exc.body, status=exc.status)
+    if isinstance(exc, ReplayMissError):
+        return RunError("replay_miss", str(exc), payload={"differences": exc.differences}, exit_code=EXIT_CASSETTE)
+    if isinstance(exc, WriteBlockedError):
+        return RunError("write_blocked", str(exc), exit_code=EXIT_USAGE)
+    if isinstance(exc, InvalidDataError):
+        return RunError("invalid_data", str(exc))
+    if isinstance(exc, httpx.TransportError):
+        return RunError("script_network_error", f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, HarnessError):
+        return RunError("sdk_error", str(exc), exit_code=exc.exit_code if exc.exit_code != EXIT_USAGE else EXIT_FAILED)
+    where = _where(exc, definition)
+    message = f"{type(exc).__name__}: {exc}" + (f" (at {where})" if where else "")
+    return RunError("script_internal_error", message, payload={"name": type(exc).__name__, "message": str(exc),
+                                                               "location": where})
+
+
+async def run_async(definition: Definition, connection: Connection, stack: HttpStack, *, provider: Provider,
+                    base_url: str, input: Any = UNSET, metadata: Any = UNSET, checkpoint: Any = None,
+                    payload: Any = UNSET, mode: str = "live", scenario: str | None = None,
+                    options: RunOptions | None = None, store: MemoryStore | None = None) -> RunResult:
+    """Run `definition` once. A webhook run is asked for by passing `payload` to a sync."""
+    options = options or RunOptions()
+    started = time.perf_counter()
+    result = RunResult(function=definition.name, integration=definition.integration or connection.integration,
+                       function_type="webhook" if payload is not UNSET else definition.type,
+                       connection_id=connection.connection_id, mode=mode, scenario=scenario)
+    observed = ObservingTransport(stack.transport, stack.scrubber, stack.source, result.requests)
+    client = httpx.AsyncClient(transport=observed, follow_redirects=True, timeout=options.timeout_s,
+                               headers={"user-agent": f"harness/{__version__}"})
+    state = RunState(definition, connection, provider, base_url, client, stack, result, options,
+                     store or MemoryStore(stack.clock.now))
+    state.metadata = connection.metadata if metadata is UNSET else metadata
+    try:
+        if checkpoint is not None:
+            data, issues = check_checkpoint(checkpoint, state.checkpoint_model, strict=options.strict)
+            state.report(issues)
+            state.checkpoint = data
+        result.initial_checkpoint = state.checkpoint
+        ctx: ActionContext
+        fn_started = time.perf_counter()
+        if isinstance(definition, SyncDefinition):
+            ctx = SyncContext(state)
+            if payload is not UNSET:
+                if definition.webhook is None:
+                    raise HarnessError(f"sync {definition.name!r} has no webhook handler",
+                                       hint="decorate one with @<sync>.on_webhook")
+                await definition.webhook(ctx, payload)
+            else:
+                await definition.fn(ctx)
+        elif isinstance(definition, ActionDefinition):
+            ctx = ActionContext(state)
+            value = None if input is UNSET else input
+            result.input = value
+            data, issues = check_value(value, definition.input, "input", strict=options.strict)
+            result.issues.extend(issues)
+            if [i for i in issues if i.severity == "error"]:
+                raise InvalidDataError(issues)
+            arg = parse_value(data, definition.input) if definition.input is not None and not issues else value
+            output = await definition.fn(ctx, arg)
+            result.output, out_issues = check_value(output, definition.output, "output", strict=options.strict)
+            result.has_output = True
+            result.issues.extend(out_issues)
+        else:
+            ctx = ActionContext(state)
+            await definition.fn(ctx)
+        result.timings["function"] = (time.perf_counter() - fn_started) * 1000
+    except RunCapped:
+        pass
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - everything the function raises belongs in the result
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        result.error = _map_error(exc, definition)
+    finally:
+        await client.aclose()
+    _finish(result, state, stack)
+    result.timings["total"] = (time.perf_counter() - started) * 1000
+    return result
+
+
+def _finish(result: RunResult, state: RunState, stack: HttpStack) -> None:
+    result.final_checkpoint = state.checkpoint
+    result.final_metadata = state.metadata
+    replayer = stack.replayer
+    if replayer is not None:
+        if replayer.misses and (result.error is None or result.error.type != "replay_miss"):
+            miss = replayer.misses[0]
+            result.error = RunError("replay_miss", str(miss), payload={"differences": miss.differences},
+                                    exit_code=EXIT_CASSETTE)
+        result.unplayed = replayer.index.unplayed()
+    errors = result.errors
+    if result.error is not None:
+        result.status = "failed"
+    elif errors:
+        result.status = "invalid"
+        kinds = sorted({i.kind for i in errors})
+        result.error = RunError("invalid_data", f"{len(errors)} validation error(s) in {', '.join(kinds)}")
+
+
+def run(definition: Definition, connection: Connection, stack: HttpStack, **kwargs: Any) -> RunResult:
+    """`run_async` for callers that are not in an event loop (the CLI, plain pytest tests)."""
+    return asyncio.run(run_async(definition, connection, stack, **kwargs))

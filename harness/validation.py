@@ -1,0 +1,181 @@
+"""Checks of records, inputs, outputs, checkpoints and metadata against their pydantic models.
+
+Strict (the default) means: values are checked as JSON would carry them (pydantic's strict JSON mode, so
+`"1"` is not an int), and keys the model does not declare are errors, as Nango's zod objects reject them,
+unless the model says `extra="allow"`. Lenient runs report the same findings as warnings and keep the data.
+Every invalid record of a batch is reported, not just the first.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pydantic_core
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from .result import Issue, Severity
+
+MAX_CHECKPOINT_KEYS = 16
+MAX_CHECKPOINT_STRING = 4000
+
+
+@functools.cache
+def _strict_model(model: type[BaseModel]) -> type[BaseModel]:
+    """The model with unknown keys forbidden (unless it allows extras itself)."""
+    if model.model_config.get("extra") in ("allow", "forbid"):
+        return model
+    config = {**model.model_config, "extra": "forbid"}
+    return type(model.__name__, (model,), {"model_config": config, "__module__": model.__module__})
+
+
+@functools.cache
+def _list_adapter(model: type[BaseModel], strict: bool) -> TypeAdapter[Any]:
+    return TypeAdapter(list[_strict_model(model) if strict else model])  # type: ignore[misc]
+
+
+@functools.cache
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(tp)
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "<root>"
+
+
+def dump_model(value: BaseModel) -> dict[str, Any]:
+    """A model instance as stored: JSON dump by alias, without the fields that were never set."""
+    dumped: dict[str, Any] = value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return dumped
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON data for any value a function hands us (models dumped by alias, unset fields left out)."""
+    if isinstance(value, BaseModel):
+        return dump_model(value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return pydantic_core.to_jsonable_python(value)
+
+
+def prepare_records(records: Any, model: type[BaseModel], model_name: str, *, strict: bool,
+                    kind: str = "record") -> tuple[list[dict[str, Any]], list[Issue]]:
+    """Normalize ids and validate a batch; returns the valid records (first of each id) and the findings.
+
+    In lenient mode invalid records are kept and their findings are warnings.
+    """
+    severity: Severity = "error" if strict else "warning"
+    issues: list[Issue] = []
+    if not isinstance(records, (list, tuple)):
+        issues.append(Issue(kind, f"expected a list of records, got {type(records).__name__}", model=model_name))
+        return [], issues
+    rows: list[dict[str, Any]] = []
+    bad: set[int] = set()
+    for i, rec in enumerate(records):
+        if isinstance(rec, BaseModel):
+            row = dump_model(rec)
+        elif isinstance(rec, dict):
+            row = dict(rec)
+            # Nango strips its own bookkeeping key before storing; so do we.
+            row.pop("_nango_metadata", None)
+        else:
+            issues.append(Issue(kind, f"a record must be a dict or a {model_name} instance, "
+                                f"got {type(rec).__name__}", model=model_name, index=i))
+            bad.add(i)
+            rows.append({})
+            continue
+        rid = row.get("id")
+        if isinstance(rid, int) and not isinstance(rid, bool):
+            row["id"] = rid = str(rid)
+        if rid is None or rid == "":
+            issues.append(Issue(kind, "record has no id (every record needs a non-empty string `id`)",
+                                model=model_name, index=i, path="id"))
+            bad.add(i)
+        elif not isinstance(rid, str):
+            issues.append(Issue(kind, f"id must be a string, got {type(rid).__name__} {rid!r}",
+                                model=model_name, index=i, path="id"))
+            bad.add(i)
+        elif len(rid) > 255:
+            issues.append(Issue(kind, "id is longer than 255 characters", model=model_name, index=i, path="id",
+                                record_id=rid[:40]))
+            bad.add(i)
+        rows.append(row)
+    try:
+        payload = pydantic_core.to_json(rows)
+    except pydantic_core.PydanticSerializationError as exc:
+        issues.append(Issue(kind, f"records are not JSON-serializable: {exc}", model=model_name))
+        return [], issues
+    try:
+        _list_adapter(model, strict).validate_json(payload, strict=strict)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = err["loc"]
+            index = loc[0] if loc and isinstance(loc[0], int) else None
+            if index is not None and index in bad and loc[1:2] == ("id",):
+                continue  # already reported with a clearer message
+            rid = rows[index].get("id") if index is not None else None
+            issues.append(Issue(kind, err["msg"], model=model_name, index=index,
+                                record_id=rid if isinstance(rid, str) and rid else None,
+                                path=_path(loc[1:]), severity=severity))
+            if index is not None:
+                bad.add(index)
+    kept: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        if i in bad and (strict or not isinstance(row.get("id"), str) or not row.get("id")):
+            continue
+        rid = row["id"]
+        if rid in seen:
+            issues.append(Issue("duplicate", "duplicate id in one batch: the first occurrence is kept",
+                                model=model_name, record_id=rid, index=i, severity="warning"))
+            continue
+        seen.add(rid)
+        kept.append(row)
+    return kept, issues
+
+
+def check_value(value: Any, tp: Any, kind: str, *, strict: bool, name: str | None = None) -> tuple[Any, list[Issue]]:
+    """Validate an input, output or metadata value; returns (the JSON form as emitted, findings)."""
+    severity: Severity = "error" if strict else "warning"
+    data = to_jsonable(value)
+    if tp is None:
+        return data, []
+    target = _strict_model(tp) if strict and isinstance(tp, type) and issubclass(tp, BaseModel) else tp
+    try:
+        _adapter(target).validate_json(pydantic_core.to_json(data), strict=strict)
+    except ValidationError as exc:
+        label = name or getattr(tp, "__name__", str(tp))
+        return data, [Issue(kind, e["msg"], model=label, path=_path(e["loc"]), severity=severity)
+                      for e in exc.errors(include_url=False)]
+    return data, []
+
+
+def parse_value(data: Any, tp: Any) -> Any:
+    """The declared type's instance for JSON data already checked (what the function receives)."""
+    if tp is None:
+        return data
+    return _adapter(tp).validate_python(data)
+
+
+def check_checkpoint(value: Any, model: type[BaseModel] | None, *, strict: bool) -> tuple[Any, list[Issue]]:
+    """A checkpoint is a flat map of scalars (Nango: at most 16 keys, strings up to 4000 characters)."""
+    data, issues = check_value(value, model, "checkpoint", strict=strict)
+    severity: Severity = "error" if strict else "warning"
+    if not isinstance(data, dict):
+        return data, [*issues, Issue("checkpoint", f"must be an object, got {type(data).__name__}",
+                                     severity=severity)]
+    if len(data) > MAX_CHECKPOINT_KEYS:
+        issues.append(Issue("checkpoint", f"has {len(data)} keys; at most {MAX_CHECKPOINT_KEYS} are allowed",
+                            severity=severity))
+    for key, val in data.items():
+        if isinstance(val, (dict, list)):
+            issues.append(Issue("checkpoint", "values must be strings, numbers or booleans", path=key,
+                                severity=severity))
+        elif isinstance(val, str) and len(val) > MAX_CHECKPOINT_STRING:
+            issues.append(Issue("checkpoint", f"string longer than {MAX_CHECKPOINT_STRING} characters",
+                                path=key, severity=severity))
+    return data, issues
