@@ -56,7 +56,7 @@ class InvalidDataError(Exception):
         super().__init__("; ".join(str(i) for i in issues))
 
 
-class RunCapped(Exception):  # noqa: N818 - a signal, not an error
+class RunCapped(Exception):
     """Raised to end a dry run early and cleanly (`--max-records`)."""
 
 

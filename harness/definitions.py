@@ -7,6 +7,7 @@ the folder the file sits in.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import re
 import types
@@ -120,7 +121,7 @@ class Definition:
     description: str
     file: str
     integration: str = ""
-    metadata: type[BaseModel] | None = None
+    metadata: builtins.type[BaseModel] | None = None
     scopes: list[str] = field(default_factory=list)
     version: str | None = None
     name_given: bool = False
@@ -132,10 +133,10 @@ class Definition:
 
 @dataclass
 class SyncDefinition(Definition):
-    models: dict[str, type[BaseModel]] = field(default_factory=dict)
+    models: dict[str, builtins.type[BaseModel]] = field(default_factory=dict)
     frequency: str = DEFAULT_FREQUENCY
     frequency_seconds: float = 86400.0
-    checkpoint: type[BaseModel] | None = None
+    checkpoint: builtins.type[BaseModel] | None = None
     auto_start: bool = True
     webhook_subscriptions: list[str] = field(default_factory=list)
     webhook: Callable[..., Awaitable[Any]] | None = None

@@ -113,7 +113,8 @@ def load_catalog(functions_dir: Path) -> Catalog:
     if not functions_dir.is_dir():
         return catalog
     seen: dict[tuple[str, str], str] = {}
-    for integration_dir in sorted(p for p in functions_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+    folders = sorted(p for p in functions_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    for integration_dir in folders:
         integration = integration_dir.name
         for folder, kind in KIND_FOLDERS.items():
             for path in sorted((integration_dir / folder).glob("*.py")):
@@ -139,8 +140,9 @@ def load_catalog(functions_dir: Path) -> Catalog:
                     continue
                 d = defs[0]
                 if d.type != kind:
+                    home = next(k for k, v in KIND_FOLDERS.items() if v == d.type)
                     catalog.problems.append(LoadProblem(shown, None, f"a {d.type} in the {folder}/ folder; "
-                                                        f"move it to {[k for k, v in KIND_FOLDERS.items() if v == d.type][0]}/"))
+                                                        f"move it to {home}/"))
                     continue
                 d.integration = integration
                 if not d.name_given:

@@ -208,7 +208,7 @@ async def run_async(definition: Definition, connection: Connection, stack: HttpS
         pass
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as exc:  # noqa: BLE001 - everything the function raises belongs in the result
+    except BaseException as exc:
         if isinstance(exc, asyncio.CancelledError):
             raise
         result.error = _map_error(exc, definition)

@@ -87,7 +87,9 @@ def _connection(project: Project, req: DryRun, cassette: Cassette | None) -> Con
             raise
     # Replay needs no connections file: the cassette carries the connection's non-secret parts.
     return Connection(connection_id=stored["connection_id"], provider=stored.get("provider") or "",
-                      integration=stored.get("integration") or "", connection_config=stored.get("connection_config") or {},
+                      credentials=stored.get("credentials") or {},
+                      integration=stored.get("integration") or "",
+                      connection_config=stored.get("connection_config") or {},
                       metadata=stored.get("metadata"), base_url=stored.get("base_url"))
 
 
@@ -111,6 +113,8 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
         raise CassetteError(f"{prep.cassette_path} records function {cassette.context.get('function')!r}, "
                             f"not {definition.name!r}")
     connection = _connection(project, req, cassette)
+    if mode == "replay":
+        connection = connection.with_placeholders()
     provider = get_provider(connection.provider, project.settings.get("providers"))
     stored_conn = (cassette.context.get("connection") or {}) if cassette else {}
     try:
@@ -125,7 +129,7 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
 
     ctx = cassette.context if cassette else {}
     input_value = req.input if req.input is not UNSET else ctx.get("input", UNSET) if cassette else UNSET
-    metadata = req.metadata if req.metadata is not UNSET else (ctx["metadata"] if "metadata" in ctx else UNSET)
+    metadata = req.metadata if req.metadata is not UNSET else ctx.get("metadata", UNSET)
     checkpoint = req.checkpoint if req.checkpoint is not UNSET else ctx.get("checkpoint")
     payload = req.payload if req.payload is not UNSET else ctx.get("payload", UNSET) if cassette else UNSET
 
@@ -159,6 +163,7 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
             "scenario": req.scenario,
             "recorded_at": started_at.isoformat().replace("+00:00", "Z"),
             "connection": {"connection_id": connection.connection_id, "provider": connection.provider,
+                           "credentials": connection.with_placeholders().credentials,
                            "integration": connection.integration, "base_url": base_url,
                            "connection_config": scrubber.data(connection.connection_config),
                            "metadata": scrubber.data(meta_used)},

@@ -31,7 +31,8 @@ def _strict_model(model: type[BaseModel]) -> type[BaseModel]:
 
 @functools.cache
 def _list_adapter(model: type[BaseModel], strict: bool) -> TypeAdapter[Any]:
-    return TypeAdapter(list[_strict_model(model) if strict else model])  # type: ignore[misc]
+    item: Any = _strict_model(model) if strict else model
+    return TypeAdapter(list[item])
 
 
 @functools.cache

@@ -126,7 +126,7 @@ class _Dumper(yaml.CSafeDumper):
     pass
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
     # Multi-line bodies stay readable in review as literal blocks.
     style = "|" if "\n" in value and not value.endswith((" ", "\t")) and "\r" not in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)

@@ -122,4 +122,4 @@ def find_connection(path: Path, project_root: Path, connection_id: str) -> Conne
         hint = "known connections: " + ", ".join(sorted(connections))
     else:
         hint = f"add it to {path}"
-    raise NotFoundError(f"unknown connection {connection_id!r} (looked in {path})", hint=hint)
+    raise NotFoundError(f"unknown connection {connection_id!r} in {path}", hint=hint)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigError
@@ -63,6 +63,24 @@ class Connection:
             pair = f"{user}:{password or ''}".encode()
             found["basic"] = base64.b64encode(pair).decode()
         return found
+
+    def with_placeholders(self) -> Connection:
+        """A copy whose secret credential values are their scrub placeholders (what a replay runs with).
+
+        A replayed function then sends exactly what the scrubbed recording holds, whether or not the real
+        secrets are available.
+        """
+        from ..http.scrub import placeholder
+
+        def walk(prefix: str, value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: value[k] if k in _NOT_SECRET else walk(f"{prefix}.{k}" if prefix else str(k), v)
+                        for k, v in value.items()}
+            if isinstance(value, list):
+                return [walk(f"{prefix}.{i}", v) for i, v in enumerate(value)]
+            return placeholder(prefix) if isinstance(value, str) else value
+
+        return replace(self, credentials=walk("", self.credentials), unresolved={})
 
     def template_scope(self) -> dict[str, Any]:
         creds = self.credentials

@@ -50,7 +50,8 @@ class ReplayTransport(httpx.AsyncBaseTransport):
             err = ReplayMissError(message, request={"request": describe(key)})
         else:
             nkey, diffs, played = near
-            detail = "; ".join(diffs) if diffs else "it was already played (the function sent it more times than recorded)"
+            detail = ("; ".join(diffs) if diffs
+                      else "it was already played (the function sent it more times than recorded)")
             if played and diffs:
                 detail += " (and it was already played)"
             message = (f"no recorded response for {describe(key)} in {where}; closest recorded: "

@@ -9,7 +9,7 @@ else `min(3 s * 2**attempt, 600 s)`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -68,8 +68,8 @@ def _reset_wait(value: str, now: float) -> float | None:
                 return None
     else:
         # Nango's rule: a number is milliseconds when read as such it lands after 1971, else seconds.
-        when = number / 1000 if datetime.utcfromtimestamp(min(number / 1000, 4e9)).year > 1971 else number
-    return when - now if when > now else None
+        when = number / 1000 if datetime.fromtimestamp(min(number / 1000, 4e9), UTC).year > 1971 else number
+    return float(when - now) if when > now else None
 
 
 def _after_wait(value: str, now: float) -> float | None:
@@ -96,4 +96,4 @@ def wait_seconds(response: httpx.Response | None, provider: Provider, attempt: i
                 waits.append(w)
     if waits:
         return max(waits)
-    return min(BASE_BACKOFF_S * (2 ** attempt), MAX_BACKOFF_S)
+    return float(min(BASE_BACKOFF_S * (2 ** attempt), MAX_BACKOFF_S))

@@ -9,6 +9,7 @@ key order included, as in Nango.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import itertools
 from collections.abc import Callable
@@ -133,16 +134,14 @@ class MemoryStore:
         return gone
 
     def _public(self, cur: StoredRecord) -> dict[str, Any]:
-        if cur.deleted_at is not None:
-            action = "DELETED"
-        else:
-            action = "ADDED" if cur.created_at == cur.updated_at else "UPDATED"
+        action = ("DELETED" if cur.deleted_at is not None
+                  else "ADDED" if cur.created_at == cur.updated_at else "UPDATED")
         return {**cur.data, "_nango_metadata": {
             "first_seen_at": cur.created_at, "last_modified_at": cur.updated_at, "last_action": action,
             "deleted_at": cur.deleted_at, "cursor": str(cur.seq)}}
 
     def list(self, model: str, *, modified_after: float | None = None, cursor: str | None = None,
-             limit: int = 100) -> tuple[list[dict[str, Any]], str | None]:
+             limit: int = 100) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """A page of the change stream, oldest change first; `cursor` continues after the last one read."""
         after = int(cursor) if cursor else 0
         rows = sorted((c for c in self._table(model).values()
@@ -152,6 +151,6 @@ class MemoryStore:
         next_cursor = str(page[-1].seq) if len(rows) > limit else None
         return [self._public(c) for c in page], next_cursor
 
-    def get_by_ids(self, model: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def get_by_ids(self, model: str, ids: builtins.list[str]) -> dict[str, dict[str, Any]]:
         table = self._table(model)
         return {rid: self._public(table[rid]) for rid in ids if rid in table}

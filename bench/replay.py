@@ -1,0 +1,318 @@
+"""Replay benchmark: what one replayed request costs, as the cassette grows.
+
+What it measures
+    For cassettes of 100, 1,000, 3,000 and 10,000 recorded interactions (100 and 1,000 with `--quick`), each
+    interaction a distinct `GET https://api.example.com/items?page=<i>` answered by a ~200-byte JSON body, the
+    time to replay all N requests in recorded order, divided by N, for:
+      (a) ours    harness's ReplayTransport, through httpx.AsyncClient (one asyncio.run per size);
+      (b) vcrpy   vcrpy's own replay (`vcr.use_cassette(path, record_mode="none")`), through httpx.AsyncClient
+                  with its default transport, whose `handle_async_request` vcrpy patches;
+      (c) mock    httpx.MockTransport with a plain handler that looks the URL up in a dict, through
+                  httpx.AsyncClient: the floor, what httpx itself costs per request.
+    (a) and (c) take the best of 3 repetitions (each with a fresh transport, since replay consumes the
+    cassette). vcrpy looks a request up by scanning the recorded interactions, so its per-request cost grows
+    with the cassette; at 10,000 a full replay would take many minutes. vcrpy is therefore SAMPLED: it replays
+    min(N, 300) requests spread evenly over the whole cassette (request number round(k * N / S) for k < S),
+    so the sampled requests sit, on average, in the middle of the cassette as in a full replay; 1 run.
+    All three share the same cassette file, written by harness's own writer (harness cassettes are vcrpy's
+    format). The client is created before the clock starts; only the requests are timed.
+
+    It also times loading the file: harness's `load_cassette` (best of 3) and vcrpy's (entering
+    `use_cassette`, which reads the file, builds vcrpy's interaction list and patches httpx; 1 run), the
+    harness write time (`write_cassette`, 1 run), the time to build our ReplayTransport (its request index,
+    best of 3), and the file size in MB (10^6 bytes).
+
+How to read the output
+    Table 1: per-request microseconds for each implementation, and the two ratios: "ours / mock" is how many
+    times httpx's own floor our replay costs (1.0 would be free), "vcrpy / ours" is how many times faster than
+    vcrpy we are. Our column should be flat across sizes (the lookup is a dict); vcrpy's grows roughly
+    linearly. Table 2: file size and load/write times per size.
+    `--json` writes one JSON document with every figure to stdout (the tables then go to stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import vcr
+from rich.console import Console
+from rich.table import Table
+
+from harness.cassettes.format import Cassette, Interaction, load_cassette, write_cassette
+from harness.http.replay import ReplayTransport
+from harness.http.scrub import Scrubber
+
+SIZES = (100, 1_000, 3_000, 10_000)
+QUICK_SIZES = (100, 1_000)
+REPETITIONS = 3
+VCR_SAMPLES = 300
+BASE_URL = "https://api.example.com/items"
+RESPONSE_HEADERS = {"content-type": ["application/json"]}
+VCR_CLIENT = "httpx.AsyncClient (default AsyncHTTPTransport; vcrpy patches its handle_async_request)"
+
+
+def url(i: int) -> str:
+    return f"{BASE_URL}?page={i}"
+
+
+def body(i: int) -> str:
+    """A JSON object of about 200 bytes, different for every page."""
+    item = {
+        "id": i,
+        "name": f"item-{i:06d}",
+        "status": "active" if i % 3 else "archived",
+        "owner": {"id": 1000 + i % 97, "login": f"user{i % 97}"},
+        "tags": ["alpha", "beta", "gamma"][: 1 + i % 3],
+        "updated_at": f"2024-05-{1 + i % 28:02d}T12:{i % 60:02d}:00Z",
+        "description": "A recorded item used to measure replay cost.",
+    }
+    return json.dumps(item, separators=(",", ":"))
+
+
+def build_cassette(n: int) -> Cassette:
+    interactions = [
+        Interaction(method="GET", uri=url(i), request_headers={"accept": ["*/*"]}, request_body=None, status=200,
+                    reason="OK", response_headers=RESPONSE_HEADERS, response_body=body(i))
+        for i in range(n)
+    ]
+    return Cassette(interactions=interactions, context={"function": "bench"})
+
+
+def vcr_sample(n: int) -> list[int]:
+    """min(n, VCR_SAMPLES) distinct request numbers spread evenly over the cassette, in recorded order."""
+    count = min(n, VCR_SAMPLES)
+    return sorted({round(k * n / count) for k in range(count)})
+
+
+@dataclass
+class SizeResult:
+    n: int
+    file_mb: float = 0.0
+    write_s: float = 0.0
+    load_ours_s: float = 0.0
+    load_vcrpy_s: float = 0.0
+    index_build_s: float = 0.0
+    ours_us: list[float] = field(default_factory=list)
+    mock_us: list[float] = field(default_factory=list)
+    vcrpy_us: float = 0.0
+    vcrpy_requests: int = 0
+    vcrpy_sampled: bool = False
+
+    @property
+    def ours_best_us(self) -> float:
+        return min(self.ours_us)
+
+    @property
+    def mock_best_us(self) -> float:
+        return min(self.mock_us)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "ours_best_us": self.ours_best_us,
+            "mock_best_us": self.mock_best_us,
+            "ours_over_mock": self.ours_best_us / self.mock_best_us,
+            "vcrpy_over_ours": self.vcrpy_us / self.ours_best_us,
+        }
+
+
+def best_of(repetitions: int, func: Callable[[], object]) -> float:
+    times: list[float] = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def check(response: httpx.Response, i: int, who: str) -> None:
+    if response.status_code != 200 or response.content != body(i).encode():
+        raise RuntimeError(f"{who}: wrong response for {url(i)}: {response.status_code} {response.content[:60]!r}")
+
+
+async def time_ours(cassette: Cassette, urls: list[str]) -> tuple[float, float]:
+    """(seconds to build the transport, seconds to replay every url) for one fresh ReplayTransport."""
+    start = time.perf_counter()
+    transport = ReplayTransport(cassette, Scrubber({}))
+    built = time.perf_counter() - start
+    async with httpx.AsyncClient(transport=transport) as client:
+        start = time.perf_counter()
+        for u in urls:
+            response = await client.get(u)
+            if response.status_code != 200:
+                raise RuntimeError(f"ours: {u} answered {response.status_code}")
+        elapsed = time.perf_counter() - start
+    check(response, len(urls) - 1, "ours")
+    return built, elapsed
+
+
+async def time_mock(responses: dict[str, bytes], urls: list[str]) -> float:
+    headers = [("content-type", "application/json")]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=headers, content=responses[str(request.url)])
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        start = time.perf_counter()
+        for u in urls:
+            response = await client.get(u)
+            if response.status_code != 200:
+                raise RuntimeError(f"mock: {u} answered {response.status_code}")
+        elapsed = time.perf_counter() - start
+    check(response, len(urls) - 1, "mock")
+    return elapsed
+
+
+async def ours_and_mock(result: SizeResult, cassette: Cassette) -> None:
+    urls = [url(i) for i in range(result.n)]
+    responses = {url(i): body(i).encode() for i in range(result.n)}
+    builds: list[float] = []
+    for _ in range(REPETITIONS):  # interleaved, so a slow spell of the machine hits both alike
+        built, elapsed = await time_ours(cassette, urls)
+        builds.append(built)
+        result.ours_us.append(elapsed / result.n * 1e6)
+        result.mock_us.append(await time_mock(responses, urls) / result.n * 1e6)
+    result.index_build_s = min(builds)
+
+
+async def replay_vcrpy(picks: list[int]) -> float:
+    async with httpx.AsyncClient() as client:
+        start = time.perf_counter()
+        for i in picks:
+            response = await client.get(url(i))
+            if response.status_code != 200:
+                raise RuntimeError(f"vcrpy: {url(i)} answered {response.status_code}")
+        elapsed = time.perf_counter() - start
+    check(response, picks[-1], "vcrpy")
+    return elapsed
+
+
+def time_vcrpy(result: SizeResult, path: Path) -> None:
+    picks = vcr_sample(result.n)
+    start = time.perf_counter()
+    with vcr.use_cassette(str(path), record_mode="none") as cassette:
+        result.load_vcrpy_s = time.perf_counter() - start
+        loaded = len(cassette.data)
+        if loaded != result.n:
+            raise RuntimeError(f"vcrpy loaded {loaded} interactions from {path}, expected {result.n}")
+        elapsed = asyncio.run(replay_vcrpy(picks))
+    result.vcrpy_us = elapsed / len(picks) * 1e6
+    result.vcrpy_requests = len(picks)
+    result.vcrpy_sampled = len(picks) < result.n
+
+
+def run_size(n: int, folder: Path, console: Console) -> SizeResult:
+    result = SizeResult(n)
+    path = folder / f"bench-{n}.yaml"
+    scrubber = Scrubber({})
+    built = build_cassette(n)
+    start = time.perf_counter()
+    write_cassette(path, built, scrubber)
+    result.write_s = time.perf_counter() - start
+    result.file_mb = path.stat().st_size / 1e6
+    result.load_ours_s = best_of(REPETITIONS, lambda: load_cassette(path))
+    cassette = load_cassette(path)
+    if len(cassette.interactions) != n:
+        raise RuntimeError(f"load_cassette read {len(cassette.interactions)} interactions, expected {n}")
+    console.log(f"N={n:,}: ours and MockTransport ({REPETITIONS} repetitions each)")
+    asyncio.run(ours_and_mock(result, cassette))
+    console.log(f"N={n:,}: vcrpy ({min(n, VCR_SAMPLES)} requests)")
+    time_vcrpy(result, path)
+    return result
+
+
+def us(value: float) -> str:
+    return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
+
+
+def render(console: Console, results: list[SizeResult], total_s: float) -> None:
+    table = Table(title="Replay cost per request (µs; ours and mock: best of 3, vcrpy: 1 run, sampled)")
+    table.add_column("interactions", justify="right")
+    table.add_column("(a) ours", justify="right")
+    table.add_column("(b) vcrpy", justify="right")
+    table.add_column("vcrpy requests", justify="right")
+    table.add_column("(c) mock", justify="right")
+    table.add_column("ours / mock", justify="right")
+    table.add_column("vcrpy / ours", justify="right")
+    for r in results:
+        sampled = f"{r.vcrpy_requests:,} (sampled)" if r.vcrpy_sampled else f"{r.vcrpy_requests:,} (all)"
+        table.add_row(f"{r.n:,}", us(r.ours_best_us), us(r.vcrpy_us), sampled, us(r.mock_best_us),
+                      f"{r.ours_best_us / r.mock_best_us:.2f}x", f"{r.vcrpy_us / r.ours_best_us:,.0f}x")
+    console.print(table)
+    spread = [f"{r.n:,}: {', '.join(us(x) for x in r.ours_us)}" for r in results]
+    console.print(f"ours, all 3 repetitions (µs/request): {'; '.join(spread)}")
+    console.print(f"vcrpy was sampled: min(N, {VCR_SAMPLES}) requests spread evenly over the cassette; "
+                  f"client: {VCR_CLIENT}.")
+    console.print("ours and mock: httpx.AsyncClient with the transport given; only the requests are timed.")
+
+    files = Table(title="Cassette file: size and load time")
+    files.add_column("interactions", justify="right")
+    files.add_column("file MB", justify="right")
+    files.add_column("write (ours) s", justify="right")
+    files.add_column("load (ours) s", justify="right")
+    files.add_column("load (vcrpy) s", justify="right")
+    files.add_column("vcrpy / ours", justify="right")
+    files.add_column("index build (ours) ms", justify="right")
+    for r in results:
+        files.add_row(f"{r.n:,}", f"{r.file_mb:.2f}", f"{r.write_s:.3f}", f"{r.load_ours_s:.3f}",
+                      f"{r.load_vcrpy_s:.3f}", f"{r.load_vcrpy_s / r.load_ours_s:.1f}x",
+                      f"{r.index_build_s * 1000:.1f}")
+    console.print(files)
+    console.print("load (ours): load_cassette, best of 3; load (vcrpy): entering use_cassette "
+                  "(read + build + patch httpx), 1 run; index build: ReplayTransport(...), best of 3.")
+    console.print(f"python {sys.version.split()[0]}, httpx {httpx.__version__}, vcrpy {vcr.__version__}, "
+                  f"cpus: {os.cpu_count()}, total run time {total_s:.1f} s")
+
+
+def to_json(results: list[SizeResult], total_s: float) -> dict[str, Any]:
+    return {
+        "benchmark": "replay",
+        "python": sys.version.split()[0],
+        "httpx": httpx.__version__,
+        "vcrpy": vcr.__version__,
+        "cpus": os.cpu_count(),
+        "repetitions": REPETITIONS,
+        "vcrpy_samples": VCR_SAMPLES,
+        "vcrpy_client": VCR_CLIENT,
+        "units": {"*_us": "microseconds per request", "*_s": "seconds", "file_mb": "10^6 bytes"},
+        "total_seconds": total_s,
+        "sizes": [r.summary() for r in results],
+        "ours_us_median_over_sizes": statistics.median(r.ours_best_us for r in results),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
+    parser.add_argument("--json", action="store_true", help="write one JSON document to stdout (tables to stderr)")
+    parser.add_argument("--quick", action="store_true", help="only 100 and 1,000 interactions")
+    args = parser.parse_args()
+    console = Console(stderr=bool(args.json))
+    if not console.is_terminal:
+        console.width = 120  # piped or captured: keep the tables on one line each
+    sizes = QUICK_SIZES if args.quick else SIZES
+    start = time.perf_counter()
+    results: list[SizeResult] = []
+    with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
+        for n in sizes:
+            results.append(run_size(n, Path(tmp), console))
+    total = time.perf_counter() - start
+    render(console, results, total)
+    if args.json:
+        print(json.dumps(to_json(results, total), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

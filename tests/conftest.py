@@ -1,0 +1,101 @@
+"""Shared fixtures: throw-away copies of the example project, the fake GitHub server, a blocked network."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from harness.cli import main
+from tests.fakes.github_server import FakeGitHub
+from tests.fakes.routing import RoutingTransport
+
+REPO = Path(__file__).resolve().parents[1]
+PYPROJECT = """\
+[tool.harness]
+functions = "functions"
+cassettes = "cassettes"
+"""
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's own token or project must never leak into a test run.
+    for name in ("GITHUB_TOKEN", "HARNESS_PROJECT", "CI"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A copy of the bundled example project (functions, cassettes, fixtures)."""
+    root = tmp_path / "example"
+    for folder in ("functions", "cassettes", "fixtures"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    return root
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Path]:
+    """Write a small project: `make_project({"github/syncs/x.py": "..."}, connections="...")`."""
+
+    def make(files: dict[str, str], connections: str | None = None, pyproject: str = PYPROJECT) -> Path:
+        root = tmp_path / "proj"
+        for rel, text in files.items():
+            path = root / "functions" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text))
+        (root / "fixtures").mkdir(parents=True, exist_ok=True)
+        (root / "cassettes").mkdir(exist_ok=True)
+        if connections is not None:
+            (root / "fixtures" / "connections.yaml").write_text(textwrap.dedent(connections))
+        (root / "pyproject.toml").write_text(pyproject)
+        return root
+
+    return make
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(issues=12) as gh:
+        gh.rate_limit_reset = 1767261600
+        yield gh
+
+
+@pytest.fixture
+def github_routes(fake_github: FakeGitHub) -> RoutingTransport:
+    """Sends https://api.github.com to the fake server over real sockets."""
+    return RoutingTransport({"https://api.github.com": fake_github.base_url})
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection fails the test."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Run the CLI in-process as a user would: `cli(project, "dryrun", "issues", "demo")`."""
+
+    def invoke(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+        return CliRunner().invoke(main, ["--project", str(project), *args], env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
