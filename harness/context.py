@@ -236,13 +236,13 @@ class ActionContext:
         model = run.definition.metadata
         if model is None or meta is None:
             return meta
-        _, issues = check_value(meta, model, "metadata", strict=run.strict)
+        _, issues = check_value(meta, model, "metadata", strict=run.strict, forbid_extra=False)
         run.report(issues)
         return parse_value(meta, model) if not [i for i in issues if i.severity == "error"] else meta
 
     async def set_metadata(self, metadata: Any) -> None:
         run = self._run
-        data, issues = check_value(metadata, run.definition.metadata, "metadata", strict=run.strict)
+        data, issues = check_value(metadata, run.definition.metadata, "metadata", strict=run.strict, forbid_extra=False)
         run.report(issues)
         run.metadata = data
         run.result.metadata_writes.append({"op": "set", "value": data})
@@ -254,7 +254,7 @@ class ActionContext:
             run.report([Issue("metadata", "update_metadata() takes an object")])
             return
         merged = {**(run.metadata or {}), **partial}
-        _, issues = check_value(merged, run.definition.metadata, "metadata", strict=run.strict)
+        _, issues = check_value(merged, run.definition.metadata, "metadata", strict=run.strict, forbid_extra=False)
         run.report(issues)
         run.metadata = merged
         run.result.metadata_writes.append({"op": "update", "value": partial})

@@ -33,7 +33,7 @@ _UNITS = {
     "d": 86400, "day": 86400, "days": 86400,
     "w": 604800, "week": 604800, "weeks": 604800,
 }
-_FREQ_RE = re.compile(r"^(?:every\s+)?(?:(\d+(?:\.\d+)?|half\s+an?|an?)\s*)?([a-z]+)$")
+_FREQ_RE = re.compile(r"^(?:every\s+)?(?:(\d+(?:\.\d+)?|half(?:\s+an?)?|an?)\s*)?([a-z]+)$")
 
 FunctionType = Literal["sync", "action", "on-event"]
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])

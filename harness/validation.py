@@ -139,13 +139,19 @@ def prepare_records(records: Any, model: type[BaseModel], model_name: str, *, st
     return kept, issues
 
 
-def check_value(value: Any, tp: Any, kind: str, *, strict: bool, name: str | None = None) -> tuple[Any, list[Issue]]:
-    """Validate an input, output or metadata value; returns (the JSON form as emitted, findings)."""
+def check_value(value: Any, tp: Any, kind: str, *, strict: bool, name: str | None = None,
+                forbid_extra: bool = True) -> tuple[Any, list[Issue]]:
+    """Validate an input, output or metadata value; returns (the JSON form as emitted, findings).
+
+    Connection metadata is shared by every function of a connection, so it is checked with
+    `forbid_extra=False`: a function's model declares what it needs, not all there is.
+    """
     severity: Severity = "error" if strict else "warning"
     data = to_jsonable(value)
     if tp is None:
         return data, []
-    target = _strict_model(tp) if strict and isinstance(tp, type) and issubclass(tp, BaseModel) else tp
+    is_model = isinstance(tp, type) and issubclass(tp, BaseModel)
+    target = _strict_model(tp) if strict and forbid_extra and is_model else tp
     try:
         _adapter(target).validate_json(pydantic_core.to_json(data), strict=strict)
     except ValidationError as exc:
