@@ -17,7 +17,8 @@ What it measures
     All three share the same cassette file, written by harness's own writer (harness cassettes are vcrpy's
     format). The client is created before the clock starts; only the requests are timed.
 
-    It also times loading the file: harness's `load_cassette` (best of 3) and vcrpy's (entering
+    It also times loading the file: harness's `load_cassette` (best of 3; and again with the cyclic garbage
+    collector paused, which shows how much of the load is GC passes over the growing document) and vcrpy's (entering
     `use_cassette`, which reads the file, builds vcrpy's interaction list and patches httpx; 1 run), the
     harness write time (`write_cassette`, 1 run), the time to build our ReplayTransport (its request index,
     best of 3), and the file size in MB (10^6 bytes).
@@ -26,7 +27,9 @@ How to read the output
     Table 1: per-request microseconds for each implementation, and the two ratios: "ours / mock" is how many
     times httpx's own floor our replay costs (1.0 would be free), "vcrpy / ours" is how many times faster than
     vcrpy we are. Our column should be flat across sizes (the lookup is a dict); vcrpy's grows roughly
-    linearly. Table 2: file size and load/write times per size.
+    linearly. Table 2: file size and load/write times per size; the line under it gives the load time per
+    interaction, which should also be flat (if it grows with N while the "gc paused" figure stays flat, the
+    growth is garbage-collection passes, not parsing).
     `--json` writes one JSON document with every figure to stdout (the tables then go to stderr).
 """
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -102,6 +106,7 @@ class SizeResult:
     file_mb: float = 0.0
     write_s: float = 0.0
     load_ours_s: float = 0.0
+    load_ours_nogc_s: float = 0.0
     load_vcrpy_s: float = 0.0
     index_build_s: float = 0.0
     ours_us: list[float] = field(default_factory=list)
@@ -135,6 +140,17 @@ def best_of(repetitions: int, func: Callable[[], object]) -> float:
         func()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def load_without_gc(path: Path) -> Cassette:
+    """load_cassette with the cyclic garbage collector paused: shows how much of the load time is GC passes."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return load_cassette(path)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def check(response: httpx.Response, i: int, who: str) -> None:
@@ -223,6 +239,7 @@ def run_size(n: int, folder: Path, console: Console) -> SizeResult:
     result.write_s = time.perf_counter() - start
     result.file_mb = path.stat().st_size / 1e6
     result.load_ours_s = best_of(REPETITIONS, lambda: load_cassette(path))
+    result.load_ours_nogc_s = best_of(REPETITIONS, lambda: load_without_gc(path))
     cassette = load_cassette(path)
     if len(cassette.interactions) != n:
         raise RuntimeError(f"load_cassette read {len(cassette.interactions)} interactions, expected {n}")
@@ -262,16 +279,21 @@ def render(console: Console, results: list[SizeResult], total_s: float) -> None:
     files.add_column("file MB", justify="right")
     files.add_column("write (ours) s", justify="right")
     files.add_column("load (ours) s", justify="right")
+    files.add_column("load (ours, gc paused) s", justify="right")
     files.add_column("load (vcrpy) s", justify="right")
     files.add_column("vcrpy / ours", justify="right")
     files.add_column("index build (ours) ms", justify="right")
     for r in results:
         files.add_row(f"{r.n:,}", f"{r.file_mb:.2f}", f"{r.write_s:.3f}", f"{r.load_ours_s:.3f}",
-                      f"{r.load_vcrpy_s:.3f}", f"{r.load_vcrpy_s / r.load_ours_s:.1f}x",
+                      f"{r.load_ours_nogc_s:.3f}", f"{r.load_vcrpy_s:.3f}", f"{r.load_vcrpy_s / r.load_ours_s:.1f}x",
                       f"{r.index_build_s * 1000:.1f}")
     console.print(files)
-    console.print("load (ours): load_cassette, best of 3; load (vcrpy): entering use_cassette "
-                  "(read + build + patch httpx), 1 run; index build: ReplayTransport(...), best of 3.")
+    console.print("load (ours): load_cassette, best of 3 (gc paused: the same with gc.disable() around it); "
+                  "load (vcrpy): entering use_cassette (read + build + patch httpx), 1 run; "
+                  "index build: ReplayTransport(...), best of 3.")
+    per = "; ".join(f"{r.n:,}: {us(r.load_ours_s / r.n * 1e6)} ({us(r.load_ours_nogc_s / r.n * 1e6)} gc paused)"
+                    for r in results)
+    console.print(f"load (ours) per interaction, µs: {per}")
     console.print(f"python {sys.version.split()[0]}, httpx {httpx.__version__}, vcrpy {vcr.__version__}, "
                   f"cpus: {os.cpu_count()}, total run time {total_s:.1f} s")
 
