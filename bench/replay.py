@@ -277,23 +277,23 @@ def render(console: Console, results: list[SizeResult], total_s: float) -> None:
     files = Table(title="Cassette file: size and load time")
     files.add_column("interactions", justify="right")
     files.add_column("file MB", justify="right")
-    files.add_column("write (ours) s", justify="right")
-    files.add_column("load (ours) s", justify="right")
-    files.add_column("load (ours, gc paused) s", justify="right")
-    files.add_column("load (vcrpy) s", justify="right")
-    files.add_column("vcrpy / ours", justify="right")
-    files.add_column("index build (ours) ms", justify="right")
+    files.add_column("ours write s", justify="right")
+    files.add_column("ours load s", justify="right")
+    files.add_column("ours load, gc paused s", justify="right")
+    files.add_column("vcrpy load s", justify="right")
+    files.add_column("load vcrpy / ours", justify="right")
+    files.add_column("ours index ms", justify="right")
     for r in results:
         files.add_row(f"{r.n:,}", f"{r.file_mb:.2f}", f"{r.write_s:.3f}", f"{r.load_ours_s:.3f}",
                       f"{r.load_ours_nogc_s:.3f}", f"{r.load_vcrpy_s:.3f}", f"{r.load_vcrpy_s / r.load_ours_s:.1f}x",
                       f"{r.index_build_s * 1000:.1f}")
     console.print(files)
-    console.print("load (ours): load_cassette, best of 3 (gc paused: the same with gc.disable() around it); "
-                  "load (vcrpy): entering use_cassette (read + build + patch httpx), 1 run; "
-                  "index build: ReplayTransport(...), best of 3.")
+    console.print("ours load: load_cassette, best of 3 (gc paused: the same with gc.disable() around it); "
+                  "vcrpy load: entering use_cassette (read + build + patch httpx), 1 run; "
+                  "ours index: building ReplayTransport(...), best of 3.")
     per = "; ".join(f"{r.n:,}: {us(r.load_ours_s / r.n * 1e6)} ({us(r.load_ours_nogc_s / r.n * 1e6)} gc paused)"
                     for r in results)
-    console.print(f"load (ours) per interaction, µs: {per}")
+    console.print(f"ours load per interaction, µs: {per}")
     console.print(f"python {sys.version.split()[0]}, httpx {httpx.__version__}, vcrpy {vcr.__version__}, "
                   f"cpus: {os.cpu_count()}, total run time {total_s:.1f} s")
 

@@ -168,8 +168,7 @@ def render(console: Console, timings: list[Timing], imports: list[ImportTime], r
     console.print(f"target: harness --help median < {TARGET_SECONDS * 1000:.0f} ms -> {verdict} "
                   f"({ms(ours.median)} ms; {ms(ours.median - base)} ms over `python -c pass`, "
                   f"{ms(ours.median - timings[2].median)} ms over `import click`)")
-    itable = Table(title=f"Slowest imports of `import harness.cli` (cumulative, median of {IMPORTTIME_RUNS} "
-                         "runs of -X importtime)")
+    itable = Table(title="Slowest imports of harness.cli (cumulative)")
     itable.add_column("module")
     itable.add_column("cumulative ms", justify="right")
     itable.add_column("self ms", justify="right")
@@ -177,6 +176,8 @@ def render(console: Console, timings: list[Timing], imports: list[ImportTime], r
         itable.add_row("  " * item.depth + item.module, f"{item.cumulative_us / 1000:.1f}",
                        f"{item.self_us / 1000:.1f}")
     console.print(itable)
+    console.print(f"from `python -X importtime -c 'import harness.cli'`, median of {IMPORTTIME_RUNS} runs; "
+                  "indentation is import nesting.")
     console.print(f"python: {sys.executable} ({sys.version.split()[0]}), cpus: {os.cpu_count()}")
 
 
