@@ -30,6 +30,7 @@ from .http.replay import ReplayTransport
 from .http.scrub import Scrubber
 from .providers.catalog import Provider
 from .records.memory import MemoryStore
+from .records.store import RecordStore
 from .result import Issue, RunError, RunResult
 from .validation import check_checkpoint, check_value, parse_value
 
@@ -63,7 +64,7 @@ class RunState:
 
     def __init__(self, definition: Definition, connection: Connection, provider: Provider, base_url: str,
                  client: httpx.AsyncClient, stack: HttpStack, result: RunResult, options: RunOptions,
-                 store: MemoryStore) -> None:
+                 store: RecordStore) -> None:
         self.definition = definition
         self.connection = connection
         self.provider = provider
@@ -157,7 +158,7 @@ def _map_error(exc: BaseException, definition: Definition) -> RunError:
 async def run_async(definition: Definition, connection: Connection, stack: HttpStack, *, provider: Provider,
                     base_url: str, input: Any = UNSET, metadata: Any = UNSET, checkpoint: Any = None,
                     payload: Any = UNSET, mode: str = "live", scenario: str | None = None,
-                    options: RunOptions | None = None, store: MemoryStore | None = None) -> RunResult:
+                    options: RunOptions | None = None, store: RecordStore | None = None) -> RunResult:
     """Run `definition` once. A webhook run is asked for by passing `payload` to a sync."""
     options = options or RunOptions()
     started = time.perf_counter()

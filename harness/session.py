@@ -21,6 +21,7 @@ from .connections.file import find_connection
 from .connections.model import Connection
 from .definitions import Definition
 from .errors import CassetteError, NotFoundError, UsageError
+from .http.faults import FaultTransport, parse_fault
 from .http.live import LiveTransport
 from .http.recording import RecordingTransport
 from .http.replay import ReplayTransport
@@ -28,6 +29,7 @@ from .http.scrub import Scrubber
 from .loader import Catalog, load_catalog
 from .project import Project, load_project
 from .providers.catalog import get_provider
+from .records.sqlite import SqliteStore
 from .result import RunResult
 from .runner import UNSET, HttpStack, RunOptions, run
 
@@ -51,6 +53,9 @@ class DryRun:
     allow_writes: bool = False
     max_pages: int | None = None
     max_records: int | None = None
+    # Keep the records, checkpoint and metadata of a live run in `.harness/records.sqlite`.
+    persist: bool = False
+    faults: list[str] | None = None
     project: Project | None = None
     # The bottom transport of live runs (tests pass one to reach a fake server without the network).
     network: httpx.AsyncBaseTransport | None = None
@@ -105,6 +110,13 @@ def _recorded_at(cassette: Cassette) -> float | None:
     return None
 
 
+def checkpoint_key(definition: Definition, *, webhook: bool = False, variant: str = "base") -> str:
+    """Nango's checkpoint keys: `sync:<name>:<variant>`, `webhook:<name>:<variant>`, `action:<name>`..."""
+    if definition.type == "sync":
+        return f"{'webhook' if webhook else 'sync'}:{definition.name}:{variant}"
+    return f"{definition.type}:{definition.name}"
+
+
 def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
     prep = prepared or prepare(req)
     project, definition, mode = prep.project, prep.definition, prep.mode
@@ -149,10 +161,31 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
             recorder = RecordingTransport(live, scrubber)
             stack.transport, stack.recorder = recorder, recorder
 
+    fault_specs = req.faults if req.faults is not None else (ctx.get("faults") or [])
+    if fault_specs:
+        stack.transport = FaultTransport(stack.transport, [parse_fault(str(f)) for f in fault_specs])
+
+    store: SqliteStore | None = None
+    key = checkpoint_key(definition, webhook=payload is not UNSET)
+    if mode != "replay":
+        # Live runs count against what earlier runs stored; replays stay self-contained.
+        path = project.state_dir / "records.sqlite"
+        opener = SqliteStore if req.persist else SqliteStore.scratch_copy
+        store = opener(path, connection.connection_id, definition.integration, stack.clock.now)
+        if req.persist and checkpoint is None:
+            checkpoint = store.get_checkpoint(key)
     options = RunOptions(strict=req.strict, max_pages=req.max_pages, max_records=req.max_records)
-    result = run(definition, connection, stack, provider=provider, base_url=base_url, input=input_value,
-                 metadata=metadata, checkpoint=checkpoint, payload=payload, mode=mode, scenario=req.scenario,
-                 options=options)
+    try:
+        result = run(definition, connection, stack, provider=provider, base_url=base_url, input=input_value,
+                     metadata=metadata, checkpoint=checkpoint, payload=payload, mode=mode, scenario=req.scenario,
+                     options=options, store=store)
+        if store is not None and req.persist and result.ok:
+            store.set_checkpoint(key, result.final_checkpoint)
+            if result.metadata_writes:
+                store.set_metadata(result.final_metadata)
+    finally:
+        if store is not None:
+            store.close()
     result.cassette = project.relative(prep.cassette_path) if mode != "live" else None
     if mode == "record" and stack.recorder is not None and result.ok:
         meta_used = connection.metadata if metadata is UNSET else metadata

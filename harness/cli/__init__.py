@@ -65,10 +65,15 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
 
 def _register() -> None:
     from .dryrun import dryrun
+    from .events import event, webhook
     from .listing import list_functions
+    from .records import records
 
     main.add_command(dryrun)
     main.add_command(list_functions)
+    main.add_command(webhook)
+    main.add_command(event)
+    main.add_command(records)
 
 
 _register()

@@ -10,28 +10,12 @@ key order included, as in Nango.
 from __future__ import annotations
 
 import builtins
-import hashlib
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
-
-from ..errors import HarnessError
-
-
-def content_hash(row: dict[str, Any]) -> str:
-    return hashlib.md5(pydantic_core.to_json(row), usedforsecurity=False).hexdigest()
-
-
-def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """Objects merge key by key; arrays and scalars are replaced (Nango's batchUpdate)."""
-    out = dict(base)
-    for key, value in patch.items():
-        old = out.get(key)
-        out[key] = deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
-    return out
+from .store import SaveOutcome, content_hash, deep_merge, public_record, track_error
 
 
 @dataclass
@@ -43,17 +27,6 @@ class StoredRecord:
     seq: int
     deleted_at: float | None = None
     generation: int = 0
-
-
-@dataclass
-class SaveOutcome:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-
-class TrackDeletesError(HarnessError):
-    """`track_deletes_end` without a matching `track_deletes_start`."""
 
 
 class MemoryStore:
@@ -122,8 +95,7 @@ class MemoryStore:
 
     def track_deletes_end(self, model: str) -> list[str]:
         if model not in self._tracking:
-            raise TrackDeletesError(f"track_deletes_end({model!r}) without track_deletes_start({model!r})",
-                                    hint="call track_deletes_start before saving the full set")
+            raise track_error(model)
         gen = self._tracking.pop(model)
         now = self._now()
         gone: list[str] = []
@@ -134,11 +106,7 @@ class MemoryStore:
         return gone
 
     def _public(self, cur: StoredRecord) -> dict[str, Any]:
-        action = ("DELETED" if cur.deleted_at is not None
-                  else "ADDED" if cur.created_at == cur.updated_at else "UPDATED")
-        return {**cur.data, "_nango_metadata": {
-            "first_seen_at": cur.created_at, "last_modified_at": cur.updated_at, "last_action": action,
-            "deleted_at": cur.deleted_at, "cursor": str(cur.seq)}}
+        return public_record(cur.data, cur.created_at, cur.updated_at, cur.deleted_at, cur.seq)
 
     def list(self, model: str, *, modified_after: float | None = None, cursor: str | None = None,
              limit: int = 100) -> tuple[builtins.list[dict[str, Any]], str | None]:
