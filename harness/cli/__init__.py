@@ -64,6 +64,7 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
+    from .checks import check, fuzz
     from .dryrun import dryrun
     from .events import event, webhook
     from .listing import list_functions
@@ -74,6 +75,8 @@ def _register() -> None:
     main.add_command(webhook)
     main.add_command(event)
     main.add_command(records)
+    main.add_command(check)
+    main.add_command(fuzz)
 
 
 _register()
