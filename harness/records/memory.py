@@ -3,8 +3,8 @@
 Per model, records are keyed by id. A save of a new id is *added*, of a live id with different content
 *updated*, with the same content nothing; a save of a soft-deleted id revives it as added. `update` deep-merges
 into live records (unknown or deleted ids ignored), `delete` soft-deletes, and a `track_deletes` window
-soft-deletes the live records not saved since it started. Content identity is the md5 of the compact JSON,
-key order included, as in Nango.
+soft-deletes the live records not saved since it started. Content identity is Nango's: the same compact JSON,
+key order included (compared as bytes; the SQLite store keeps its md5).
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .store import SaveOutcome, content_hash, deep_merge, public_record, track_error
+from pydantic_core import to_json
+
+from .store import SaveOutcome, deep_merge, public_record, track_error
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredRecord:
     data: dict[str, Any]
-    hash: str
+    raw: bytes  # the compact JSON: equal bytes are what equal hashes mean in Nango
     created_at: float
     updated_at: float
     seq: int
@@ -47,13 +49,13 @@ class MemoryStore:
         now = self._now()
         for row in rows:
             rid = row["id"]
-            digest = content_hash(row)
+            raw = to_json(row)
             cur = table.get(rid)
             if cur is None or cur.deleted_at is not None:
-                table[rid] = StoredRecord(row, digest, now, now, next(self._seq), generation=gen)
+                table[rid] = StoredRecord(row, raw, now, now, next(self._seq), None, gen)
                 out.added.append(rid)
-            elif cur.hash != digest:
-                cur.data, cur.hash, cur.updated_at, cur.seq = row, digest, now, next(self._seq)
+            elif cur.raw != raw:
+                cur.data, cur.raw, cur.updated_at, cur.seq = row, raw, now, next(self._seq)
                 cur.generation = gen
                 out.updated.append(rid)
             else:
@@ -70,7 +72,7 @@ class MemoryStore:
             if cur is None or cur.deleted_at is not None:
                 continue
             cur.data = deep_merge(cur.data, row)
-            cur.hash, cur.updated_at, cur.seq = content_hash(cur.data), now, next(self._seq)
+            cur.raw, cur.updated_at, cur.seq = to_json(cur.data), now, next(self._seq)
             merged.append(cur.data)
         return merged
 
@@ -83,7 +85,7 @@ class MemoryStore:
             cur = table.get(rid)
             if cur is None:
                 # A tombstone, so a later read of the change stream still sees the delete.
-                table[rid] = StoredRecord(row, content_hash(row), now, now, next(self._seq), deleted_at=now)
+                table[rid] = StoredRecord(row, to_json(row), now, now, next(self._seq), deleted_at=now)
                 continue
             if cur.deleted_at is None:
                 cur.deleted_at, cur.updated_at, cur.seq = now, now, next(self._seq)
