@@ -46,7 +46,7 @@ def apply(store: RecordStore, steps: list[tuple[str, Any]]) -> list[Any]:
             except TrackDeletesError:
                 out.append("no-start")
     page, _ = store.list("M", limit=100)
-    out.append([(r["id"], r["v"] if "v" in r else None, r["_nango_metadata"]["last_action"]) for r in page])
+    out.append([(r["id"], r.get("v"), r["_nango_metadata"]["last_action"]) for r in page])
     return out
 
 
