@@ -220,11 +220,12 @@ class ActionContext:
         run.report(issues)
         run.checkpoint = data
         run.result.checkpoints.append(data)
+        run.checkpoint_saved()
 
     async def clear_checkpoint(self) -> None:
         run = self._run
         if run.checkpoint is None:
-            run.add_log("warn", "clear_checkpoint() called with no checkpoint saved")
+            run.cleared_empty = True
         run.checkpoint = None
         run.result.checkpoints.append(None)
 

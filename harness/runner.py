@@ -30,6 +30,7 @@ from .http.replay import ReplayTransport
 from .http.scrub import Scrubber
 from .providers.catalog import Provider
 from .records.memory import MemoryStore
+from .records.store import RecordStore
 from .result import Issue, RunError, RunResult
 from .validation import check_checkpoint, check_value, parse_value
 
@@ -41,6 +42,8 @@ class RunOptions:
     strict: bool = True
     max_pages: int | None = None
     max_records: int | None = None
+    # End the run right after the Nth saved checkpoint, as if the process died there (resume checks).
+    interrupt_after_checkpoints: int | None = None
     variant: str = "base"
     last_sync_date: datetime | None = None
     timeout_s: float = 30.0
@@ -63,7 +66,7 @@ class RunState:
 
     def __init__(self, definition: Definition, connection: Connection, provider: Provider, base_url: str,
                  client: httpx.AsyncClient, stack: HttpStack, result: RunResult, options: RunOptions,
-                 store: MemoryStore) -> None:
+                 store: RecordStore) -> None:
         self.definition = definition
         self.connection = connection
         self.provider = provider
@@ -74,6 +77,8 @@ class RunState:
         self.strict = options.strict
         self.max_pages = options.max_pages
         self.max_records = options.max_records
+        self.interrupt_after = options.interrupt_after_checkpoints
+        self.cleared_empty = False
         self.variant = options.variant
         self.last_sync_date = options.last_sync_date
         self.store = store
@@ -109,6 +114,11 @@ class RunState:
     def cap(self, why: str) -> None:
         self.result.capped = why
         self.add_log("warn", why)
+
+    def checkpoint_saved(self) -> None:
+        if self.interrupt_after is not None and len(self.result.checkpoints) >= self.interrupt_after:
+            self.result.capped = f"interrupted after checkpoint {len(self.result.checkpoints)}"
+            raise RunCapped()
 
     def count_records(self, n: int) -> None:
         self.records_seen += n
@@ -157,7 +167,7 @@ def _map_error(exc: BaseException, definition: Definition) -> RunError:
 async def run_async(definition: Definition, connection: Connection, stack: HttpStack, *, provider: Provider,
                     base_url: str, input: Any = UNSET, metadata: Any = UNSET, checkpoint: Any = None,
                     payload: Any = UNSET, mode: str = "live", scenario: str | None = None,
-                    options: RunOptions | None = None, store: MemoryStore | None = None) -> RunResult:
+                    options: RunOptions | None = None, store: RecordStore | None = None) -> RunResult:
     """Run `definition` once. A webhook run is asked for by passing `payload` to a sync."""
     options = options or RunOptions()
     started = time.perf_counter()
@@ -221,6 +231,13 @@ async def run_async(definition: Definition, connection: Connection, stack: HttpS
 
 def _finish(result: RunResult, state: RunState, stack: HttpStack) -> None:
     result.final_checkpoint = state.checkpoint
+    # Nango's checkpoint pitfalls, reported as warnings.
+    if any(cp is not None for cp in result.checkpoints) and not state.checkpoint_read and result.capped is None:
+        result.issues.append(Issue("checkpoint", "checkpoints were saved but get_checkpoint() was never called: "
+                                   "the next run cannot resume from them", severity="warning"))
+    if state.cleared_empty:
+        result.issues.append(Issue("checkpoint", "clear_checkpoint() was called with no checkpoint saved",
+                                   severity="warning"))
     result.final_metadata = state.metadata
     replayer = stack.replayer
     if replayer is not None:

@@ -21,17 +21,23 @@ from .connections.file import find_connection
 from .connections.model import Connection
 from .definitions import Definition
 from .errors import CassetteError, NotFoundError, UsageError
+from .http.faults import FaultTransport, parse_fault
 from .http.live import LiveTransport
+from .http.loose import LooseReplayTransport
 from .http.recording import RecordingTransport
 from .http.replay import ReplayTransport
 from .http.scrub import Scrubber
 from .loader import Catalog, load_catalog
 from .project import Project, load_project
 from .providers.catalog import get_provider
+from .records.sqlite import SqliteStore
+from .records.store import RecordStore
 from .result import RunResult
 from .runner import UNSET, HttpStack, RunOptions, run
 
 MODES = ("live", "replay", "record")
+# Internal: replay where every request gets the closest recorded answer (action fuzzing).
+LOOSE = "loose"
 
 
 @dataclass
@@ -51,6 +57,12 @@ class DryRun:
     allow_writes: bool = False
     max_pages: int | None = None
     max_records: int | None = None
+    # Keep the records, checkpoint and metadata of a live run in `.harness/records.sqlite`.
+    persist: bool = False
+    faults: list[str] | None = None
+    # A store shared by several runs (invariant checks); replaces the SQLite store of live runs.
+    store: RecordStore | None = None
+    interrupt_after_checkpoints: int | None = None
     project: Project | None = None
     # The bottom transport of live runs (tests pass one to reach a fake server without the network).
     network: httpx.AsyncBaseTransport | None = None
@@ -69,7 +81,7 @@ def prepare(req: DryRun) -> Prepared:
     project = req.project or load_project()
     catalog = load_catalog(project.functions_dir)
     definition = catalog.find(req.function, req.integration)
-    if req.mode is not None and req.mode not in MODES:
+    if req.mode is not None and req.mode not in (*MODES, LOOSE):
         raise UsageError(f"unknown mode {req.mode!r}", hint="use live, replay or record")
     if not req.scenario or "/" in req.scenario or req.scenario.startswith("."):
         raise UsageError(f"bad scenario name {req.scenario!r}", hint="use letters, digits, dashes and underscores")
@@ -105,15 +117,22 @@ def _recorded_at(cassette: Cassette) -> float | None:
     return None
 
 
+def checkpoint_key(definition: Definition, *, webhook: bool = False, variant: str = "base") -> str:
+    """Nango's checkpoint keys: `sync:<name>:<variant>`, `webhook:<name>:<variant>`, `action:<name>`..."""
+    if definition.type == "sync":
+        return f"{'webhook' if webhook else 'sync'}:{definition.name}:{variant}"
+    return f"{definition.type}:{definition.name}"
+
+
 def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
     prep = prepared or prepare(req)
     project, definition, mode = prep.project, prep.definition, prep.mode
-    cassette = load_cassette(prep.cassette_path) if mode == "replay" else None
+    cassette = load_cassette(prep.cassette_path) if mode in ("replay", LOOSE) else None
     if cassette is not None and cassette.context.get("function") not in (None, definition.name):
         raise CassetteError(f"{prep.cassette_path} records function {cassette.context.get('function')!r}, "
                             f"not {definition.name!r}")
     connection = _connection(project, req, cassette)
-    if mode == "replay":
+    if mode in ("replay", LOOSE):
         connection = connection.with_placeholders()
     provider = get_provider(connection.provider, project.settings.get("providers"))
     stored_conn = (cassette.context.get("connection") or {}) if cassette else {}
@@ -135,7 +154,11 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
 
     stack: HttpStack
     started_at = datetime.now(UTC)
-    if mode == "replay":
+    if mode == LOOSE:
+        assert cassette is not None
+        stack = HttpStack(LooseReplayTransport(cassette, scrubber), "replay", scrubber,
+                          clock=VirtualClock(_recorded_at(cassette)))
+    elif mode == "replay":
         assert cassette is not None
         stack = HttpStack(ReplayTransport(cassette, scrubber), "replay", scrubber,
                           clock=VirtualClock(_recorded_at(cassette)))
@@ -149,10 +172,32 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
             recorder = RecordingTransport(live, scrubber)
             stack.transport, stack.recorder = recorder, recorder
 
-    options = RunOptions(strict=req.strict, max_pages=req.max_pages, max_records=req.max_records)
-    result = run(definition, connection, stack, provider=provider, base_url=base_url, input=input_value,
-                 metadata=metadata, checkpoint=checkpoint, payload=payload, mode=mode, scenario=req.scenario,
-                 options=options)
+    fault_specs = req.faults if req.faults is not None else (ctx.get("faults") or [])
+    if fault_specs:
+        stack.transport = FaultTransport(stack.transport, [parse_fault(str(f)) for f in fault_specs])
+
+    store: SqliteStore | None = None
+    key = checkpoint_key(definition, webhook=payload is not UNSET)
+    if mode in ("live", "record") and req.store is None:
+        # Live runs count against what earlier runs stored; replays stay self-contained.
+        path = project.state_dir / "records.sqlite"
+        opener = SqliteStore if req.persist else SqliteStore.scratch_copy
+        store = opener(path, connection.connection_id, definition.integration, stack.clock.now)
+        if req.persist and checkpoint is None:
+            checkpoint = store.get_checkpoint(key)
+    options = RunOptions(strict=req.strict, max_pages=req.max_pages, max_records=req.max_records,
+                         interrupt_after_checkpoints=req.interrupt_after_checkpoints)
+    try:
+        result = run(definition, connection, stack, provider=provider, base_url=base_url, input=input_value,
+                     metadata=metadata, checkpoint=checkpoint, payload=payload, mode=mode, scenario=req.scenario,
+                     options=options, store=store or req.store)
+        if store is not None and req.persist and result.ok:
+            store.set_checkpoint(key, result.final_checkpoint)
+            if result.metadata_writes:
+                store.set_metadata(result.final_metadata)
+    finally:
+        if store is not None:
+            store.close()
     result.cassette = project.relative(prep.cassette_path) if mode != "live" else None
     if mode == "record" and stack.recorder is not None and result.ok:
         meta_used = connection.metadata if metadata is UNSET else metadata

@@ -124,6 +124,8 @@ def prepare_records(records: Any, model: type[BaseModel], model_name: str, *, st
                                 path=_path(loc[1:]), severity=severity))
             if index is not None:
                 bad.add(index)
+    if not bad and len({row["id"] for row in rows}) == len(rows):
+        return rows, issues  # the common case: every record valid, no duplicate
     kept: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, row in enumerate(rows):

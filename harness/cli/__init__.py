@@ -64,11 +64,19 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
+    from .checks import check, fuzz
     from .dryrun import dryrun
+    from .events import event, webhook
     from .listing import list_functions
+    from .records import records
 
     main.add_command(dryrun)
     main.add_command(list_functions)
+    main.add_command(webhook)
+    main.add_command(event)
+    main.add_command(records)
+    main.add_command(check)
+    main.add_command(fuzz)
 
 
 _register()

@@ -31,11 +31,18 @@ from .options import json_arg, project_of
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
               help="Records shown per model in the readable output.")
+@click.option("--persist", is_flag=True,
+              help="Keep the records, checkpoint and metadata of a live run in .harness/records.sqlite.")
+@click.option("--fault", "faults", multiple=True, metavar="SPEC",
+              help="Inject a fault: 429@3, 503x2@1, timeout@/repos/*, reset@2 (repeatable).")
+@click.option("--webhook-url", default=None, metavar="URL",
+              help="After the run, POST Nango-shaped sync webhooks here, signed with $NANGO_WEBHOOK_SIGNING_KEY.")
 @click.pass_context
 def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None, scenario: str,
            integration: str | None, input_: str | None, metadata: str | None, checkpoint: str | None,
            payload: str | None, lenient: bool, allow_writes: bool, max_pages: int | None,
-           max_records: int | None, as_json: bool, show: int) -> None:
+           max_records: int | None, as_json: bool, show: int, persist: bool, faults: tuple[str, ...],
+           webhook_url: str | None) -> None:
     """Run FUNCTION (a sync, action or event function) for CONNECTION.
 
     Replays the scenario's recording when there is one, else runs live; --live, --replay and --record
@@ -51,8 +58,12 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         checkpoint=json_arg("--checkpoint", checkpoint) if checkpoint is not None else UNSET,
         payload=json_arg("--payload", payload) if payload is not None else UNSET,
         strict=not lenient, allow_writes=allow_writes, max_pages=max_pages, max_records=max_records,
-        project=project_of(ctx),
+        project=project_of(ctx), persist=persist, faults=list(faults) or None,
     )
+    if webhook_url:
+        from .send_webhooks import signing_key
+
+        signing_key()  # fail before running, not after
     prepared = prepare(req)
     for problem in prepared.catalog.problems:
         click.echo(f"warning: skipped {problem}", err=True)
@@ -67,5 +78,9 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         from .render import render_result
 
         render_result(result, show=show)
+    if webhook_url:
+        from .send_webhooks import send_sync_webhooks
+
+        send_sync_webhooks(result, webhook_url, quiet=as_json)
     if not result.ok and result.error is not None:
         ctx.exit(result.error.exit_code)

@@ -3,57 +3,32 @@
 Per model, records are keyed by id. A save of a new id is *added*, of a live id with different content
 *updated*, with the same content nothing; a save of a soft-deleted id revives it as added. `update` deep-merges
 into live records (unknown or deleted ids ignored), `delete` soft-deletes, and a `track_deletes` window
-soft-deletes the live records not saved since it started. Content identity is the md5 of the compact JSON,
-key order included, as in Nango.
+soft-deletes the live records not saved since it started. Content identity is Nango's: the same compact JSON,
+key order included (compared as bytes; the SQLite store keeps its md5).
 """
 
 from __future__ import annotations
 
 import builtins
-import hashlib
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
+from pydantic_core import to_json
 
-from ..errors import HarnessError
-
-
-def content_hash(row: dict[str, Any]) -> str:
-    return hashlib.md5(pydantic_core.to_json(row), usedforsecurity=False).hexdigest()
+from .store import SaveOutcome, deep_merge, public_record, track_error
 
 
-def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """Objects merge key by key; arrays and scalars are replaced (Nango's batchUpdate)."""
-    out = dict(base)
-    for key, value in patch.items():
-        old = out.get(key)
-        out[key] = deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
-    return out
-
-
-@dataclass
+@dataclass(slots=True)
 class StoredRecord:
     data: dict[str, Any]
-    hash: str
+    raw: bytes  # the compact JSON: equal bytes are what equal hashes mean in Nango
     created_at: float
     updated_at: float
     seq: int
     deleted_at: float | None = None
     generation: int = 0
-
-
-@dataclass
-class SaveOutcome:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-
-class TrackDeletesError(HarnessError):
-    """`track_deletes_end` without a matching `track_deletes_start`."""
 
 
 class MemoryStore:
@@ -74,13 +49,13 @@ class MemoryStore:
         now = self._now()
         for row in rows:
             rid = row["id"]
-            digest = content_hash(row)
+            raw = to_json(row)
             cur = table.get(rid)
             if cur is None or cur.deleted_at is not None:
-                table[rid] = StoredRecord(row, digest, now, now, next(self._seq), generation=gen)
+                table[rid] = StoredRecord(row, raw, now, now, next(self._seq), None, gen)
                 out.added.append(rid)
-            elif cur.hash != digest:
-                cur.data, cur.hash, cur.updated_at, cur.seq = row, digest, now, next(self._seq)
+            elif cur.raw != raw:
+                cur.data, cur.raw, cur.updated_at, cur.seq = row, raw, now, next(self._seq)
                 cur.generation = gen
                 out.updated.append(rid)
             else:
@@ -97,7 +72,7 @@ class MemoryStore:
             if cur is None or cur.deleted_at is not None:
                 continue
             cur.data = deep_merge(cur.data, row)
-            cur.hash, cur.updated_at, cur.seq = content_hash(cur.data), now, next(self._seq)
+            cur.raw, cur.updated_at, cur.seq = to_json(cur.data), now, next(self._seq)
             merged.append(cur.data)
         return merged
 
@@ -110,7 +85,7 @@ class MemoryStore:
             cur = table.get(rid)
             if cur is None:
                 # A tombstone, so a later read of the change stream still sees the delete.
-                table[rid] = StoredRecord(row, content_hash(row), now, now, next(self._seq), deleted_at=now)
+                table[rid] = StoredRecord(row, to_json(row), now, now, next(self._seq), deleted_at=now)
                 continue
             if cur.deleted_at is None:
                 cur.deleted_at, cur.updated_at, cur.seq = now, now, next(self._seq)
@@ -122,8 +97,7 @@ class MemoryStore:
 
     def track_deletes_end(self, model: str) -> list[str]:
         if model not in self._tracking:
-            raise TrackDeletesError(f"track_deletes_end({model!r}) without track_deletes_start({model!r})",
-                                    hint="call track_deletes_start before saving the full set")
+            raise track_error(model)
         gen = self._tracking.pop(model)
         now = self._now()
         gone: list[str] = []
@@ -134,11 +108,7 @@ class MemoryStore:
         return gone
 
     def _public(self, cur: StoredRecord) -> dict[str, Any]:
-        action = ("DELETED" if cur.deleted_at is not None
-                  else "ADDED" if cur.created_at == cur.updated_at else "UPDATED")
-        return {**cur.data, "_nango_metadata": {
-            "first_seen_at": cur.created_at, "last_modified_at": cur.updated_at, "last_action": action,
-            "deleted_at": cur.deleted_at, "cursor": str(cur.seq)}}
+        return public_record(cur.data, cur.created_at, cur.updated_at, cur.deleted_at, cur.seq)
 
     def list(self, model: str, *, modified_after: float | None = None, cursor: str | None = None,
              limit: int = 100) -> tuple[builtins.list[dict[str, Any]], str | None]:

@@ -1,0 +1,70 @@
+"""`harness webhook` (a sync's webhook handler) and `harness event` (connection-event functions).
+
+Both are dry runs: same modes (`--live`, `--replay`, `--record`), scenarios and output as `harness dryrun`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .dryrun import dryrun
+from .options import project_of
+
+
+@click.command()
+@click.argument("function")
+@click.argument("connection")
+@click.option("--payload", required=True, metavar="JSON|@FILE", help="The provider's webhook body.")
+@click.option("--live", "mode", flag_value="live", help="Call the provider (needs credentials).")
+@click.option("--replay", "mode", flag_value="replay", help="Answer from the recording.")
+@click.option("--record", "mode", flag_value="record", help="Call the provider and save a cassette.")
+@click.option("--scenario", default="webhook", show_default=True, help="Which recording of the handler.")
+@click.option("--integration", default=None, help="The integration, when several have a sync of this name.")
+@click.option("--allow-writes", is_flag=True, help="Let a live run send non-GET requests.")
+@click.option("--lenient", is_flag=True, help="Report invalid data as warnings instead of failing.")
+@click.option("--persist", is_flag=True, help="Keep the records in .harness/records.sqlite.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.pass_context
+def webhook(ctx: click.Context, function: str, connection: str, payload: str, mode: str | None, scenario: str,
+            integration: str | None, allow_writes: bool, lenient: bool, persist: bool, as_json: bool) -> None:
+    """Run the webhook handler of sync FUNCTION for CONNECTION with a payload."""
+    ctx.invoke(dryrun, function=function, connection=connection, payload=payload, mode=mode, scenario=scenario,
+               integration=integration, allow_writes=allow_writes, lenient=lenient, persist=persist,
+               as_json=as_json)
+
+
+@click.command()
+@click.argument("event", type=click.Choice(["post-connection-creation", "pre-connection-deletion",
+                                            "validate-connection"]))
+@click.argument("connection")
+@click.option("--live", "mode", flag_value="live", help="Call the provider (needs credentials).")
+@click.option("--replay", "mode", flag_value="replay", help="Answer from the recording.")
+@click.option("--record", "mode", flag_value="record", help="Call the provider and save a cassette.")
+@click.option("--scenario", default="default", show_default=True)
+@click.option("--integration", default=None, help="Only this integration's event functions.")
+@click.option("--allow-writes", is_flag=True, help="Let a live run send non-GET requests.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document per function on stdout.")
+@click.pass_context
+def event(ctx: click.Context, event: str, connection: str, mode: str | None, scenario: str,
+          integration: str | None, allow_writes: bool, as_json: bool) -> None:
+    """Run every EVENT function of CONNECTION's integration (as Nango does when the event happens)."""
+    from ..connections.file import read_connections
+    from ..definitions import EventDefinition
+    from ..errors import NotFoundError
+    from ..loader import load_catalog
+
+    project = project_of(ctx)
+    if integration is None:
+        known = read_connections(project.connections_file, project.root)
+        if connection in known:
+            integration = known[connection].integration
+    catalog = load_catalog(project.functions_dir)
+    targets = [d for d in catalog.definitions if isinstance(d, EventDefinition) and d.event == event
+               and (integration is None or d.integration == integration)]
+    if not targets:
+        where = f" in integration {integration!r}" if integration else ""
+        raise NotFoundError(f"no {event} function{where}",
+                            hint="declare one with @on_event(...) in functions/<integration>/on_events/")
+    for definition in targets:
+        ctx.invoke(dryrun, function=definition.qualified_name, connection=connection, mode=mode, scenario=scenario,
+                   allow_writes=allow_writes, as_json=as_json)

@@ -1,0 +1,67 @@
+"""`harness records list`: read back what persisted runs stored (`.harness/records.sqlite`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+
+import click
+
+from .options import project_of
+
+
+@click.group()
+def records() -> None:
+    """The records store kept by `--persist` runs."""
+
+
+@records.command("list")
+@click.argument("connection")
+@click.option("--model", required=True, help="Model name (Issue, or Issue::variant).")
+@click.option("--integration", default=None, help="Default: the connection's integration.")
+@click.option("--modified-after", default=None, metavar="ISO-8601", help="Only records changed at or after this.")
+@click.option("--cursor", default=None, help="Continue after the page that returned this cursor.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print {records, next_cursor} as JSON.")
+@click.pass_context
+def list_records(ctx: click.Context, connection: str, model: str, integration: str | None,
+                 modified_after: str | None, cursor: str | None, limit: int, as_json: bool) -> None:
+    """List CONNECTION's stored records of a model, oldest change first, deleted ones included."""
+    from ..clock import RealClock
+    from ..connections.file import read_connections
+    from ..errors import ConfigError, UsageError
+    from ..records.sqlite import SqliteStore
+
+    project = project_of(ctx)
+    path = project.state_dir / "records.sqlite"
+    if not path.is_file():
+        raise ConfigError(f"no records store at {project.relative(path)}",
+                          hint="run a dry run with --live --persist first")
+    if integration is None:
+        known = read_connections(project.connections_file, project.root)
+        integration = known[connection].integration if connection in known else None
+    if integration is None:
+        raise UsageError(f"connection {connection!r} is not in the connections file", hint="pass --integration")
+    after = None
+    if modified_after is not None:
+        try:
+            after = datetime.fromisoformat(modified_after.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            raise UsageError(f"--modified-after: {modified_after!r} is not an ISO-8601 date-time") from None
+    if cursor is not None and not cursor.isdigit():
+        raise UsageError(f"--cursor: {cursor!r} is not a cursor this store returned")
+    store = SqliteStore(path, connection, integration, RealClock().now)
+    try:
+        rows, next_cursor = store.list(model, modified_after=after, cursor=cursor, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps({"records": rows, "next_cursor": next_cursor}, indent=2, ensure_ascii=False)
+                         + "\n")
+        return
+    for row in rows:
+        meta = row.pop("_nango_metadata")
+        click.echo(f"{meta['last_action']:<8} {json.dumps(row, ensure_ascii=False)}")
+    if next_cursor:
+        click.echo(f"more: --cursor {next_cursor}", err=True)

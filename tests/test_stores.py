@@ -1,0 +1,107 @@
+"""The memory and SQLite stores implement the same semantics; hypothesis drives both with the same calls."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.invariants import check_sync
+from harness.project import load_project
+from harness.records.memory import MemoryStore
+from harness.records.sqlite import SqliteStore
+from harness.records.store import RecordStore, TrackDeletesError
+from harness.session import DryRun, execute, prepare
+from tests.fakes.github_server import FakeGitHub
+from tests.fakes.routing import RoutingTransport
+
+ids = st.sampled_from(["a", "b", "c", "d"])
+records = st.lists(st.fixed_dictionaries({"id": ids, "v": st.integers(0, 2)}), max_size=4).map(
+    lambda rows: list({r["id"]: r for r in rows}.values()))
+ops = st.lists(st.one_of(
+    st.tuples(st.just("save"), records), st.tuples(st.just("update"), records),
+    st.tuples(st.just("delete"), records), st.tuples(st.just("start"), st.none()),
+    st.tuples(st.just("end"), st.none())), max_size=12)
+
+
+def apply(store: RecordStore, steps: list[tuple[str, Any]]) -> list[Any]:
+    out: list[Any] = []
+    for op, arg in steps:
+        if op == "save":
+            o = store.save("M", arg)
+            out.append((o.added, o.updated, o.unchanged))
+        elif op == "update":
+            out.append(store.update("M", arg))
+        elif op == "delete":
+            out.append(store.delete("M", arg))
+        elif op == "start":
+            store.track_deletes_start("M")
+        else:
+            try:
+                out.append(store.track_deletes_end("M"))
+            except TrackDeletesError:
+                out.append("no-start")
+    page, _ = store.list("M", limit=100)
+    out.append([(r["id"], r.get("v"), r["_nango_metadata"]["last_action"]) for r in page])
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=ops)
+def test_sqlite_matches_memory(tmp_path: Path, steps: list[tuple[str, Any]]) -> None:
+    clock = itertools.count(1)
+    memory = MemoryStore(lambda: float(next(clock)))
+    clock2 = itertools.count(1)
+    path = tmp_path / f"{id(steps)}.sqlite"
+    sqlite = SqliteStore(path, "c", "i", lambda: float(next(clock2)))
+    try:
+        assert apply(sqlite, steps) == apply(memory, steps)
+    finally:
+        sqlite.close()
+        path.unlink(missing_ok=True)
+
+
+def test_sqlite_keeps_checkpoints_metadata_and_scopes_by_connection(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    one = SqliteStore(path, "c1", "gh", lambda: 1.0)
+    one.save("Issue", [{"id": "1", "t": "x"}])
+    one.set_checkpoint("sync:issues:base", {"since": "2026"})
+    one.set_metadata({"repo": "r"})
+    one.close()
+    again = SqliteStore(path, "c1", "gh", lambda: 2.0)
+    assert again.get_checkpoint("sync:issues:base") == {"since": "2026"} and again.get_metadata() == {"repo": "r"}
+    assert again.save("Issue", [{"id": "1", "t": "x"}]).unchanged == ["1"]
+    again.close()
+    other = SqliteStore(path, "c2", "gh", lambda: 3.0)
+    assert other.save("Issue", [{"id": "1", "t": "x"}]).added == ["1"] and other.get_checkpoint("x") is None
+    other.close()
+
+
+def test_scratch_copy_leaves_the_store_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    real = SqliteStore(path, "c", "i", lambda: 1.0)
+    real.save("M", [{"id": "1"}])
+    real.close()
+    scratch = SqliteStore.scratch_copy(path, "c", "i", lambda: 2.0)
+    assert scratch.save("M", [{"id": "1"}, {"id": "2"}]).added == ["2"]
+    scratch.close()
+    assert not scratch.path.exists()
+    real = SqliteStore(path, "c", "i", lambda: 3.0)
+    assert [r["id"] for r in real.list("M")[0]] == ["1"]
+    real.close()
+
+
+def test_example_sync_resumes_from_any_checkpoint(example: Path, fake_github: FakeGitHub,
+                                                  github_routes: RoutingTransport,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", fake_github.token)
+    base = DryRun("issues", "demo", mode="live", project=load_project(example), network=github_routes)
+    prepared = prepare(base)
+    report = check_sync(prepared.definition,  # type: ignore[arg-type]
+                        lambda **kw: execute(DryRun(**{**vars(base), **kw}), prepared))
+    assert report.ok, report.to_json()
+    assert sum(1 for f in report.findings if f.check == "resume") == 2
