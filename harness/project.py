@@ -27,8 +27,10 @@ class Project:
     state_dir: Path
     settings: dict[str, Any] = field(default_factory=dict)
 
-    def cassette_path(self, integration: str, function: str, scenario: str) -> Path:
-        return self.cassettes_dir / integration / function / f"{scenario}.yaml"
+    def cassette_path(self, integration: str, function: str, scenario: str, run: int = 1) -> Path:
+        """`<scenario>.yaml` for a scenario's first (or only) run, `<scenario>.run<N>.yaml` for run N."""
+        name = scenario if run == 1 else f"{scenario}.run{run}"
+        return self.cassettes_dir / integration / function / f"{name}.yaml"
 
     def relative(self, path: Path) -> str:
         try:

@@ -8,6 +8,7 @@ of a successful recording atomically after scanning it for secrets.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from .result import RunResult
 from .runner import UNSET, HttpStack, RunOptions, run
 
 MODES = ("live", "replay", "record")
+SCENARIO_NAME = re.compile(r"[A-Za-z0-9_-]+")
 # Internal: replay where every request gets the closest recorded answer (action fuzzing).
 LOOSE = "loose"
 
@@ -49,6 +51,8 @@ class DryRun:
     integration: str | None = None
     mode: str | None = None
     scenario: str = "default"
+    # Which run of a multi-run scenario (runs before it are replayed first: see scenarios.py).
+    run: int = 1
     input: Any = UNSET
     metadata: Any = UNSET
     checkpoint: Any = UNSET
@@ -83,9 +87,11 @@ def prepare(req: DryRun) -> Prepared:
     definition = catalog.find(req.function, req.integration)
     if req.mode is not None and req.mode not in (*MODES, LOOSE):
         raise UsageError(f"unknown mode {req.mode!r}", hint="use live, replay or record")
-    if not req.scenario or "/" in req.scenario or req.scenario.startswith("."):
+    if not SCENARIO_NAME.fullmatch(req.scenario):
         raise UsageError(f"bad scenario name {req.scenario!r}", hint="use letters, digits, dashes and underscores")
-    path = project.cassette_path(definition.integration, definition.name, req.scenario)
+    if req.run < 1:
+        raise UsageError(f"bad run number {req.run}", hint="runs are numbered from 1")
+    path = project.cassette_path(definition.integration, definition.name, req.scenario, req.run)
     mode = req.mode or ("replay" if path.is_file() else "live")
     return Prepared(project, catalog, definition, path, mode)
 
@@ -206,6 +212,7 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
             "integration": definition.integration,
             "type": result.function_type,
             "scenario": req.scenario,
+            "run": req.run,
             "recorded_at": started_at.isoformat().replace("+00:00", "Z"),
             "connection": {"connection_id": connection.connection_id, "provider": connection.provider,
                            "credentials": connection.with_placeholders().credentials,

@@ -19,6 +19,8 @@ from .options import json_arg, project_of
 @click.option("--record", "mode", flag_value="record",
               help="Call the provider and save the exchanges as the scenario's cassette (secrets scrubbed).")
 @click.option("--scenario", default="default", show_default=True, help="Which recording of the function.")
+@click.option("--run", "run_number", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run N of a multi-run scenario: runs 1..N-1 are replayed first, on the same store.")
 @click.option("--integration", default=None, help="The integration, when several have a function of this name.")
 @click.option("-i", "--input", "input_", default=None, metavar="JSON|@FILE", help="Action input.")
 @click.option("-m", "--metadata", default=None, metavar="JSON|@FILE", help="Connection metadata for this run.")
@@ -42,7 +44,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
            integration: str | None, input_: str | None, metadata: str | None, checkpoint: str | None,
            payload: str | None, lenient: bool, allow_writes: bool, max_pages: int | None,
            max_records: int | None, as_json: bool, show: int, persist: bool, faults: tuple[str, ...],
-           webhook_url: str | None) -> None:
+           webhook_url: str | None, run_number: int) -> None:
     """Run FUNCTION (a sync, action or event function) for CONNECTION.
 
     Replays the scenario's recording when there is one, else runs live; --live, --replay and --record
@@ -58,7 +60,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         checkpoint=json_arg("--checkpoint", checkpoint) if checkpoint is not None else UNSET,
         payload=json_arg("--payload", payload) if payload is not None else UNSET,
         strict=not lenient, allow_writes=allow_writes, max_pages=max_pages, max_records=max_records,
-        project=project_of(ctx), persist=persist, faults=list(faults) or None,
+        project=project_of(ctx), persist=persist, faults=list(faults) or None, run=run_number,
     )
     if webhook_url:
         from .send_webhooks import signing_key
@@ -70,7 +72,15 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
     if req.mode is None and prepared.mode == "live":
         click.echo(f"no recording at {prepared.project.relative(prepared.cassette_path)}; running live",
                    err=True)
-    result = execute(req, prepared)
+    if run_number > 1:
+        from ..scenarios import execute_runs
+
+        results = execute_runs(req)
+        result = results[-1]
+        done = ", ".join(f"run {i + 1}: {r.status}" for i, r in enumerate(results[:-1]))
+        click.echo(f"replayed the earlier runs first ({done})", err=True)
+    else:
+        result = execute(req, prepared)
     if as_json:
         doc: dict[str, Any] = result.to_json()
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
