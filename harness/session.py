@@ -212,7 +212,6 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
             "integration": definition.integration,
             "type": result.function_type,
             "scenario": req.scenario,
-            "run": req.run,
             "recorded_at": started_at.isoformat().replace("+00:00", "Z"),
             "connection": {"connection_id": connection.connection_id, "provider": connection.provider,
                            "credentials": connection.with_placeholders().credentials,
@@ -220,6 +219,8 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
                            "connection_config": scrubber.data(connection.connection_config),
                            "metadata": scrubber.data(meta_used)},
         }
+        if req.run > 1:
+            context["run"] = req.run
         if input_value is not UNSET:
             context["input"] = scrubber.data(input_value)
         if metadata is not UNSET:

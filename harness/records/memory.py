@@ -101,10 +101,12 @@ class MemoryStore:
         gen = self._tracking.pop(model)
         now = self._now()
         gone: list[str] = []
-        for rid, cur in self._table(model).items():
-            if cur.deleted_at is None and cur.generation != gen:
-                cur.deleted_at, cur.updated_at, cur.seq = now, now, next(self._seq)
-                gone.append(rid)
+        # In change order (oldest first), as the SQLite store returns them.
+        stale = sorted(((cur.seq, rid, cur) for rid, cur in self._table(model).items()
+                        if cur.deleted_at is None and cur.generation != gen), key=lambda t: t[0])
+        for _, rid, cur in stale:
+            cur.deleted_at, cur.updated_at, cur.seq = now, now, next(self._seq)
+            gone.append(rid)
         return gone
 
     def _public(self, cur: StoredRecord) -> dict[str, Any]:
