@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from .cassettes.format import Cassette, load_cassette, write_cassette
-from .clock import RealClock, VirtualClock
+from .clock import Clock, RealClock, VirtualClock
 from .connections.model import Connection
 from .definitions import Definition
 from .errors import CassetteError, UsageError
@@ -57,6 +57,7 @@ class DryRun:
     via_nango_proxy: bool = False
     persist_metadata: bool = False
     timeout: float | None = None  # seconds per request
+    clock: Clock | None = None  # live runs: the clock waits go through (tests pass a VirtualClock)
 
 
 @dataclass
@@ -114,7 +115,7 @@ def live_transport(project: Project, req: DryRun, connection: Connection, provid
         return NangoProxyTransport(host, key, connection, base_url, allow_writes=req.allow_writes,
                                    inner=req.network)
     return LiveTransport(connection, provider, allow_writes=req.allow_writes, inner=req.network,
-                         on_secret=scrubber.add_secret)
+                         clock=req.clock, on_secret=scrubber.add_secret)
 
 
 def persist_metadata(req: DryRun, connection: Connection, result: RunResult) -> None:
@@ -172,7 +173,7 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
     else:
         connection.require_credentials()
         live = live_transport(project, req, connection, provider, base_url, scrubber)
-        stack = HttpStack(live, "live", scrubber, clock=RealClock())
+        stack = HttpStack(live, "live", scrubber, clock=req.clock or RealClock())
         if mode == "record":
             recorder = RecordingTransport(live, scrubber)
             stack.transport, stack.recorder = recorder, recorder

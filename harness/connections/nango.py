@@ -22,7 +22,7 @@ import httpx
 
 from ..errors import ConfigError, NotFoundError
 from ..providers.catalog import Provider
-from .model import CREDENTIAL_TYPES, Connection
+from .model import Connection
 from .refresh import TokenRefreshError
 
 DEFAULT_HOST = "https://api.nango.dev"
@@ -93,7 +93,7 @@ class NangoSource:
             raise ConfigError(f"Nango at {self.host} answered a connection without credentials")
         creds = dict(data["credentials"])
         kind = str(creds.get("type") or "NONE").upper()
-        creds["type"] = kind if kind in CREDENTIAL_TYPES else kind
+        creds["type"] = kind
         return Connection(
             connection_id=str(data.get("connection_id") or self.connection_id),
             provider=str(data.get("provider") or self.integration),

@@ -110,6 +110,7 @@ class LiveTransport(httpx.AsyncBaseTransport):
         self.on_secret = on_secret
         self.refreshes: list[str] = []  # why each refresh happened (no token in it)
         self._lock = asyncio.Lock()
+        self._produced: list[dict[str, Any]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.method.upper() not in SAFE_METHODS and not self.allow_writes:
@@ -121,7 +122,9 @@ class LiveTransport(httpx.AsyncBaseTransport):
             await self._refresh("expired", None)
         used = dict(self.connection.credentials)
         response = await self.inner.handle_async_request(self._outgoing(request, content))
-        if response.status_code == 401 and refresh.can_refresh(self.connection) and self.connection.origin:
+        # A 401 renews the token once; credentials that a refresh just produced are not renewed again.
+        if (response.status_code == 401 and refresh.can_refresh(self.connection) and self.connection.origin
+                and used not in self._produced):
             await response.aread()
             await response.aclose()
             await self._refresh("401", used)
@@ -164,6 +167,7 @@ class LiveTransport(httpx.AsyncBaseTransport):
                 creds = await origin.fresh_credentials(self.connection, self.provider, client, self.clock.now(),
                                                        why)
             self.connection.credentials = creds
+            self._produced.append(dict(creds))
             self.refreshes.append(why)
             if self.on_secret is not None:
                 for name, value in self.connection.secrets().items():
