@@ -258,3 +258,13 @@ def test_unknown_nango_connection_is_a_clear_error(tmp_path: Path, fake: FakePro
     root = write_project(tmp_path, fake.base_url, "connections: {}\n")
     with pytest.raises(NotFoundError, match="has no connection 'nope' for integration 'fake'"):
         run(root, ME, cid="nope")
+
+
+@pytest.mark.parametrize("args", [["--via-nango-proxy"], ["--source", "nango"]])
+def test_nango_options_without_a_secret_key_are_usage_errors(tmp_path: Path, fake: FakeProvider, cli: object,
+                                                             args: list[str]) -> None:
+    root = write_project(tmp_path, fake.base_url, connection("fakeprov", "{type: NONE}"))
+    out = cli(root, "dryrun", "call", "c1", "--live", *args, "--input", '{"kind": "token"}')  # type: ignore[operator]
+    assert out.exit_code == 2
+    assert "needs NANGO_SECRET_KEY" in out.output and "Traceback" not in out.output
+    assert fake.requests == []
