@@ -120,8 +120,11 @@ class ActionContext:
     async def proxy(self, method: str = "GET", endpoint: str = "", *, params: dict[str, Any] | str | None = None,
                     headers: dict[str, str] | None = None, json: Any = _UNSET, data: Any = None,
                     retries: int = 0, retry_on: list[int] | None = None,
-                    base_url_override: str | None = None) -> httpx.Response:
-        """Call the provider with this connection's credentials; non-2xx after retries raises ProviderHTTPError."""
+                    base_url_override: str | None = None, timeout: float | None = None) -> httpx.Response:
+        """Call the provider with this connection's credentials; non-2xx after retries raises ProviderHTTPError.
+
+        `timeout` (seconds) bounds each attempt; a timed-out attempt is retried like a network error.
+        """
         run = self._run
         method = method.upper()
         url = build_url(base_url_override or run.base_url, endpoint, params)
@@ -144,28 +147,47 @@ class ActionContext:
                 if not ctype:
                     req_headers["Content-Type"] = "application/json"
         retries = max(0, int(retries))
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        creds_at_401: dict[str, Any] | None = None
         for attempt in range(retries + 1):
-            request = run.client.build_request(method, url, headers=req_headers, content=content)
+            request = run.client.build_request(method, url, headers=req_headers, content=content, **extra)
             try:
                 response = await run.client.send(request)
             except httpx.TransportError as exc:
+                reason = f"network_error_{type(exc).__name__}"
                 if attempt >= retries:
+                    if retries:
+                        self._retry_log(reason, None, attempt, retries)
                     raise
                 wait = retry.wait_seconds(None, run.provider, attempt, run.clock.now())
-                self._retry_log(f"network_error_{type(exc).__name__}", wait, attempt, retries)
+                self._retry_log(reason, wait, attempt, retries)
                 await run.clock.sleep(wait)
                 continue
             if response.is_success:
                 return response
+            reason = f"status_code_{response.status_code}"
             if attempt < retries and retry.is_retryable(response, run.provider, retry_on):
+                if response.status_code == 401:
+                    # Nango's runner: a 401 refetches the connection; a further 401 with the same
+                    # credentials ends the retries (reason invalid_credentials).
+                    creds = dict(run.connection.credentials)
+                    if creds_at_401 is not None and creds == creds_at_401:
+                        self._retry_log("invalid_credentials", None, attempt, retries)
+                        raise ProviderHTTPError(response)
+                    creds_at_401 = creds
                 wait = retry.wait_seconds(response, run.provider, attempt, run.clock.now())
-                self._retry_log(f"status_code_{response.status_code}", wait, attempt, retries)
+                self._retry_log(reason, wait, attempt, retries)
                 await run.clock.sleep(wait)
                 continue
+            if retries:
+                self._retry_log(reason if attempt >= retries else "not_retryable", None, attempt, retries)
             raise ProviderHTTPError(response)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _retry_log(self, reason: str, wait: float, attempt: int, retries: int) -> None:
+    def _retry_log(self, reason: str, wait: float | None, attempt: int, retries: int) -> None:
+        if wait is None:
+            self._run.add_log("warn", f"Skipping retry HTTP call (reason: {reason}) [{attempt + 1}/{retries}]")
+            return
         self._run.add_log("warn", f"Retrying HTTP call (reason: {reason}). Waiting for {int(wait * 1000)}ms "
                           f"[{attempt + 1}/{retries}]")
 
@@ -187,14 +209,15 @@ class ActionContext:
     async def paginate(self, endpoint: str, *, params: dict[str, Any] | None = None,
                        headers: dict[str, str] | None = None, paginate: dict[str, Any] | None = None,
                        method: str = "GET", json: Any = None, retries: int = 0,
-                       retry_on: list[int] | None = None) -> AsyncIterator[list[Any]]:
+                       retry_on: list[int] | None = None, timeout: float | None = None
+                       ) -> AsyncIterator[list[Any]]:
         """Pages (lists) of an endpoint, with the provider's pagination defaults under `paginate`."""
         run = self._run
         conf = pagination.settings(run.provider.paginate, paginate)
 
         async def fetch(ep: str, p: dict[str, Any], body: Any, base: str | None) -> httpx.Response:
             kwargs: dict[str, Any] = {"params": p, "headers": headers, "retries": retries, "retry_on": retry_on,
-                                      "base_url_override": base}
+                                      "base_url_override": base, "timeout": timeout}
             if body is not None:
                 kwargs["json"] = body
             return await self.proxy(method, ep, **kwargs)

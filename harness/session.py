@@ -17,11 +17,10 @@ from typing import Any
 import httpx
 
 from .cassettes.format import Cassette, load_cassette, write_cassette
-from .clock import RealClock, VirtualClock
-from .connections.file import find_connection
+from .clock import Clock, RealClock, VirtualClock
 from .connections.model import Connection
 from .definitions import Definition
-from .errors import CassetteError, NotFoundError, UsageError
+from .errors import CassetteError, UsageError
 from .http.faults import FaultTransport, parse_fault
 from .http.live import LiveTransport
 from .http.loose import LooseReplayTransport
@@ -30,7 +29,7 @@ from .http.replay import ReplayTransport
 from .http.scrub import Scrubber
 from .loader import Catalog, load_catalog
 from .project import Project, load_project
-from .providers.catalog import get_provider
+from .providers.catalog import Provider, get_provider
 from .records.sqlite import SqliteStore
 from .records.store import RecordStore
 from .result import RunResult
@@ -70,6 +69,11 @@ class DryRun:
     project: Project | None = None
     # The bottom transport of live runs (tests pass one to reach a fake server without the network).
     network: httpx.AsyncBaseTransport | None = None
+    source: str | None = None  # connection source: file | nango (default: file, then cassette, then Nango)
+    via_nango_proxy: bool = False
+    persist_metadata: bool = False
+    timeout: float | None = None  # seconds per request
+    clock: Clock | None = None  # live runs: the clock waits go through (tests pass a VirtualClock)
 
 
 @dataclass
@@ -96,19 +100,14 @@ def prepare(req: DryRun) -> Prepared:
     return Prepared(project, catalog, definition, path, mode)
 
 
-def _connection(project: Project, req: DryRun, cassette: Cassette | None) -> Connection:
-    try:
-        return find_connection(project.connections_file, project.root, req.connection_id)
-    except NotFoundError:
-        stored = (cassette.context.get("connection") if cassette else None) or {}
-        if not stored or stored.get("connection_id") != req.connection_id:
-            raise
-    # Replay needs no connections file: the cassette carries the connection's non-secret parts.
-    return Connection(connection_id=stored["connection_id"], provider=stored.get("provider") or "",
-                      credentials=stored.get("credentials") or {},
-                      integration=stored.get("integration") or "",
-                      connection_config=stored.get("connection_config") or {},
-                      metadata=stored.get("metadata"), base_url=stored.get("base_url"))
+def _connection(project: Project, req: DryRun, cassette: Cassette | None, integration: str, mode: str
+                ) -> Connection:
+    from .connections.resolve import resolve
+
+    stored = (cassette.context.get("connection") if cassette else None) or {}
+    return resolve(connections_file=project.connections_file, project_root=project.root,
+                   state_dir=project.state_dir, connection_id=req.connection_id, integration=integration,
+                   mode=mode, source=req.source, stored=stored)
 
 
 def _recorded_at(cassette: Cassette) -> float | None:
@@ -130,6 +129,37 @@ def checkpoint_key(definition: Definition, *, webhook: bool = False, variant: st
     return f"{definition.type}:{definition.name}"
 
 
+def live_transport(project: Project, req: DryRun, connection: Connection, provider: Provider, base_url: str,
+                   scrubber: Scrubber) -> httpx.AsyncBaseTransport:
+    """The bottom of a live stack: straight to the provider, or through Nango's proxy."""
+    if req.via_nango_proxy:
+        from .connections.nango import NangoProxyTransport
+        from .connections.resolve import _require_nango
+
+        host, key = _require_nango(project.root, "--via-nango-proxy")
+        return NangoProxyTransport(host, key, connection, base_url, allow_writes=req.allow_writes,
+                                   inner=req.network)
+    return LiveTransport(connection, provider, allow_writes=req.allow_writes, inner=req.network,
+                         clock=req.clock, on_secret=scrubber.add_secret)
+
+
+def persist_metadata(req: DryRun, connection: Connection, result: RunResult) -> None:
+    """A live run's metadata writes go back to the connection source only with --persist-metadata."""
+    writes = result.metadata_writes
+    if not writes:
+        return
+    if not req.persist_metadata:
+        result.logs.append({"level": "info", "at_ms": 0.0, "message": f"{len(writes)} metadata write(s) shown, "
+                            "not sent to the connection source (pass --persist-metadata to send them)"})
+        return
+    if not result.ok or connection.origin is None:
+        why = "the run failed" if not result.ok else "the connection has no source to write to"
+        result.logs.append({"level": "warn", "at_ms": 0.0, "message": f"metadata not persisted: {why}"})
+        return
+    where = connection.origin.save_metadata(connection, writes, result.final_metadata)
+    result.logs.append({"level": "info", "at_ms": 0.0, "message": f"metadata persisted to {where}"})
+
+
 def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
     prep = prepared or prepare(req)
     project, definition, mode = prep.project, prep.definition, prep.mode
@@ -137,7 +167,8 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
     if cassette is not None and cassette.context.get("function") not in (None, definition.name):
         raise CassetteError(f"{prep.cassette_path} records function {cassette.context.get('function')!r}, "
                             f"not {definition.name!r}")
-    connection = _connection(project, req, cassette)
+    connection = _connection(project, req, cassette, definition.integration,
+                             "replay" if mode == LOOSE else mode)
     if mode in ("replay", LOOSE):
         connection = connection.with_placeholders()
     provider = get_provider(connection.provider, project.settings.get("providers"))
@@ -171,9 +202,8 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
         stack.replayer = stack.transport  # type: ignore[assignment]
     else:
         connection.require_credentials()
-        live: httpx.AsyncBaseTransport = LiveTransport(connection, provider, allow_writes=req.allow_writes,
-                                                       inner=req.network)
-        stack = HttpStack(live, "live", scrubber, clock=RealClock())
+        live = live_transport(project, req, connection, provider, base_url, scrubber)
+        stack = HttpStack(live, "live", scrubber, clock=req.clock or RealClock())
         if mode == "record":
             recorder = RecordingTransport(live, scrubber)
             stack.transport, stack.recorder = recorder, recorder
@@ -192,19 +222,20 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
         if req.persist and checkpoint is None:
             checkpoint = store.get_checkpoint(key)
     options = RunOptions(strict=req.strict, max_pages=req.max_pages, max_records=req.max_records,
-                         interrupt_after_checkpoints=req.interrupt_after_checkpoints)
+                         interrupt_after_checkpoints=req.interrupt_after_checkpoints,
+                         timeout_s=req.timeout or RunOptions.timeout_s)
     try:
         result = run(definition, connection, stack, provider=provider, base_url=base_url, input=input_value,
                      metadata=metadata, checkpoint=checkpoint, payload=payload, mode=mode, scenario=req.scenario,
                      options=options, store=store or req.store)
         if store is not None and req.persist and result.ok:
             store.set_checkpoint(key, result.final_checkpoint)
-            if result.metadata_writes:
-                store.set_metadata(result.final_metadata)
     finally:
         if store is not None:
             store.close()
     result.cassette = project.relative(prep.cassette_path) if mode != "live" else None
+    if mode != "replay":
+        persist_metadata(req, connection, result)
     if mode == "record" and stack.recorder is not None and result.ok:
         meta_used = connection.metadata if metadata is UNSET else metadata
         context: dict[str, Any] = {

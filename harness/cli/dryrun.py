@@ -30,6 +30,14 @@ from .options import json_arg, project_of
 @click.option("--allow-writes", is_flag=True, help="Let a live run send non-GET requests.")
 @click.option("--max-pages", type=click.IntRange(min=1), default=None, help="Stop paginating after N pages.")
 @click.option("--max-records", type=click.IntRange(min=1), default=None, help="Stop after N saved records.")
+@click.option("--source", type=click.Choice(["file", "nango"]), default=None,
+              help="Where the connection comes from (default: the connections file, else Nango when "
+                   "NANGO_SECRET_KEY is set).")
+@click.option("--via-nango-proxy", is_flag=True, help="Send the provider calls through Nango's /proxy.")
+@click.option("--persist-metadata", is_flag=True,
+              help="Write the run's metadata changes back to the connection source (live runs).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Timeout of each provider request (default 30).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
               help="Records shown per model in the readable output.")
@@ -43,7 +51,8 @@ from .options import json_arg, project_of
 def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None, scenario: str,
            integration: str | None, input_: str | None, metadata: str | None, checkpoint: str | None,
            payload: str | None, lenient: bool, allow_writes: bool, max_pages: int | None,
-           max_records: int | None, as_json: bool, show: int, persist: bool, faults: tuple[str, ...],
+           max_records: int | None, source: str | None, via_nango_proxy: bool, persist_metadata: bool,
+           timeout: float | None, as_json: bool, show: int, persist: bool, faults: tuple[str, ...],
            webhook_url: str | None, run_number: int) -> None:
     """Run FUNCTION (a sync, action or event function) for CONNECTION.
 
@@ -60,7 +69,9 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         checkpoint=json_arg("--checkpoint", checkpoint) if checkpoint is not None else UNSET,
         payload=json_arg("--payload", payload) if payload is not None else UNSET,
         strict=not lenient, allow_writes=allow_writes, max_pages=max_pages, max_records=max_records,
-        project=project_of(ctx), persist=persist, faults=list(faults) or None, run=run_number,
+        project=project_of(ctx), source=source, via_nango_proxy=via_nango_proxy,
+        persist_metadata=persist_metadata, timeout=timeout, persist=persist, faults=list(faults) or None,
+        run=run_number,
     )
     if webhook_url:
         from .send_webhooks import signing_key

@@ -27,7 +27,9 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError, NotFoundError
+from . import state
 from .model import CREDENTIAL_TYPES, Connection
+from .source import FileSource
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _KEYS = {"integration", "provider", "credentials", "connection_config", "metadata", "base_url"}
@@ -64,7 +66,9 @@ def _expand(value: Any, env: dict[str, str], path: str, unresolved: dict[str, st
     return _REF.sub(sub, value)
 
 
-def read_connections(path: Path, project_root: Path) -> dict[str, Connection]:
+def read_connections(path: Path, project_root: Path, state_dir: Path | None = None) -> dict[str, Connection]:
+    """The file's connections, with refreshed tokens and persisted metadata from `state_dir` laid over."""
+    state_dir = state_dir or project_root / ".harness"
     if not path.is_file():
         return {}
     try:
@@ -103,16 +107,24 @@ def read_connections(path: Path, project_root: Path) -> dict[str, Connection]:
         config = _expand(raw.get("connection_config") or {}, env, "connection_config", unresolved)
         metadata = _expand(raw.get("metadata"), env, "metadata", unresolved)
         base_url = _expand(raw.get("base_url"), env, "base_url", unresolved)
+        origin = FileSource(path, state_dir, str(cid), dict(creds), metadata)
+        stored = state.load(state_dir, state.TOKENS, str(path), str(cid), creds)
+        if isinstance(stored, dict) and not unresolved:
+            creds = stored
+        kept = state.load(state_dir, state.METADATA, str(path), str(cid), metadata)
+        if kept is not None:
+            metadata = kept
         out[str(cid)] = Connection(
             connection_id=str(cid), provider=provider, integration=str(raw.get("integration") or provider),
             credentials=creds, connection_config=config, metadata=metadata, base_url=base_url or None,
-            unresolved=unresolved, source=str(path),
+            unresolved=unresolved, source=str(path), origin=origin,
         )
     return out
 
 
-def find_connection(path: Path, project_root: Path, connection_id: str) -> Connection:
-    connections = read_connections(path, project_root)
+def find_connection(path: Path, project_root: Path, connection_id: str,
+                    state_dir: Path | None = None) -> Connection:
+    connections = read_connections(path, project_root, state_dir)
     if connection_id in connections:
         return connections[connection_id]
     close = difflib.get_close_matches(connection_id, list(connections), n=3)

@@ -29,6 +29,8 @@ class Connection:
     # credential path -> environment variable that was not set when the file was read
     unresolved: dict[str, str] = field(default_factory=dict)
     source: str | None = None
+    # The ConnectionSource that refreshes and persists this connection (None: nothing to write back to).
+    origin: Any = field(default=None, compare=False, repr=False)
 
     @property
     def auth_type(self) -> str:

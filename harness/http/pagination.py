@@ -26,6 +26,8 @@ def get_path(data: Any, path: str | None) -> Any:
     """lodash `get`: dotted path into dicts and lists (negative list indexes count from the end)."""
     if not path:
         return data
+    if isinstance(data, dict) and path in data:
+        return data[path]  # lodash tries the whole path as one key first (`@odata.nextLink`)
     cur = data
     for part in path.split("."):
         if isinstance(cur, dict):
@@ -53,6 +55,8 @@ def _set_path(bag: dict[str, Any], path: str, value: Any) -> None:
 
 def settings(provider_defaults: dict[str, Any], call: dict[str, Any] | None) -> dict[str, Any]:
     merged = {**provider_defaults, **(call or {})}
+    # Nango ignores a provider template's `in_body`: only the call decides (else: the method does).
+    merged["in_body"] = (call or {}).get("in_body")
     kind = merged.get("type")
     if not kind:
         raise UsageError("paginate() has no pagination settings for this provider",

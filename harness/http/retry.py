@@ -4,11 +4,13 @@ Retries default to 0. A status is retryable when the provider's `retry.error_cod
 `"403"`, `"5xx"`, `"500-502"`), else when it is >= 500, 429 or 401; `retry_on` adds statuses; a provider
 `retry.remaining` header at `"0"` makes any status retryable. The wait is the longest of the provider's
 `retry.at` (reset time) and `retry.after` headers, plus the standard `Retry-After` (seconds or HTTP date),
-else `min(3 s * 2**attempt, 600 s)`.
+then the provider's `retry.in_body` (a regex over a string of the error body), else
+`min(3 s * 2**attempt, 600 s)`. Header and body waits are not capped (as in Nango).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -96,4 +98,31 @@ def wait_seconds(response: httpx.Response | None, provider: Provider, attempt: i
                 waits.append(w)
     if waits:
         return max(waits)
+    if response is not None and (w := _body_wait(response, provider, now)) is not None:
+        return w
     return float(min(BASE_BACKOFF_S * (2 ** attempt), MAX_BACKOFF_S))
+
+
+def _body_wait(response: httpx.Response, provider: Provider, now: float) -> float | None:
+    rule = provider.retry.get("in_body")
+    if not isinstance(rule, dict) or not rule.get("path") or not rule.get("value"):
+        return None
+    from .pagination import get_path
+
+    try:
+        text = get_path(response.json(), str(rule["path"]))
+    except ValueError:
+        return None
+    if not isinstance(text, str):
+        return None
+    pattern = str(rule["value"])
+    if len(pattern) > 1 and pattern.startswith("/") and pattern.rfind("/") > 0:
+        pattern = pattern[1:pattern.rfind("/")]  # a JavaScript /regex/flags literal
+    match = re.search(pattern, text)
+    if match is None or not match.groups():
+        return None
+    value = match.group(1).strip()
+    if rule.get("strategy") == "after":
+        return _after_wait(value, now)
+    wait = _reset_wait(value, now)
+    return None if wait is None else float(int(wait) + (wait > int(wait)))

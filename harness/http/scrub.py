@@ -45,6 +45,15 @@ class Scrubber:
         self._pattern = (re.compile("|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True)))
                          if variants else None)
 
+    def add_secret(self, name: str, value: str) -> None:
+        """Learn a secret that appeared during the run (a refreshed token); it scrubs as `name`."""
+        if len(value) < 6 or value in self._variants:
+            return
+        self.secrets.setdefault(name, value)
+        for form in (value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]):
+            self._variants.setdefault(form, name)
+        self._pattern = re.compile("|".join(re.escape(v) for v in sorted(self._variants, key=len, reverse=True)))
+
     def text(self, value: str) -> str:
         if self._pattern is None or not value:
             return value

@@ -1,4 +1,9 @@
-"""Lookup of provider entries: the shipped catalog merged with the project's `[tool.harness.providers]`."""
+"""Lookup of provider entries: the shipped catalog merged with the project's `[tool.harness.providers]`.
+
+An entry with `alias: X` is shallow-merged over X (as Nango's providers.yaml does); a project entry is
+merged key by key over the shipped entry of the same name, so `retry = {...}` replaces the whole retry
+table while `base_url = "..."` changes only the base URL.
+"""
 
 from __future__ import annotations
 
@@ -19,13 +24,17 @@ class Provider:
     auth_mode: str | None = None
     base_url: str | None = None
     token_url: str | None = None
+    token_expiration_buffer: float | None = None
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
     paginate: dict[str, Any] = field(default_factory=dict)
     retry: dict[str, Any] = field(default_factory=dict)
 
 
-_FIELDS = {"auth_mode", "base_url", "token_url", "headers", "query", "paginate", "retry", "alias"}
+_FIELDS = {"auth_mode", "base_url", "token_url", "token_expiration_buffer", "headers", "query", "body",
+           "paginate", "retry", "alias"}
+_TABLES = {"headers", "query", "body", "paginate", "retry"}
 
 
 @functools.cache
@@ -35,30 +44,46 @@ def shipped() -> dict[str, dict[str, Any]]:
     return data
 
 
+def names(overrides: dict[str, Any] | None = None) -> list[str]:
+    return sorted({*shipped(), *(overrides or {})})
+
+
+def _raw(name: str, overrides: dict[str, Any], chain: tuple[str, ...]) -> dict[str, Any]:
+    if name in chain:
+        raise ConfigError(f"provider {name!r}: alias loop {' -> '.join((*chain, name))}")
+    base = shipped().get(name)
+    extra = overrides.get(name)
+    if base is None and extra is None:
+        known = names(overrides)
+        close = difflib.get_close_matches(name, known, n=3)
+        where = f" (alias of {chain[-1]!r})" if chain else ""
+        raise ConfigError(f"unknown provider {name!r}{where}",
+                          hint=("did you mean " + ", ".join(close) + "?" if close else
+                                f"add it under [tool.harness.providers.{name}] in pyproject.toml"))
+    if extra is not None and not isinstance(extra, dict):
+        raise ConfigError(f"[tool.harness.providers.{name}] must be a table")
+    entry: dict[str, Any] = {**(base or {}), **(extra or {})}
+    alias = entry.pop("alias", None)
+    if alias is not None:
+        if not isinstance(alias, str):
+            raise ConfigError(f"provider {name!r}: alias must be a provider name")
+        entry = {**_raw(alias, overrides, (*chain, name)), **entry}
+    return entry
+
+
 def get_provider(name: str, overrides: dict[str, Any] | None = None) -> Provider:
     """The provider entry called `name`; ConfigError with the close names when there is none."""
-    catalog = shipped()
-    extra = (overrides or {}).get(name)
-    base = catalog.get(name)
-    if base is None and extra is None:
-        known = sorted({*catalog, *(overrides or {})})
-        close = difflib.get_close_matches(name, known, n=3)
-        raise ConfigError(f"unknown provider {name!r}",
-                          hint=("did you mean " + ", ".join(close) + "?" if close else
-                                "add it under [tool.harness.providers." + name + "] in pyproject.toml"))
-    entry: dict[str, Any] = dict(base or {})
-    if extra is not None:
-        if not isinstance(extra, dict):
-            raise ConfigError(f"[tool.harness.providers.{name}] must be a table")
-        alias = extra.get("alias")
-        if isinstance(alias, str):
-            entry = {**get_provider(alias, {k: v for k, v in (overrides or {}).items() if k != name}).__dict__,
-                     "name": name}
-            entry.pop("name")
-        entry.update(extra)
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ConfigError("[tool.harness.providers] must be a table of provider name -> entry")
+    entry = _raw(name, overrides or {}, ())
     unknown = set(entry) - _FIELDS
     if unknown:
         raise ConfigError(f"provider {name!r}: unknown key(s) {', '.join(sorted(unknown))}",
-                          hint="known keys: " + ", ".join(sorted(_FIELDS)))
-    entry.pop("alias", None)
+                          hint="known keys: " + ", ".join(sorted(_FIELDS - {'alias'})))
+    for key in _TABLES & set(entry):
+        if not isinstance(entry[key], dict):
+            raise ConfigError(f"provider {name!r}: {key} must be a table, got {entry[key]!r}")
+    buffer = entry.get("token_expiration_buffer")
+    if buffer is not None and (not isinstance(buffer, (int, float)) or isinstance(buffer, bool) or buffer < 0):
+        raise ConfigError(f"provider {name!r}: token_expiration_buffer must be a number of seconds")
     return Provider(name=name, **entry)
