@@ -65,15 +65,14 @@ def test_sqlite_matches_memory(tmp_path: Path, steps: list[tuple[str, Any]]) -> 
         path.unlink(missing_ok=True)
 
 
-def test_sqlite_keeps_checkpoints_metadata_and_scopes_by_connection(tmp_path: Path) -> None:
+def test_sqlite_keeps_checkpoints_and_scopes_by_connection(tmp_path: Path) -> None:
     path = tmp_path / "r.sqlite"
     one = SqliteStore(path, "c1", "gh", lambda: 1.0)
     one.save("Issue", [{"id": "1", "t": "x"}])
     one.set_checkpoint("sync:issues:base", {"since": "2026"})
-    one.set_metadata({"repo": "r"})
     one.close()
     again = SqliteStore(path, "c1", "gh", lambda: 2.0)
-    assert again.get_checkpoint("sync:issues:base") == {"since": "2026"} and again.get_metadata() == {"repo": "r"}
+    assert again.get_checkpoint("sync:issues:base") == {"since": "2026"}
     assert again.save("Issue", [{"id": "1", "t": "x"}]).unchanged == ["1"]
     again.close()
     other = SqliteStore(path, "c2", "gh", lambda: 3.0)

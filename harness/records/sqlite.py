@@ -1,4 +1,4 @@
-"""The SQLite records store (`.harness/records.sqlite`): records, checkpoints and metadata per connection.
+"""The SQLite records store (`.harness/records.sqlite`): records and checkpoints per connection.
 
 Rows are keyed by (connection, integration, model, id), `model` being the full name (`Issue` or
 `Issue::variant`). The semantics are `MemoryStore`'s (see `records/store.py`), persisted, so consecutive runs
@@ -35,10 +35,6 @@ CREATE INDEX IF NOT EXISTS records_by_seq ON records (connection, integration, m
 CREATE TABLE IF NOT EXISTS checkpoints (
     connection TEXT NOT NULL, integration TEXT NOT NULL, key TEXT NOT NULL, data TEXT,
     PRIMARY KEY (connection, integration, key)
-);
-CREATE TABLE IF NOT EXISTS metadata (
-    connection TEXT NOT NULL, integration TEXT NOT NULL, data TEXT,
-    PRIMARY KEY (connection, integration)
 );
 """
 _CHUNK = 900  # stays under SQLite's bound-variable limit with room for the key columns
@@ -235,7 +231,7 @@ class SqliteStore:
         return [r[0] for r in self._db.execute(
             "SELECT DISTINCT model FROM records WHERE connection=? AND integration=? ORDER BY model", self._key)]
 
-    # -- checkpoints and metadata ------------------------------------------------------------------
+    # -- checkpoints ------------------------------------------------------------------
     def get_checkpoint(self, key: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT data FROM checkpoints WHERE connection=? AND integration=? AND key=?",
                                (*self._key, key)).fetchone()
@@ -245,11 +241,3 @@ class SqliteStore:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?,?)",
                        (*self._key, key, None if value is None else _dumps(value)))
-
-    def get_metadata(self) -> Any:
-        row = self._db.execute("SELECT data FROM metadata WHERE connection=? AND integration=?", self._key).fetchone()
-        return json.loads(row[0]) if row and row[0] is not None else None
-
-    def set_metadata(self, value: Any) -> None:
-        with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO metadata VALUES (?,?,?)", (*self._key, _dumps(value)))
