@@ -17,6 +17,15 @@ from tests.fakes.github_server import FakeGitHub
 from tests.fakes.routing import RoutingTransport
 
 REPO = Path(__file__).resolve().parents[1]
+# A connection to the fake GitHub server: tests set GH_URL and GH_TOKEN for live runs.
+GH_CONNECTIONS = """
+connections:
+  c1:
+    provider: github
+    integration: gh
+    base_url: ${GH_URL:-http://127.0.0.1:9}
+    credentials: {type: OAUTH2, access_token: "${GH_TOKEN}"}
+"""
 PYPROJECT = """\
 [tool.harness]
 functions = "functions"

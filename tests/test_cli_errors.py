@@ -11,6 +11,7 @@ from click.testing import Result
 
 from tests.fakes.github_server import FakeGitHub
 
+from .conftest import GH_CONNECTIONS as CONNECTIONS
 from .conftest import files_under
 
 SYNC = """
@@ -33,14 +34,6 @@ async def tickets(nango):
         records[0]["number"] = "one"
         records[2]["title"] = None
     await nango.batch_save(records, "Ticket")
-"""
-CONNECTIONS = """
-connections:
-  c1:
-    provider: github
-    integration: gh
-    base_url: ${GH_URL:-http://127.0.0.1:9}
-    credentials: {type: OAUTH2, access_token: "${GH_TOKEN}"}
 """
 
 

@@ -18,6 +18,8 @@ from harness.result import RunResult
 from harness.session import DryRun, execute, prepare
 from tests.fakes.github_server import FakeGitHub
 
+from .conftest import GH_CONNECTIONS as CONNECTIONS
+
 GOOD = """
 from pydantic import BaseModel
 from harness import sync
@@ -69,14 +71,6 @@ async def open_issue(nango, input):
 CRASHY = ACTION.replace("async def open_issue", "async def crashy").replace(
     "    return Out(number=issue[\"number\"])",
     "    return Out(number=issue[\"number\"] // (input.priority - 7))")
-CONNECTIONS = """
-connections:
-  c1:
-    provider: github
-    integration: gh
-    base_url: ${GH_URL:-http://127.0.0.1:9}
-    credentials: {type: OAUTH2, access_token: "${GH_TOKEN:-none-given}"}
-"""
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from harness.project import load_project
 from harness.session import DryRun, execute
 from tests.fakes.github_server import FakeGitHub
 
+from .conftest import GH_CONNECTIONS as CONNECTIONS
+
 FULL = """
 from pydantic import BaseModel
 from harness import sync
@@ -41,14 +43,6 @@ from harness import on_event
 async def whoami(nango):
     user = (await nango.get("/user")).json()
     await nango.set_metadata({"login": user["login"]})
-"""
-CONNECTIONS = """
-connections:
-  c1:
-    provider: github
-    integration: gh
-    base_url: ${GH_URL:-http://127.0.0.1:9}
-    credentials: {type: OAUTH2, access_token: "${GH_TOKEN}"}
 """
 
 
