@@ -269,7 +269,8 @@ def convert_legacy(folder: Path, integration: str, *, scenario: str = DEFAULT_SC
                 function, endpoint_parts = rel[-2], rel[2:-2]
             else:
                 function, endpoint_parts = path.stem, rel[2:-1]
-            calls.setdefault(function, []).append(_legacy_entry(base, path, method, endpoint_parts))
+            item = _legacy_entry(base, path, method, endpoint_parts)
+            calls.setdefault(function, []).append(item)
         except _Skip as exc:
             problems.append(Problem(str(path), str(exc)))
     if (mocks / "paginate").is_dir():
@@ -298,6 +299,8 @@ def convert_legacy(folder: Path, integration: str, *, scenario: str = DEFAULT_SC
                                 deletes = target
                         target[model_dir.name] = value
             has_input, has_output = (fdir / "input.json").is_file(), (fdir / "output.json").is_file()
+            if not (calls.get(function) or records or deletes or has_input or has_output):
+                continue  # every file of it was reported above
             context = _context(integration, function, scenario, connection_id, base, "nango-legacy",
                                input_=_read_json(fdir / "input.json") if has_input else None,
                                has_input=has_input,

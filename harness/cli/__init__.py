@@ -64,11 +64,15 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
+    from .cassettes import cassettes
     from .dryrun import dryrun
     from .listing import list_functions
+    from .nango import import_nango_cmd
 
     main.add_command(dryrun)
     main.add_command(list_functions)
+    main.add_command(cassettes)
+    main.add_command(import_nango_cmd)
 
 
 _register()

@@ -18,6 +18,11 @@ from .options import json_arg, project_of
 @click.option("--replay", "mode", flag_value="replay", help="Answer from the recording; never open a socket.")
 @click.option("--record", "mode", flag_value="record",
               help="Call the provider and save the exchanges as the scenario's cassette (secrets scrubbed).")
+@click.option("--record-mode", type=click.Choice(["none", "once", "new_episodes", "all"]), default=None,
+              help="vcrpy's record modes (--record alone is `all`; under CI the default is `none`).")
+@click.option("--record-on-failure", is_flag=True, help="Save the cassette even when the run fails.")
+@click.option("--strict", "fail_unplayed", is_flag=True,
+              help="Fail (exit 3) when a replay leaves recorded interactions unused.")
 @click.option("--scenario", default="default", show_default=True, help="Which recording of the function.")
 @click.option("--integration", default=None, help="The integration, when several have a function of this name.")
 @click.option("-i", "--input", "input_", default=None, metavar="JSON|@FILE", help="Action input.")
@@ -32,7 +37,8 @@ from .options import json_arg, project_of
 @click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
               help="Records shown per model in the readable output.")
 @click.pass_context
-def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None, scenario: str,
+def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None, record_mode: str | None,
+           record_on_failure: bool, fail_unplayed: bool, scenario: str,
            integration: str | None, input_: str | None, metadata: str | None, checkpoint: str | None,
            payload: str | None, lenient: bool, allow_writes: bool, max_pages: int | None,
            max_records: int | None, as_json: bool, show: int) -> None:
@@ -51,7 +57,8 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         checkpoint=json_arg("--checkpoint", checkpoint) if checkpoint is not None else UNSET,
         payload=json_arg("--payload", payload) if payload is not None else UNSET,
         strict=not lenient, allow_writes=allow_writes, max_pages=max_pages, max_records=max_records,
-        project=project_of(ctx),
+        project=project_of(ctx), record_mode=record_mode, record_on_failure=record_on_failure,
+        fail_unplayed=fail_unplayed,
     )
     prepared = prepare(req)
     for problem in prepared.catalog.problems:
