@@ -55,7 +55,8 @@ FUNCTIONS = {
         from harness import sync
         from ..models import Task
 
-        FIELDS = "gid,name,resource_type,resource_subtype,modified_at,created_at,completed,assignee,due_on,due_at,workspace"
+        FIELDS = ("gid,name,resource_type,resource_subtype,modified_at,created_at,completed,assignee,due_on,"
+                  "due_at,workspace")
 
         def record(t):
             out = {"id": t["gid"], "gid": t["gid"], "name": t["name"], "resource_type": t["resource_type"],
