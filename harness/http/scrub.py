@@ -68,16 +68,35 @@ class Scrubber:
         self.secrets = dict(secrets)
         self.rule_headers = RULE_HEADERS | {h.lower() for h in headers}
         self.rule_params = RULE_PARAMS | {p.lower() for p in params}
-        self.rule_keys = self.rule_params | {k.lower() for k in keys}
+        # Header names too: a provider that echoes a request (debug endpoints, errors) puts them in JSON.
+        self.rule_keys = self.rule_params | self.rule_headers | {k.lower() for k in keys}
         self.rule_form = self.rule_params | RULE_FORM_ONLY
         self.patterns = [re.compile(p) for p in patterns]
-        variants: dict[str, str] = {}
-        for name, value in self.secrets.items():
+        self._variants: dict[str, str] = {}
+        self._pattern: re.Pattern[str] | None = None
+        self._add(self.secrets.items())
+
+    def _add(self, secrets: Iterable[tuple[str, str]]) -> None:
+        for name, value in secrets:
             for form in (value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]):
-                variants.setdefault(form, name)
-        self._variants = variants
+                self._variants.setdefault(form, name)
+        variants = self._variants
         self._pattern = (re.compile("|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True)))
                          if variants else None)
+
+    def learn(self, name: str, value: str) -> None:
+        """A value removed by rule becomes a known secret: a provider that echoes it elsewhere (a debug
+        endpoint, an error body) is then scrubbed too, and the final scan refuses it."""
+        if not isinstance(value, str) or value.startswith("<scrubbed"):
+            return
+        found: dict[str, str] = {}
+        for part in {value, value.split(" ", 1)[-1], *(c.split("=", 1)[-1] for c in value.split("; "))}:
+            part = part.strip()
+            if len(part) >= 6 and not part.startswith("<scrubbed") and part not in self._variants:
+                found[part] = name.lower()
+        if found:
+            self.secrets.update({f"{n}#{len(self.secrets)}": v for v, n in found.items()})
+            self._add((n, v) for v, n in found.items())
 
     @classmethod
     def from_settings(cls, secrets: dict[str, str], settings: Any) -> Scrubber:
@@ -116,7 +135,14 @@ class Scrubber:
 
     def _pairs(self, pairs: list[tuple[str, str]], rules: frozenset[str] | None = None) -> list[tuple[str, str]]:
         names = self.rule_params if rules is None else rules
-        return [(k, PLACEHOLDER if k.lower() in names else self.text(v)) for k, v in pairs]
+        out: list[tuple[str, str]] = []
+        for k, v in pairs:
+            if k.lower() in names:
+                self.learn(k, v)
+                out.append((k, PLACEHOLDER))
+            else:
+                out.append((k, self.text(v)))
+        return out
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)
@@ -130,13 +156,22 @@ class Scrubber:
         return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
 
     def header(self, name: str, value: str) -> str:
-        return PLACEHOLDER if name.lower() in self.rule_headers else self.text(value)
+        if name.lower() in self.rule_headers:
+            self.learn(name, value)
+            return PLACEHOLDER
+        return self.text(value)
 
     def data(self, value: Any) -> Any:
         """JSON-like data with token fields (by rule) and secret values (anywhere) scrubbed."""
         if isinstance(value, dict):
-            return {k: (PLACEHOLDER if isinstance(k, str) and k.lower() in self.rule_keys
-                        and isinstance(v, str) else self.data(v)) for k, v in value.items()}
+            out: dict[Any, Any] = {}
+            for k, v in value.items():
+                if isinstance(k, str) and k.lower() in self.rule_keys and isinstance(v, str):
+                    self.learn(k, v)
+                    out[k] = PLACEHOLDER
+                else:
+                    out[k] = self.data(v)
+            return out
         if isinstance(value, list):
             return [self.data(v) for v in value]
         if isinstance(value, str):
