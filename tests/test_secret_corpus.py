@@ -33,7 +33,8 @@ async def place(nango, input):
     elif w == "query-value":
         await nango.get("/echo", params={"q": f"owner:{t}"})
     elif w == "form-rule":
-        await nango.post("/echo", data={"grant_type": "refresh_token", "refresh_token": r, "client_secret": "cs-999999"})
+        await nango.post("/echo", data={"grant_type": "refresh_token", "refresh_token": r,
+                                         "client_secret": "cs-999999"})
     elif w == "form-value":
         await nango.post("/echo", data={"note": f"x{t}x"})
     elif w == "json-body":

@@ -15,6 +15,7 @@ vcrpy reads these files as they are (it ignores the extra top-level key). Bodies
 
 from __future__ import annotations
 
+import gc
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,6 +160,18 @@ def load_cassette(path: Path) -> Cassette:
         raise CassetteError(f"no recording at {path}", hint="record one with --record") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CassetteError(f"{path}: cannot read it: {exc}") from None
+    # The cyclic GC would walk the growing document again and again (most of a big load's time); a
+    # parsed cassette holds no cycles, so pausing it is safe.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(path, text)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _load(path: Path, text: str) -> Cassette:
     try:
         data = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
