@@ -162,3 +162,16 @@ def test_a_recording_killed_at_random_points_never_leaves_a_truncated_cassette(t
     assert path.exists()
     leftovers = [p.name for p in path.parent.iterdir() if p.name != "c.yaml"]
     assert all(p.endswith(".tmp") for p in leftovers)  # a killed write can leave its temp file, never a cassette
+
+
+def test_replay_freezes_the_wall_clock_at_the_recording_time(example: Path, cli: Callable[..., Result]) -> None:
+    fn = example / "functions/github/actions/clock.py"
+    fn.write_text("from datetime import datetime, UTC\nfrom harness import action\n\n@action()\n"
+                  "async def clock(nango, input):\n    return {'now': datetime.now(UTC).isoformat()}\n")
+    path = example / "cassettes/github/clock/default.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(dump_cassette(Cassette([], {"function": "clock", "recorded_at": "2026-03-04T05:06:07Z",
+                                                "connection": {"connection_id": "demo", "provider": "github"}})))
+    res = cli(example, "dryrun", "clock", "demo", "--json")
+    assert res.exit_code == 0, res.output
+    assert '"now": "2026-03-04T05:06:07+00:00"' in res.output
