@@ -47,6 +47,8 @@ class RunOptions:
     variant: str = "base"
     last_sync_date: datetime | None = None
     timeout_s: float = 30.0
+    # Strict replay: recorded interactions the run never asked for fail it (exit 3).
+    fail_unplayed: bool = False
 
 
 @dataclass
@@ -81,6 +83,7 @@ class RunState:
         self.cleared_empty = False
         self.variant = options.variant
         self.last_sync_date = options.last_sync_date
+        self.fail_unplayed = options.fail_unplayed
         self.store = store
         self.checkpoint: dict[str, Any] | None = None
         self.checkpoint_read = False
@@ -246,6 +249,12 @@ def _finish(result: RunResult, state: RunState, stack: HttpStack) -> None:
             result.error = RunError("replay_miss", str(miss), payload={"differences": miss.differences},
                                     exit_code=EXIT_CASSETTE)
         result.unplayed = replayer.index.unplayed()
+        if state.fail_unplayed and result.unplayed and result.error is None:
+            result.error = RunError("unplayed_interactions",
+                                    f"{len(result.unplayed)} recorded interaction(s) were never requested "
+                                    f"(first: #{result.unplayed[0]['index']} {result.unplayed[0]['method']} "
+                                    f"{result.unplayed[0]['uri']})", payload={"unplayed": result.unplayed},
+                                    exit_code=EXIT_CASSETTE)
     errors = result.errors
     if result.error is not None:
         result.status = "failed"

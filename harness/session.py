@@ -8,6 +8,7 @@ of a successful recording atomically after scanning it for secrets.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,8 @@ from .cassettes.format import Cassette, load_cassette, write_cassette
 from .clock import Clock, RealClock, VirtualClock
 from .connections.model import Connection
 from .definitions import Definition
-from .errors import CassetteError, UsageError
+from .errors import CassetteError, ConfigError, UsageError
+from .http.episodes import NewEpisodesTransport
 from .http.faults import FaultTransport, parse_fault
 from .http.live import LiveTransport
 from .http.loose import LooseReplayTransport
@@ -39,6 +41,9 @@ MODES = ("live", "replay", "record")
 SCENARIO_NAME = re.compile(r"[A-Za-z0-9_-]+")
 # Internal: replay where every request gets the closest recorded answer (action fuzzing).
 LOOSE = "loose"
+# vcrpy's record modes: none = replay only; once = record when there is no cassette, else replay;
+# new_episodes = replay what is recorded, record what is not (appended); all = record everything anew.
+RECORD_MODES = ("none", "once", "new_episodes", "all")
 
 
 @dataclass
@@ -74,6 +79,12 @@ class DryRun:
     persist_metadata: bool = False
     timeout: float | None = None  # seconds per request
     clock: Clock | None = None  # live runs: the clock waits go through (tests pass a VirtualClock)
+    # vcrpy's record mode (RECORD_MODES); `--record` alone means `all`. Under CI the default is `none`.
+    record_mode: str | None = None
+    # Save the cassette even when the run failed (off: a failed run writes nothing).
+    record_on_failure: bool = False
+    # Recorded interactions the run never asked for fail it (exit 3).
+    fail_unplayed: bool = False
 
 
 @dataclass
@@ -83,6 +94,7 @@ class Prepared:
     definition: Definition
     cassette_path: Path
     mode: str
+    record_mode: str | None = None
 
 
 def prepare(req: DryRun) -> Prepared:
@@ -96,8 +108,31 @@ def prepare(req: DryRun) -> Prepared:
     if req.run < 1:
         raise UsageError(f"bad run number {req.run}", hint="runs are numbered from 1")
     path = project.cassette_path(definition.integration, definition.name, req.scenario, req.run)
-    mode = req.mode or ("replay" if path.is_file() else "live")
-    return Prepared(project, catalog, definition, path, mode)
+    mode, record_mode = _modes(req, path)
+    return Prepared(project, catalog, definition, path, mode, record_mode)
+
+
+def _modes(req: DryRun, path: Path) -> tuple[str, str | None]:
+    record_mode = req.record_mode
+    if record_mode is not None and record_mode not in RECORD_MODES:
+        raise UsageError(f"unknown record mode {record_mode!r}", hint="use " + ", ".join(RECORD_MODES))
+    if record_mode is None and req.mode is None and os.environ.get("CI"):
+        record_mode = "none"  # CI never goes live behind anyone's back
+    if record_mode is None:
+        return req.mode or ("replay" if path.is_file() else "live"), ("all" if req.mode == "record" else None)
+    if req.mode not in (None, "record"):
+        raise UsageError(f"--record-mode {record_mode} cannot be combined with --{req.mode}",
+                         hint="use --record-mode alone (or with --record)")
+    if record_mode == "none":
+        if not path.is_file():
+            raise CassetteError(f"no recording at {path} (record mode `none` never calls the provider)",
+                                hint="record it with --record-mode once, or --record")
+        return "replay", record_mode
+    if record_mode == "once":
+        return ("replay" if path.is_file() else "record"), record_mode
+    if record_mode == "new_episodes":
+        return "record", record_mode  # appends when the cassette exists, else records it whole
+    return "record", record_mode
 
 
 def _connection(project: Project, req: DryRun, cassette: Cassette | None, integration: str, mode: str
@@ -160,10 +195,23 @@ def persist_metadata(req: DryRun, connection: Connection, result: RunResult) -> 
     result.logs.append({"level": "info", "at_ms": 0.0, "message": f"metadata persisted to {where}"})
 
 
+def run_frozen(at: float | None, definition: Definition, connection: Connection, stack: HttpStack,
+               **kwargs: Any) -> RunResult:
+    """`run`, with `datetime.now()` and `time.time()` inside the function frozen at `at` (a replay's
+    recording time), so code that reads the wall clock sees the moment the cassette was recorded."""
+    if at is None:
+        return run(definition, connection, stack, **kwargs)
+    import time_machine
+
+    with time_machine.travel(at, tick=False):
+        return run(definition, connection, stack, **kwargs)
+
+
 def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
     prep = prepared or prepare(req)
     project, definition, mode = prep.project, prep.definition, prep.mode
-    cassette = load_cassette(prep.cassette_path) if mode in ("replay", LOOSE) else None
+    episodes = mode == "record" and prep.record_mode == "new_episodes" and prep.cassette_path.is_file()
+    cassette = load_cassette(prep.cassette_path) if mode in ("replay", LOOSE) or episodes else None
     if cassette is not None and cassette.context.get("function") not in (None, definition.name):
         raise CassetteError(f"{prep.cassette_path} records function {cassette.context.get('function')!r}, "
                             f"not {definition.name!r}")
@@ -171,17 +219,21 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
                              "replay" if mode == LOOSE else mode)
     if mode in ("replay", LOOSE):
         connection = connection.with_placeholders()
-    provider = get_provider(connection.provider, project.settings.get("providers"))
     stored_conn = (cassette.context.get("connection") or {}) if cassette else {}
+    try:
+        provider = get_provider(connection.provider, project.settings.get("providers"))
+    except ConfigError:
+        # A replay needs no provider entry when the cassette knows the base URL (converted Nango recordings).
+        if mode not in ("replay", LOOSE) or not stored_conn.get("base_url"):
+            raise
+        provider = Provider(name=connection.provider)
     try:
         base_url = connection.resolve_base_url(provider)
     except Exception:
         if not stored_conn.get("base_url"):
             raise
         base_url = str(stored_conn["base_url"])
-    scrub_rules = project.settings.get("scrub") or {}
-    scrubber = Scrubber(connection.secrets(), headers=scrub_rules.get("headers", ()),
-                        params=scrub_rules.get("params", ()))
+    scrubber = Scrubber.from_settings(connection.secrets(), project.settings.get("scrub"))
 
     ctx = cassette.context if cassette else {}
     input_value = req.input if req.input is not UNSET else ctx.get("input", UNSET) if cassette else UNSET
@@ -207,6 +259,9 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
         if mode == "record":
             recorder = RecordingTransport(live, scrubber)
             stack.transport, stack.recorder = recorder, recorder
+            if episodes:
+                assert cassette is not None
+                stack.transport = NewEpisodesTransport(ReplayTransport(cassette, scrubber), recorder)
 
     fault_specs = req.faults if req.faults is not None else (ctx.get("faults") or [])
     if fault_specs:
@@ -223,20 +278,22 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
             checkpoint = store.get_checkpoint(key)
     options = RunOptions(strict=req.strict, max_pages=req.max_pages, max_records=req.max_records,
                          interrupt_after_checkpoints=req.interrupt_after_checkpoints,
-                         timeout_s=req.timeout or RunOptions.timeout_s)
+                         timeout_s=req.timeout or RunOptions.timeout_s, fail_unplayed=req.fail_unplayed)
+    kwargs: dict[str, Any] = dict(provider=provider, base_url=base_url, input=input_value, metadata=metadata,
+                                  checkpoint=checkpoint, payload=payload, mode=mode, scenario=req.scenario,
+                                  options=options, store=store or req.store)
+    frozen = _recorded_at(cassette) if cassette is not None and mode in ("replay", LOOSE) else None
     try:
-        result = run(definition, connection, stack, provider=provider, base_url=base_url, input=input_value,
-                     metadata=metadata, checkpoint=checkpoint, payload=payload, mode=mode, scenario=req.scenario,
-                     options=options, store=store or req.store)
+        result = run_frozen(frozen, definition, connection, stack, **kwargs)
         if store is not None and req.persist and result.ok:
             store.set_checkpoint(key, result.final_checkpoint)
     finally:
         if store is not None:
             store.close()
     result.cassette = project.relative(prep.cassette_path) if mode != "live" else None
-    if mode != "replay":
+    if mode not in ("replay", LOOSE):
         persist_metadata(req, connection, result)
-    if mode == "record" and stack.recorder is not None and result.ok:
+    if mode == "record" and stack.recorder is not None and (result.ok or req.record_on_failure):
         meta_used = connection.metadata if metadata is UNSET else metadata
         context: dict[str, Any] = {
             "function": definition.name,
@@ -260,6 +317,7 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
             context["checkpoint"] = checkpoint
         if payload is not UNSET:
             context["payload"] = scrubber.data(payload)
-        write_cassette(prep.cassette_path, Cassette(stack.recorder.interactions, context), scrubber)
+        old = cassette.interactions if episodes and cassette is not None else []
+        write_cassette(prep.cassette_path, Cassette([*old, *stack.recorder.interactions], context), scrubber)
         result.cassette_written = True
     return result

@@ -15,6 +15,8 @@ vcrpy reads these files as they are (it ignores the extra top-level key). Bodies
 
 from __future__ import annotations
 
+import gc
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,14 +41,26 @@ class Interaction:
     reason: str
     response_headers: dict[str, list[str]]
     response_body: str | bytes
+    # The interaction's own `harness:` map (vcrpy ignores keys beside request/response): `nango_hash`,
+    # `pretty` (the stored response body is re-indented one-line JSON; the value names its spelling).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_vcr(self) -> dict[str, Any]:
-        return {
+        body, extra = self.response_body, dict(self.extra)
+        pretty = _pretty_json(body) if isinstance(body, str) else None
+        if pretty is not None:
+            body, extra["pretty"] = pretty
+        else:
+            extra.pop("pretty", None)
+        data: dict[str, Any] = {
             "request": {"body": self.request_body, "headers": self.request_headers, "method": self.method,
                         "uri": self.uri},
-            "response": {"body": {"string": self.response_body}, "headers": self.response_headers,
+            "response": {"body": {"string": body}, "headers": self.response_headers,
                          "status": {"code": self.status, "message": self.reason}},
         }
+        if extra:
+            data["harness"] = extra
+        return data
 
     def header(self, name: str) -> str | None:
         for key, values in self.response_headers.items():
@@ -66,16 +80,62 @@ class Interaction:
             req_body = req.get("body")
             if isinstance(req_body, bytes):
                 req_body = req_body.decode("utf-8", "replace")
+            extra = data.get("harness") or {}
+            if not isinstance(extra, dict):
+                raise TypeError("the interaction's `harness:` section must be a mapping")
+            if extra.get("pretty") and isinstance(content, str):
+                content = _one_line(content, extra["pretty"])
             return cls(
                 method=str(req["method"]).upper(), uri=str(req["uri"]),
                 request_headers=_header_lists(req.get("headers") or {}),
                 request_body=req_body, status=int(code), reason=str(reason or ""),
                 response_headers=_header_lists(resp.get("headers") or {}),
                 response_body=content if isinstance(content, (str, bytes)) else str(content),
+                extra={k: v for k, v in extra.items() if k != "pretty"},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CassetteError(f"{where}: not a valid interaction ({type(exc).__name__}: {exc})",
                                 hint="re-record the scenario with --record") from None
+
+
+# Bodies shorter than this stay on one line: short ones are readable as they are.
+PRETTY_MIN_CHARS = 200
+
+
+# The one-line spellings a pretty body can be turned back into, byte for byte: JSON.stringify's and
+# Python's json.dumps' (each with non-ASCII kept or escaped).
+_ONE_LINE: dict[str, tuple[tuple[str, str], bool]] = {
+    "compact": ((",", ":"), False), "compact-ascii": ((",", ":"), True),
+    "spaced": ((", ", ": "), False), "spaced-ascii": ((", ", ": "), True),
+}
+
+
+def _one_line(text: str, style: Any) -> str:
+    separators, ascii_only = _ONE_LINE.get(str(style), _ONE_LINE["compact"])
+    return json.dumps(json.loads(text), ensure_ascii=ascii_only, separators=separators)
+
+
+def _pretty_json(body: str) -> tuple[str, str] | None:
+    """The body re-indented for review and the style that gives back the very same bytes, or None.
+
+    That check is what makes the pretty form safe: number spellings, escapes, duplicate keys or any other
+    formatting that a JSON round trip would change keep the body as recorded.
+    """
+    if len(body) < PRETTY_MIN_CHARS or body[:1] not in ("{", "[") or "\n" in body:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    style = next((name for name, (separators, ascii_only) in _ONE_LINE.items()
+                  if json.dumps(data, ensure_ascii=ascii_only, separators=separators) == body), None)
+    if style is None:
+        return None
+    pretty = json.dumps(data, ensure_ascii=False, indent=2)
+    # A literal YAML block cannot hold these; the quoted one-line form would not be more readable.
+    if any(ch in pretty for ch in ("\r", "\t", "\x85", "\u2028", "\u2029", "\ufeff")):
+        return None
+    return pretty, style
 
 
 def _header_lists(headers: dict[str, Any]) -> dict[str, list[str]]:
@@ -100,6 +160,18 @@ def load_cassette(path: Path) -> Cassette:
         raise CassetteError(f"no recording at {path}", hint="record one with --record") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CassetteError(f"{path}: cannot read it: {exc}") from None
+    # The cyclic GC would walk the growing document again and again (most of a big load's time); a
+    # parsed cassette holds no cycles, so pausing it is safe.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(path, text)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _load(path: Path, text: str) -> Cassette:
     try:
         data = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:

@@ -111,12 +111,23 @@ class InteractionIndex:
         for n, key in enumerate(self.keys):
             self._queues.setdefault(key, deque()).append(n)
         self.played: list[bool] = [False] * len(interactions)
+        # Converted Nango recordings carry Nango's request-identity hash; Nango looks those up statelessly
+        # (the same request always gets the first entry with its hash), so this map never empties.
+        self.by_nango_hash: dict[str, int] = {}
+        for n, item in enumerate(interactions):
+            h = item.extra.get("nango_hash")
+            if isinstance(h, str):
+                self.by_nango_hash.setdefault(h, n)
 
-    def take(self, key: Key) -> Match | None:
+    def take(self, key: Key, nango_hash: str | None = None) -> Match | None:
+        """The next unplayed response for `key`; else, for converted Nango recordings, the hash's entry."""
         queue = self._queues.get(key)
-        if not queue:
+        if queue:
+            n = queue.popleft()
+        elif nango_hash is not None and nango_hash in self.by_nango_hash:
+            n = self.by_nango_hash[nango_hash]
+        else:
             return None
-        n = queue.popleft()
         self.played[n] = True
         return Match(n, self.interactions[n])
 

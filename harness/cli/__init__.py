@@ -64,10 +64,12 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
+    from .cassettes import cassettes
     from .checks import check, fuzz
     from .dryrun import dryrun
     from .events import event, webhook
     from .listing import list_functions
+    from .nango import import_nango_cmd
     from .records import records
 
     main.add_command(dryrun)
@@ -77,6 +79,8 @@ def _register() -> None:
     main.add_command(records)
     main.add_command(check)
     main.add_command(fuzz)
+    main.add_command(cassettes)
+    main.add_command(import_nango_cmd)
 
 
 _register()

@@ -18,6 +18,11 @@ from .options import json_arg, project_of
 @click.option("--replay", "mode", flag_value="replay", help="Answer from the recording; never open a socket.")
 @click.option("--record", "mode", flag_value="record",
               help="Call the provider and save the exchanges as the scenario's cassette (secrets scrubbed).")
+@click.option("--record-mode", type=click.Choice(["none", "once", "new_episodes", "all"]), default=None,
+              help="vcrpy's record modes (--record alone is `all`; under CI the default is `none`).")
+@click.option("--record-on-failure", is_flag=True, help="Save the cassette even when the run fails.")
+@click.option("--strict", "fail_unplayed", is_flag=True,
+              help="Fail (exit 3) when a replay leaves recorded interactions unused.")
 @click.option("--scenario", default="default", show_default=True, help="Which recording of the function.")
 @click.option("--run", "run_number", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run N of a multi-run scenario: runs 1..N-1 are replayed first, on the same store.")
@@ -48,7 +53,8 @@ from .options import json_arg, project_of
 @click.option("--webhook-url", default=None, metavar="URL",
               help="After the run, POST Nango-shaped sync webhooks here, signed with $NANGO_WEBHOOK_SIGNING_KEY.")
 @click.pass_context
-def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None, scenario: str,
+def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None, record_mode: str | None,
+           record_on_failure: bool, fail_unplayed: bool, scenario: str,
            integration: str | None, input_: str | None, metadata: str | None, checkpoint: str | None,
            payload: str | None, lenient: bool, allow_writes: bool, max_pages: int | None,
            max_records: int | None, source: str | None, via_nango_proxy: bool, persist_metadata: bool,
@@ -71,7 +77,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         strict=not lenient, allow_writes=allow_writes, max_pages=max_pages, max_records=max_records,
         project=project_of(ctx), source=source, via_nango_proxy=via_nango_proxy,
         persist_metadata=persist_metadata, timeout=timeout, persist=persist, faults=list(faults) or None,
-        run=run_number,
+        run=run_number, record_mode=record_mode, record_on_failure=record_on_failure, fail_unplayed=fail_unplayed,
     )
     if webhook_url:
         from .send_webhooks import signing_key

@@ -109,6 +109,7 @@ class LiveTransport(httpx.AsyncBaseTransport):
         self.clock = clock or RealClock()
         self.on_secret = on_secret
         self.refreshes: list[str] = []  # why each refresh happened (no token in it)
+        self.refresh_errors: list[str] = []
         self._lock = asyncio.Lock()
         self._produced: list[dict[str, Any]] = []
 
@@ -125,9 +126,16 @@ class LiveTransport(httpx.AsyncBaseTransport):
         # A 401 renews the token once; credentials that a refresh just produced are not renewed again.
         if (response.status_code == 401 and refresh.can_refresh(self.connection) and self.connection.origin
                 and used not in self._produced):
-            await response.aread()
+            body = await response.aread()
             await response.aclose()
-            await self._refresh("401", used)
+            try:
+                await self._refresh("401", used)
+            except (refresh.TokenRefreshError, httpx.TransportError) as exc:
+                # The function gets the provider's 401 (and the recording keeps it), as when Nango's refresh
+                # fails; why the refresh failed is kept without any token in it.
+                self.refresh_errors.append(f"{type(exc).__name__}: {exc}")
+                return httpx.Response(response.status_code, headers=response.headers, content=body,
+                                      request=request, extensions=response.extensions)
             response = await self.inner.handle_async_request(self._outgoing(request, content))
         return response
 

@@ -7,10 +7,13 @@ differs; misses are also kept, so a function that swallows the error still fails
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 import httpx
 
 from ..cassettes.format import Cassette
-from ..cassettes.matching import InteractionIndex, describe, request_key
+from ..cassettes.matching import InteractionIndex, Key, describe, request_key
+from ..cassettes.nango_hash import identity, identity_hash
 from ..errors import ReplayMissError
 from .scrub import Scrubber
 
@@ -21,8 +24,17 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         self.scrubber = scrubber
         self.index = InteractionIndex(cassette.interactions)
         self.misses: list[ReplayMissError] = []
+        base = ((cassette.context.get("connection") or {}).get("base_url") or "") if cassette.context else ""
+        self._base_path = urlsplit(str(base)).path.rstrip("/")
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response, key = await self.lookup(request)
+        if response is None:
+            raise self._miss(key)
+        return response
+
+    async def lookup(self, request: httpx.Request) -> tuple[httpx.Response | None, Key]:
+        """The recorded response for `request` (consumed), or None and the request's key on a miss."""
         raw = await request.aread()
         ctype = request.headers.get("content-type")
         body: str | None = None
@@ -32,17 +44,27 @@ class ReplayTransport(httpx.AsyncBaseTransport):
             except UnicodeDecodeError:
                 body = raw.decode("utf-8", "replace")
         key = request_key(request.method, self.scrubber.url(str(request.url)), body, ctype)
-        match = self.index.take(key)
+        nango_hash = self._nango_hash(request, body) if self.index.by_nango_hash else None
+        match = self.index.take(key, nango_hash)
         if match is None:
-            raise self._miss(key)
+            return None, key
         item = match.interaction
         content = item.response_body.encode("utf-8") if isinstance(item.response_body, str) else item.response_body
         headers = [(k, v) for k, values in item.response_headers.items() for v in values]
         return httpx.Response(item.status, headers=headers, content=content, request=request,
                               extensions={"reason_phrase": item.reason.encode("ascii", "replace")}
-                              if item.reason else {})
+                              if item.reason else {}), key
 
-    def _miss(self, key: tuple[str, str, tuple[tuple[str, str], ...], str]) -> ReplayMissError:
+    def _nango_hash(self, request: httpx.Request, body: str | None) -> str:
+        # Nango's endpoint is relative to the provider's base URL.
+        path = request.url.raw_path.decode("ascii").split("?")[0]
+        if self._base_path and path.startswith(self._base_path + "/"):
+            path = path[len(self._base_path):]
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        params = parse_qsl(request.url.query.decode("ascii"), keep_blank_values=True)
+        return identity_hash(identity(request.method, path, params, headers, body))
+
+    def _miss(self, key: Key) -> ReplayMissError:
         where = str(self.cassette.path) if self.cassette.path else "the recording"
         near = self.index.nearest(key)
         if near is None:

@@ -24,8 +24,38 @@ RULE_HEADERS = frozenset({
 RULE_PARAMS = frozenset({
     "access_token", "refresh_token", "id_token", "token", "api_key", "apikey", "api-key", "key",
     "client_secret", "password", "secret", "signature", "sig", "private_token",
+    # OAuth token requests and responses (RFC 6749 / 7523) and common session-token fields.
+    "client_assertion", "assertion", "session_token", "auth_token", "oauth_token", "oauth_token_secret",
+    "x-amz-security-token",
 })
+# Form-body fields that are secrets only in a form (an OAuth authorization code exchange); as JSON keys
+# these names are ordinary data.
+RULE_FORM_ONLY = frozenset({"code", "code_verifier"})
 PLACEHOLDER = "<scrubbed>"
+
+# Shapes of well-known credentials, for `harness cassettes lint` (which knows no connection's values).
+SECRET_SHAPES: dict[str, str] = {
+    "bearer token": r"\b[Bb](?:earer|EARER)\s+(?!<scrubbed)[A-Za-z0-9\-._~+/]{16,}=*",
+    "GitHub token": r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})",
+    "Slack token": r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
+    "Stripe or OpenAI key": r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|\bsk-[A-Za-z0-9_-]{20,}",
+    "AWS access key": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    "Google API key": r"\bAIza[0-9A-Za-z_-]{35}\b",
+    "JSON web token": r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    "private key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    "URL password": r"://[^/\s:@<>\"']+:[^/\s@<>\"']+@",
+}
+_SHAPES = re.compile("|".join(f"(?P<g{n}>{rx})" for n, rx in enumerate(SECRET_SHAPES.values())))
+_SHAPE_NAMES = list(SECRET_SHAPES)
+
+
+def secret_shapes(text: str) -> list[str]:
+    """Names of the credential shapes found in `text` (heuristic: lint uses it, writing does not)."""
+    found: set[str] = set()
+    for m in _SHAPES.finditer(text):
+        if m.lastgroup is not None:
+            found.add(_SHAPE_NAMES[int(m.lastgroup[1:])])
+    return sorted(found)
 
 
 def placeholder(name: str) -> str:
@@ -33,15 +63,24 @@ def placeholder(name: str) -> str:
 
 
 class Scrubber:
-    def __init__(self, secrets: dict[str, str], *, headers: Iterable[str] = (), params: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: dict[str, str], *, headers: Iterable[str] = (), params: Iterable[str] = (),
+                 keys: Iterable[str] = (), patterns: Iterable[str] = ()) -> None:
         self.secrets = dict(secrets)
         self.rule_headers = RULE_HEADERS | {h.lower() for h in headers}
         self.rule_params = RULE_PARAMS | {p.lower() for p in params}
-        variants: dict[str, str] = {}
-        for name, value in self.secrets.items():
+        # Header names too: a provider that echoes a request (debug endpoints, errors) puts them in JSON.
+        self.rule_keys = self.rule_params | self.rule_headers | {k.lower() for k in keys}
+        self.rule_form = self.rule_params | RULE_FORM_ONLY
+        self.patterns = [re.compile(p) for p in patterns]
+        self._variants: dict[str, str] = {}
+        self._pattern: re.Pattern[str] | None = None
+        self._add(self.secrets.items())
+
+    def _add(self, secrets: Iterable[tuple[str, str]]) -> None:
+        for name, value in secrets:
             for form in (value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]):
-                variants.setdefault(form, name)
-        self._variants = variants
+                self._variants.setdefault(form, name)
+        variants = self._variants
         self._pattern = (re.compile("|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True)))
                          if variants else None)
 
@@ -50,17 +89,67 @@ class Scrubber:
         if len(value) < 6 or value in self._variants:
             return
         self.secrets.setdefault(name, value)
-        for form in (value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]):
-            self._variants.setdefault(form, name)
-        self._pattern = re.compile("|".join(re.escape(v) for v in sorted(self._variants, key=len, reverse=True)))
+        self._add([(name, value)])
+
+    def learn(self, name: str, value: str) -> None:
+        """A value removed by rule becomes a known secret: a provider that echoes it elsewhere (a debug
+        endpoint, an error body) is then scrubbed too, and the final scan refuses it."""
+        if not isinstance(value, str) or value.startswith("<scrubbed"):
+            return
+        found: dict[str, str] = {}
+        for part in {value, value.split(" ", 1)[-1], *(c.split("=", 1)[-1] for c in value.split("; "))}:
+            part = part.strip()
+            if len(part) >= 6 and not part.startswith("<scrubbed") and part not in self._variants:
+                found[part] = name.lower()
+        if found:
+            self.secrets.update({f"{n}#{len(self.secrets)}": v for v, n in found.items()})
+            self._add((n, v) for v, n in found.items())
+
+    @classmethod
+    def from_settings(cls, secrets: dict[str, str], settings: Any) -> Scrubber:
+        """A scrubber with the user's rules of `[tool.harness.scrub]`: headers, params, keys, patterns."""
+        from ..errors import ConfigError
+
+        settings = settings or {}
+        if not isinstance(settings, dict):
+            raise ConfigError("[tool.harness.scrub] must be a table", hint="e.g. scrub = {headers = [\"X-Token\"]}")
+        unknown = sorted(set(settings) - {"headers", "params", "keys", "patterns"})
+        if unknown:
+            raise ConfigError(f"[tool.harness.scrub]: unknown key(s) {', '.join(unknown)}",
+                              hint="known keys: headers, params, keys, patterns")
+        lists: dict[str, list[str]] = {}
+        for name in ("headers", "params", "keys", "patterns"):
+            value = settings.get(name, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise ConfigError(f"[tool.harness.scrub] {name} must be a list of non-empty strings, got {value!r}")
+            lists[name] = value
+        for rx in lists["patterns"]:
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise ConfigError(f"[tool.harness.scrub] patterns: {rx!r} is not a valid regular expression ({exc})",
+                                  hint="use Python's re syntax") from None
+        return cls(secrets, **lists)
 
     def text(self, value: str) -> str:
-        if self._pattern is None or not value:
+        if not value:
             return value
-        return self._pattern.sub(lambda m: placeholder(self._variants[m.group(0)]), value)
+        if self._pattern is not None:
+            value = self._pattern.sub(lambda m: placeholder(self._variants[m.group(0)]), value)
+        for rx in self.patterns:
+            value = rx.sub(PLACEHOLDER, value)
+        return value
 
-    def _pairs(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        return [(k, PLACEHOLDER if k.lower() in self.rule_params else self.text(v)) for k, v in pairs]
+    def _pairs(self, pairs: list[tuple[str, str]], rules: frozenset[str] | None = None) -> list[tuple[str, str]]:
+        names = self.rule_params if rules is None else rules
+        out: list[tuple[str, str]] = []
+        for k, v in pairs:
+            if k.lower() in names:
+                self.learn(k, v)
+                out.append((k, PLACEHOLDER))
+            else:
+                out.append((k, self.text(v)))
+        return out
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)
@@ -74,13 +163,22 @@ class Scrubber:
         return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
 
     def header(self, name: str, value: str) -> str:
-        return PLACEHOLDER if name.lower() in self.rule_headers else self.text(value)
+        if name.lower() in self.rule_headers:
+            self.learn(name, value)
+            return PLACEHOLDER
+        return self.text(value)
 
     def data(self, value: Any) -> Any:
         """JSON-like data with token fields (by rule) and secret values (anywhere) scrubbed."""
         if isinstance(value, dict):
-            return {k: (PLACEHOLDER if isinstance(k, str) and k.lower() in self.rule_params
-                        and isinstance(v, str) else self.data(v)) for k, v in value.items()}
+            out: dict[Any, Any] = {}
+            for k, v in value.items():
+                if isinstance(k, str) and k.lower() in self.rule_keys and isinstance(v, str):
+                    self.learn(k, v)
+                    out[k] = PLACEHOLDER
+                else:
+                    out[k] = self.data(v)
+            return out
         if isinstance(value, list):
             return [self.data(v) for v in value]
         if isinstance(value, str):
@@ -104,7 +202,7 @@ class Scrubber:
             return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":"))
         if "x-www-form-urlencoded" in ctype:
             pairs = parse_qsl(body, keep_blank_values=True)
-            return urlencode(self._pairs(pairs), safe="<>:")
+            return urlencode(self._pairs(pairs, self.rule_form), safe="<>:")
         return self.text(body)
 
     def leaks(self, value: Any) -> list[str]:
@@ -116,6 +214,9 @@ class Scrubber:
                 if self._pattern is not None:
                     for m in self._pattern.finditer(v):
                         found.add(self._variants[m.group(0)])
+                for rx in self.patterns:
+                    if rx.search(v):
+                        found.add(f"pattern {rx.pattern!r}")
             elif isinstance(v, bytes):
                 walk(v.decode("utf-8", "replace"))
             elif isinstance(v, dict):

@@ -1,0 +1,51 @@
+"""`harness import-nango PATH`: convert Nango's recorded mocks into cassettes (see cassettes/nango_import.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .options import project_of
+
+
+@click.command("import-nango")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the cassettes go (default: the project's cassettes folder).")
+@click.option("--integration", default=None,
+              help="The integration, when PATH does not say it (a flat folder of <function>.test.json files).")
+@click.option("--scenario", default="nango", show_default=True, help="Scenario name of the converted cassettes.")
+@click.option("--connection", "connection_id", default="nango", show_default=True,
+              help="Connection id stored in the cassettes (what `harness dryrun FUNCTION CONNECTION` names).")
+@click.pass_context
+def import_nango_cmd(ctx: click.Context, path: Path, out: Path | None, integration: str | None, scenario: str,
+                     connection_id: str) -> None:
+    """Convert Nango's tests/<function>.test.json files and legacy mocks/ folders under PATH.
+
+    PATH is one .test.json file, one integration folder, or any folder holding them (a whole catalog).
+    Every file that cannot be converted is reported with the reason; the rest is converted anyway, and
+    the command then exits 3.
+    """
+    from ..cassettes.nango_import import import_nango
+    from ..errors import CassetteError
+
+    if out is None:
+        project = project_of(ctx)
+        out_dir = project.cassettes_dir
+
+        def shown(p: Path) -> str:
+            return project.relative(p)
+    else:
+        out_dir = out
+
+        def shown(p: Path) -> str:
+            return str(p)
+    report = import_nango(path, out_dir, integration=integration, scenario=scenario, connection_id=connection_id)
+    for item in report.converted:
+        click.echo(f"{item.integration}/{item.function}: {shown(item.path)} ({item.interactions} interaction(s))")
+    for problem in report.problems:
+        click.echo(f"not converted: {problem}", err=True)
+    click.echo(f"{len(report.converted)} converted, {len(report.problems)} not converted", err=True)
+    if report.problems:
+        ctx.exit(CassetteError.exit_code)
