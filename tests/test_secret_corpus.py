@@ -94,8 +94,12 @@ def test_no_secret_on_disk(where: str, proj: Path, cli: Callable[..., Result], f
     res = cli(proj, *args, env=env)
     assert res.exit_code == (1 if failing else 0), res.output
     assert len(fake_github.requests) >= 1
+    # `.harness/tokens.json` is the credential store a refresh writes to (like .env, private: mode 0600).
+    tokens = proj / ".harness/tokens.json"
+    if tokens.exists():
+        assert tokens.stat().st_mode & 0o077 == 0
     written = [p for p in proj.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-               and p.suffix != ".py"]
+               and p.suffix != ".py" and p != tokens]
     cassette = proj / f"cassettes/gh/place/{where}.yaml"
     assert cassette in written
     text = cassette.read_text()
