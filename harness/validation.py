@@ -76,7 +76,13 @@ def prepare_records(records: Any, model: type[BaseModel], model_name: str, *, st
         return [], issues
     rows: list[dict[str, Any]] = []
     bad: set[int] = set()
+    append = rows.append
     for i, rec in enumerate(records):
+        if type(rec) is dict and "_nango_metadata" not in rec:
+            rid = rec.get("id")
+            if type(rid) is str and 0 < len(rid) <= 255:
+                append(rec.copy())  # the common case, kept cheap: a plain dict with a good string id
+                continue
         if isinstance(rec, BaseModel):
             row = dump_model(rec)
         elif isinstance(rec, dict):

@@ -23,7 +23,7 @@ from .store import SaveOutcome, deep_merge, public_record, track_error
 @dataclass(slots=True)
 class StoredRecord:
     data: dict[str, Any]
-    raw: bytes  # the compact JSON: equal bytes are what equal hashes mean in Nango
+    raw: bytes | None  # the compact JSON (computed on demand): equal bytes are what equal hashes mean in Nango
     created_at: float
     updated_at: float
     seq: int
@@ -47,20 +47,25 @@ class MemoryStore:
         gen = self._tracking.get(model, 0)
         out = SaveOutcome()
         now = self._now()
+        seq = self._seq
+        added, updated, unchanged = out.added.append, out.updated.append, out.unchanged.append
         for row in rows:
             rid = row["id"]
-            raw = to_json(row)
             cur = table.get(rid)
             if cur is None or cur.deleted_at is not None:
-                table[rid] = StoredRecord(row, raw, now, now, next(self._seq), None, gen)
-                out.added.append(rid)
-            elif cur.raw != raw:
-                cur.data, cur.raw, cur.updated_at, cur.seq = row, raw, now, next(self._seq)
-                cur.generation = gen
-                out.updated.append(rid)
+                # The JSON is computed only when a later save needs the comparison: a first save is cheap.
+                table[rid] = StoredRecord(row, None, now, now, next(seq), None, gen)
+                added(rid)
+                continue
+            raw = to_json(row)
+            if cur.raw is None:
+                cur.raw = to_json(cur.data)
+            if cur.raw != raw:
+                cur.data, cur.raw, cur.updated_at, cur.seq = row, raw, now, next(seq)
+                updated(rid)
             else:
-                cur.generation = gen
-                out.unchanged.append(rid)
+                unchanged(rid)
+            cur.generation = gen
         return out
 
     def update(self, model: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -72,7 +77,7 @@ class MemoryStore:
             if cur is None or cur.deleted_at is not None:
                 continue
             cur.data = deep_merge(cur.data, row)
-            cur.raw, cur.updated_at, cur.seq = to_json(cur.data), now, next(self._seq)
+            cur.raw, cur.updated_at, cur.seq = None, now, next(self._seq)
             merged.append(cur.data)
         return merged
 
@@ -85,7 +90,7 @@ class MemoryStore:
             cur = table.get(rid)
             if cur is None:
                 # A tombstone, so a later read of the change stream still sees the delete.
-                table[rid] = StoredRecord(row, to_json(row), now, now, next(self._seq), deleted_at=now)
+                table[rid] = StoredRecord(row, None, now, now, next(self._seq), deleted_at=now)
                 continue
             if cur.deleted_at is None:
                 cur.deleted_at, cur.updated_at, cur.seq = now, now, next(self._seq)
