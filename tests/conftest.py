@@ -16,6 +16,8 @@ from harness.cli import main
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.routing import RoutingTransport
 
+pytest_plugins = ["pytester"]
+
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = """\
 [tool.harness]

@@ -46,7 +46,7 @@ def _capped(lines: list[str], indent: str = "    ") -> list[str]:
     return shown
 
 
-def _keyed_section(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def _keyed_section(name: str, old: dict[str, Any], new: dict[str, Any], label: str) -> list[str]:
     """records / updates: {model: {id: record}}."""
     out: list[str] = []
     for model in sorted(set(old) | set(new)):
@@ -57,13 +57,15 @@ def _keyed_section(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[
         removed = sorted(set(a) - set(b), key=id_order)
         changed = [rid for rid in sorted(set(a) & set(b), key=id_order) if a[rid] != b[rid]]
         out.append(f"  {name}.{model}: {len(added)} added, {len(removed)} removed, {len(changed)} changed "
-                   f"(snapshot {len(a)}, run {len(b)})")
-        lines = [f"+ {rid} {_short(b[rid])}" for rid in added]
-        lines += [f"- {rid} {_short(a[rid])}" for rid in removed]
+                   f"({label} {len(a)}, run {len(b)})")
+        # Changed records first: they are what a mapping change produces, and the most telling.
+        lines = []
         for rid in changed:
             fields = list(field_changes(a[rid], b[rid]))
             lines.append(f"~ {rid}: " + "; ".join(fields[:5]) + (f"; ... ({len(fields)} fields)"
                                                                    if len(fields) > 5 else ""))
+        lines += [f"- {rid} {_short(a[rid])}" for rid in removed]
+        lines += [f"+ {rid} {_short(b[rid])}" for rid in added]
         out += _capped(lines)
     return out
 
@@ -83,7 +85,7 @@ def _list_section(name: str, old: list[Any], new: list[Any], show: Any = _short)
             lines.append(f"- #{n}: {show(a)}")
         else:
             lines.append(f"~ #{n}: {show(a)} -> {show(b)}")
-    head = f"  {name}: snapshot has {len(old)}, run has {len(new)}" if len(old) != len(new) else f"  {name}:"
+    head = f"  {name}: {len(old)} before, {len(new)} in the run" if len(old) != len(new) else f"  {name}:"
     return [head, *_capped(lines)]
 
 
@@ -93,8 +95,8 @@ def _request(value: Any) -> str:
     return _short(value)
 
 
-def describe_differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Readable lines, most telling first; empty when the documents are equal."""
+def describe_differences(stored: dict[str, Any], current: dict[str, Any], label: str = "snapshot") -> list[str]:
+    """Readable lines, most telling first; empty when the documents are equal. `label` names `stored`."""
     out: list[str] = []
     handled = {"records", "updates", "deletes", "checkpoints", "metadata", "requests", "issues", "counts",
                "output", "error"}
@@ -109,7 +111,7 @@ def describe_differences(stored: dict[str, Any], current: dict[str, Any]) -> lis
             out += _capped(list(field_changes(a, b)) if isinstance(a, dict) and isinstance(b, dict)
                            else [f"{_short(a)} -> {_short(b)}"])
     for key in ("records", "updates"):
-        out += _keyed_section(key, stored.get(key) or {}, current.get(key) or {})
+        out += _keyed_section(key, stored.get(key) or {}, current.get(key) or {}, label)
     old_del, new_del = stored.get("deletes") or {}, current.get("deletes") or {}
     for model in sorted(set(old_del) | set(new_del)):
         a, b = set(old_del.get(model) or []), set(new_del.get(model) or [])

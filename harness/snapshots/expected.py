@@ -41,4 +41,4 @@ def expected_differences(expected: Any, doc: dict[str, Any]) -> list[str]:
     if "output" in expected:
         want["output"] = expected["output"]
         have["output"] = doc.get("output")
-    return describe_differences(want, have)
+    return describe_differences(want, have, label="expected")
