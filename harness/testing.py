@@ -126,10 +126,13 @@ class RedirectTransport(httpx.AsyncBaseTransport):
         self.inner = inner or httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        request.url = request.url.copy_with(scheme=self.scheme, host=self.host, port=self.port,
-                                            path=self.prefix + request.url.path)
-        request.headers["host"] = request.url.netloc.decode("ascii")
-        return await self.inner.handle_async_request(request)
+        # A new request: the caller's one keeps the provider's URL, which is what results and cassettes show.
+        url = request.url.copy_with(scheme=self.scheme, host=self.host, port=self.port,
+                                    path=self.prefix + request.url.path)
+        # The Host header stays the provider's, so a fake that builds links from it links to the provider.
+        sent = httpx.Request(request.method, url, headers=request.headers, stream=request.stream,
+                             extensions=request.extensions)
+        return await self.inner.handle_async_request(sent)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

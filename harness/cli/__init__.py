@@ -66,9 +66,12 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
 def _register() -> None:
     from .dryrun import dryrun
     from .listing import list_functions
+    from .testing import generate_tests, test_command
 
     main.add_command(dryrun)
     main.add_command(list_functions)
+    main.add_command(test_command)
+    main.add_command(generate_tests)
 
 
 _register()
