@@ -198,7 +198,7 @@ class ScenarioItem(pytest.Item):
         from .snapshots.diff import describe_differences
         from .snapshots.document import snapshot_document
         from .snapshots.expected import expected_differences
-        from .snapshots.format import canonical, dump_snapshot, load_snapshot
+        from .snapshots.format import compare
         from .testing import run_scenario
 
         state = self.config.stash[_STATE]
@@ -230,25 +230,29 @@ class ScenarioItem(pytest.Item):
                 failures.append(f"{sc.id}: the run does not match `expected:` in {self._rel(sc.cassette)}:\n"
                                 + "\n".join(lines))
         path = sc.snapshot
-        stored = load_snapshot(path)
-        if stored is not None:
-            stored = state.settings.apply(stored)
-        same = stored is not None and canonical(stored) == canonical(doc)
+        try:
+            text: str | None = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = None
+        cmp = compare(doc, text, state.settings.apply, self._rel(path))
+        same, mine = cmp.same, cmp.text
         if state.update:
             if not same:
-                write_atomic(path, dump_snapshot(doc))
+                write_atomic(path, mine)
                 state.written.append(self._rel(path))
-        elif stored is None:
+        elif text is None:
             if state.strict:
                 failures.append(f"{sc.id}: no snapshot: {self._rel(path)} does not exist; write it with "
                                 f"{self._fix()} and commit it")
             else:
-                write_atomic(path, dump_snapshot(doc))
+                write_atomic(path, mine)
                 state.written.append(self._rel(path))
                 warnings.warn(HarnessWarning(f"{sc.id}: wrote a new snapshot {self._rel(path)} (review and "
                                              "commit it; under CI a missing snapshot fails)"), stacklevel=1)
         elif not same:
-            lines = describe_differences(stored, doc) or ["  values differ only in type (e.g. 1 vs 1.0)"]
+            assert cmp.stored is not None and cmp.current is not None
+            lines = (describe_differences(cmp.stored, cmp.current)
+                     or ["  values differ only in type (e.g. 1 vs 1.0)"])
             failures.append(f"{sc.id}: the run differs from {self._rel(path)}:\n" + "\n".join(lines)
                             + f"\n  if the change is intended, accept it with {self._fix()}")
         if failures:

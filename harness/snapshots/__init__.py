@@ -7,9 +7,9 @@ The pytest plugin uses these for scenario items; nothing here imports pytest or 
 
 from .diff import describe_differences
 from .document import SNAPSHOT_FORMAT, SnapshotSettings, snapshot_document
-from .format import canonical, dump_snapshot, load_snapshot
+from .format import canonical, compare, dump_snapshot, load_snapshot
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
 
-__all__ = ["SNAPSHOT_FORMAT", "SNAPSHOT_SUFFIX", "SnapshotSettings", "canonical", "describe_differences",
+__all__ = ["SNAPSHOT_FORMAT", "SNAPSHOT_SUFFIX", "SnapshotSettings", "canonical", "compare", "describe_differences",
            "dump_snapshot", "load_snapshot", "snapshot_document"]

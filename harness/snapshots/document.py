@@ -18,8 +18,6 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic_core import to_jsonable_python
-
 from ..errors import ConfigError
 from ..result import RunResult
 
@@ -28,6 +26,8 @@ _MISSING = object()
 
 
 def _is_datetime(value: Any) -> bool:
+    if isinstance(value, datetime):
+        return True
     if not isinstance(value, str):
         return False
     try:
@@ -38,6 +38,8 @@ def _is_datetime(value: Any) -> bool:
 
 
 def _is_date(value: Any) -> bool:
+    if isinstance(value, date):
+        return True
     if not isinstance(value, str):
         return False
     try:
@@ -48,6 +50,8 @@ def _is_date(value: Any) -> bool:
 
 
 def _is_uuid(value: Any) -> bool:
+    if isinstance(value, uuid.UUID):
+        return True
     if not isinstance(value, str):
         return False
     try:
@@ -197,7 +201,12 @@ def _strip(value: Any, prefixes: tuple[str, ...]) -> Any:
 
 
 def snapshot_document(result: RunResult, settings: SnapshotSettings | None = None) -> dict[str, Any]:
-    """The snapshot of one run: plain JSON data (dicts, lists, str, numbers, bools, None)."""
+    """The snapshot of one run: JSON data (dicts, lists, str, numbers, bools, None).
+
+    Records, outputs and checkpoints reach the result already as JSON data; anything else (a pydantic
+    model, a datetime in a dict record) is turned into JSON when the document is written or compared
+    (`format.to_json`), so the large record lists are not copied here.
+    """
     settings = settings or SnapshotSettings()
     models = sorted(result.models)
     doc: dict[str, Any] = {
@@ -225,6 +234,4 @@ def snapshot_document(result: RunResult, settings: SnapshotSettings | None = Non
         doc["capped"] = result.capped
     doc["requests"] = [{"method": r.method, "path": _request_path(r.url), "status": r.status}
                        for r in result.requests]
-    # One pass in pydantic-core (Rust) turns models, datetimes, enums, tuples and sets into JSON data.
-    plain: dict[str, Any] = to_jsonable_python(doc, serialize_unknown=True)
-    return settings.apply(plain)
+    return settings.apply(doc)
