@@ -153,12 +153,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     from .testing import find_scenarios
 
     scenarios = find_scenarios(state.project, state.under if state.scenarios == "some" else None)
-    added: list[pytest.Item] = [ScenarioItem.from_parent(session, name=sc.id, nodeid=sc.id, path=sc.cassette,
-                                                         scenario=sc)
-                                for sc in scenarios if _wanted(config, sc)]
+    added = [ScenarioItem.from_parent(session, name=sc.id, nodeid=sc.id, path=sc.cassette, scenario=sc)
+             for sc in scenarios if _wanted(config, sc)]
     items.extend(added)
     # Reported like a collected file, so "collected N items" and `--collect-only` count them.
-    config.hook.pytest_collectreport(report=pytest.CollectReport("harness", "passed", None, added))
+    config.hook.pytest_collectreport(report=pytest.CollectReport("harness", "passed", None, [*added]))
 
 
 class ScenarioFailure(Exception):

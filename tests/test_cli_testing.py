@@ -49,7 +49,8 @@ def test_harness_test_runs_pytest_with_the_options_and_passes_args_through(examp
                          text=True, check=False)
     # Strict: the scenarios have no snapshots in this copy, so collecting is fine but running would fail.
     assert run.returncode == 0, run.stderr
-    assert "github/issues[default]" in run.stdout and "tests/harness/test_github_issues.py::test_issues_default" in run.stdout
+    assert "github/issues[default]" in run.stdout
+    assert "tests/harness/test_github_issues.py::test_issues_default" in run.stdout
     run = subprocess.run([*harness, "test", "--strict", *pytest_opts, "-q"], env=env, capture_output=True,
                          text=True, check=False)
     assert run.returncode == 1 and "no snapshot: cassettes/github/issues/default.snapshot.json" in run.stdout
