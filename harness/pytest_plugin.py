@@ -125,7 +125,17 @@ def pytest_configure(config: pytest.Config) -> None:
     strict = bool(config.getoption("harness_strict")) or _ci()
     update = bool(getattr(config.option, "update_snapshots", False))
     scope, under = _scope(config, project) if project is not None else ("none", [])
-    config.stash[_STATE] = _State(project, strict, update, scope, under, problem)
+    state = _State(project, strict, update, scope, under, problem)
+    config.stash[_STATE] = state
+    from .errors import HarnessError
+
+    try:
+        if problem:
+            raise HarnessError(problem)
+        if project is not None:
+            state.settings  # noqa: B018  (a bad [tool.harness.snapshot] is reported before collection)
+    except HarnessError as exc:
+        raise pytest.UsageError(f"harness: {exc}") from None
     if strict and getattr(config.option, "warn_unused_snapshots", False):
         # In CI an unused snapshot is a failure, whatever the local habit says.
         config.option.warn_unused_snapshots = False
@@ -146,8 +156,6 @@ def _wanted(config: pytest.Config, scenario: Scenario) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[_STATE]
-    if state.problem and state.scenarios != "none":
-        raise pytest.UsageError(f"harness: {state.problem}")
     if state.project is None or state.scenarios == "none":
         return
     from .testing import find_scenarios

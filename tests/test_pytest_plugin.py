@@ -322,8 +322,12 @@ def test_volatile_fields_are_excluded_or_matched_by_type(pytester: pytest.Pytest
     pytester.runpytest().assert_outcomes(passed=2)
     (project / "pyproject.toml").write_text(PYPROJECT + '[tool.harness.snapshot]\ntypes = {"x" = "colour"}\n')
     res = pytester.runpytest()
-    assert res.ret != 0
-    assert "[tool.harness.snapshot] types: 'x' has unknown type 'colour'" in res.stdout.str() + res.stderr.str()
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    assert "harness: [tool.harness.snapshot] types: 'x' has unknown type 'colour'" in res.stderr.str()
+    (project / "pyproject.toml").write_text(PYPROJECT.replace("[tool.harness]", "[tool.harness]\nfunctons = 'x'"))
+    res = pytester.runpytest()
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown key(s) in [tool.harness]: functons" in res.stderr.str()
 
 
 def test_same_results_under_xdist(pytester: pytest.Pytester, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
