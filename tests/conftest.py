@@ -16,6 +16,8 @@ from harness.cli import main
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.routing import RoutingTransport
 
+pytest_plugins = ["pytester"]
+
 REPO = Path(__file__).resolve().parents[1]
 # A connection to the fake GitHub server: tests set GH_URL and GH_TOKEN for live runs.
 GH_CONNECTIONS = """

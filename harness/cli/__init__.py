@@ -71,9 +71,12 @@ def _register() -> None:
     from .listing import list_functions
     from .nango import import_nango_cmd
     from .records import records
+    from .testing import generate_tests, test_command
 
     main.add_command(dryrun)
     main.add_command(list_functions)
+    main.add_command(test_command)
+    main.add_command(generate_tests)
     main.add_command(webhook)
     main.add_command(event)
     main.add_command(records)

@@ -1,0 +1,130 @@
+"""The snapshot file: a JSON document laid out for review, and its canonical form for comparison.
+
+Layout: one top-level key per line group; every record, update, checkpoint, metadata write, finding and
+request sits on a line of its own (compact JSON, keys sorted), so a changed record is a one-line change in
+`git diff`. Comparison never looks at the layout: both sides are reduced to canonical compact JSON with
+sorted keys (C-speed `json`), so a hand-reformatted snapshot still matches, and only a mismatch pays for
+the readable diff.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from ..errors import HarnessError
+
+# How many levels of each top-level key are spread over lines before values go compact on one line.
+_EXPAND = {"records": 2, "updates": 2, "deletes": 2, "checkpoints": 2, "metadata": 2, "counts": 1,
+           "issues": 1, "requests": 1, "error": 1, "output": 99}
+
+
+class SnapshotFileError(HarnessError):
+    """A snapshot file that cannot be read as JSON."""
+
+
+def _default(value: Any) -> Any:
+    # pydantic-core turns models, datetimes, enums, UUIDs, tuples and sets into JSON data.
+    return to_jsonable_python(value, serialize_unknown=True)
+
+
+# One encoder each, built once: `json.dumps` with options builds a new encoder per call, which dominates
+# the cost of writing 150,000 records one per line.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(", ", ": "), default=_default)
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_default)
+_KEY = json.JSONEncoder(ensure_ascii=False)
+_compact = _COMPACT.encode
+
+
+def to_json(value: Any) -> Any:
+    """`value` as plain JSON data (what reading the written snapshot back gives)."""
+    return json.loads(_CANONICAL.encode(value))
+
+
+def _write(out: list[str], value: Any, indent: str, depth: int) -> None:
+    """Append `value` at the current position (no leading indent), expanding `depth` more levels."""
+    if depth <= 0 or not isinstance(value, (dict, list)) or not value:
+        out.append(_compact(value))
+        return
+    inner = indent + "  "
+    if isinstance(value, dict):
+        out.append("{\n")
+        for n, (key, item) in enumerate(value.items()):
+            out.append(f"{inner}{_KEY.encode(key)}: ")
+            _write(out, item, inner, depth - 1)
+            out.append(",\n" if n < len(value) - 1 else "\n")
+        out.append(indent + "}")
+    else:
+        out.append("[\n")
+        for n, item in enumerate(value):
+            out.append(inner)
+            _write(out, item, inner, depth - 1)
+            out.append(",\n" if n < len(value) - 1 else "\n")
+        out.append(indent + "]")
+
+
+def dump_snapshot(doc: dict[str, Any]) -> str:
+    out: list[str] = ["{\n"]
+    for n, (key, value) in enumerate(doc.items()):
+        out.append(f"  {json.dumps(key)}: ")
+        _write(out, value, "  ", _EXPAND.get(key, 0))
+        out.append(",\n" if n < len(doc) - 1 else "\n")
+    out.append("}\n")
+    return "".join(out)
+
+
+def canonical(doc: Any) -> str:
+    """The form two snapshots are compared in: key order and whitespace do not matter, types do."""
+    return _CANONICAL.encode(doc)
+
+
+@dataclass
+class Comparison:
+    same: bool
+    text: str  # the run's snapshot text (what --snapshot-update writes)
+    stored: dict[str, Any] | None = None  # on the slow path: the parsed file, settings applied
+    current: dict[str, Any] | None = None  # on the slow path: the run's document as plain JSON data
+
+
+def compare(doc: dict[str, Any], text: str | None, apply: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+            where: str = "snapshot") -> Comparison:
+    """Whether the stored `text` holds `doc`.
+
+    Fast path: our own layout, byte for byte. Otherwise (a real change, a file edited by hand, settings
+    that changed) the parsed file, with `apply` (the settings) run on it, is compared in canonical form,
+    and both sides are kept for the diff.
+    """
+    mine = dump_snapshot(doc)
+    if text is None or mine == text:
+        return Comparison(text is not None, mine)
+    stored = parse_snapshot(text, where)
+    if apply is not None:
+        stored = apply(stored)
+    current_text = canonical(doc)
+    return Comparison(canonical(stored) == current_text, mine, stored, json.loads(current_text))
+
+
+def parse_snapshot(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotFileError(f"{where}:{exc.lineno}: not valid JSON ({exc.msg})",
+                                hint="fix it, or rewrite it with --snapshot-update") from None
+    if not isinstance(data, dict):
+        raise SnapshotFileError(f"{where}: not a harness snapshot (expected a JSON object)",
+                                hint="rewrite it with --snapshot-update")
+    return data
+
+
+def load_snapshot(path: Path) -> dict[str, Any] | None:
+    """The stored document, or None when there is no snapshot file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return parse_snapshot(text, str(path))

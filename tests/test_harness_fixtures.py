@@ -1,0 +1,102 @@
+"""The plugin's fixtures in hand-written tests: scenarios with overrides, live runs against a fake."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from harness.errors import CassetteError
+from harness.project import load_project
+from harness.result import RunResult
+from harness.testing import NetworkBlockedError, blocked_network, find_scenarios, orphan_snapshots
+from tests.fakes.github_server import FakeGitHub
+
+SINCE = "2026-01-12T10:00:00Z"
+
+
+def test_harness_scenario_replays_with_the_cassettes_context(harness_scenario: Callable[..., RunResult],
+                                                             example: Path) -> None:
+    result = harness_scenario("github/issues", project=example)
+    assert result.ok and result.mode == "replay"
+    assert len(result.records("Issue")) == 12 and result.final_checkpoint == {"since": SINCE}
+
+
+def test_overrides_with_extra_interactions(harness_scenario: Callable[..., RunResult], example: Path) -> None:
+    # Resuming from the final checkpoint sends a request the recording lacks: supply its answer.
+    extra = {"method": "GET", "path": f"/repos/octocat/hello-world/issues?state=all&per_page=5&since={SINCE}",
+             "status": 200, "json": []}
+    result = harness_scenario("issues", checkpoint={"since": SINCE}, interactions=[extra], project=example)
+    assert result.ok, result.error
+    assert result.records("Issue") == [] and result.final_checkpoint == {"since": SINCE}
+    assert [r.url for r in result.requests] == [
+        "https://api.github.com/repos/octocat/hello-world/issues?state=all&per_page=5&since=2026-01-12T10:00:00Z"]
+    # The recorded interactions were not played this time, and the cassette on disk is unchanged.
+    assert len(result.unplayed) == 3
+    assert "since" not in (example / "cassettes/github/issues/default.yaml").read_text()
+
+
+def test_overrides_without_an_answer_are_a_replay_miss(harness_scenario: Callable[..., RunResult],
+                                                       example: Path) -> None:
+    result = harness_scenario("issues", metadata={"owner": "other", "repo": "x"}, project=example)
+    assert result.error is not None and result.error.type == "replay_miss"
+    assert "/repos/other/x/issues" in result.error.message
+
+
+def test_a_bad_extra_interaction_is_a_one_line_error(harness_scenario: Callable[..., RunResult],
+                                                     example: Path) -> None:
+    with pytest.raises(CassetteError, match="extra interaction 42 is not valid"):
+        harness_scenario("issues", interactions=[42], project=example)
+
+
+def test_harness_live_against_the_fake_server(harness_live: Callable[..., RunResult], example: Path,
+                                              fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", fake_github.token)
+    result = harness_live("issues", "demo", base_url=fake_github.base_url, project=example)
+    assert result.ok, result.error
+    assert result.mode == "live" and len(result.records("Issue")) == 12
+    # The function addressed the provider; the fake answered (its own links then point at the fake).
+    assert result.requests[0].url.startswith("https://api.github.com/repos/octocat/hello-world/issues")
+    assert len(fake_github.requests) == 3
+
+
+def test_harness_live_with_a_transport(harness_live: Callable[..., RunResult], example: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "tok-123456")
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(201, json={"id": 7, "number": 7, "html_url": "https://github.com/o/r/issues/7"})
+
+    result = harness_live("create-issue", "demo", transport=httpx.MockTransport(answer), project=example,
+                          input={"title": "x"}, allow_writes=True)
+    assert result.ok and result.output == {"id": "7", "number": 7, "url": "https://github.com/o/r/issues/7"}
+    assert seen == ["Bearer tok-123456"]
+
+
+def test_blocked_network_refuses_and_restores() -> None:
+    import socket
+
+    original = socket.create_connection
+    with blocked_network(), pytest.raises(NetworkBlockedError, match="network access attempted"):
+        socket.create_connection(("127.0.0.1", 9))
+    assert socket.create_connection is original
+
+
+def test_scenario_discovery_and_orphans(example: Path) -> None:
+    project = load_project(example)
+    assert [s.id for s in find_scenarios(project)] == ["github/create-issue[default]", "github/issues[default]"]
+    assert [s.id for s in find_scenarios(project, [example / "cassettes/github/issues"])] == ["github/issues[default]"]
+    (example / "cassettes/github/old").mkdir()
+    (example / "cassettes/github/old/x.snapshot.json").write_text("{}")
+    assert [p.name for p in orphan_snapshots(project)] == ["x.snapshot.json"]
+
+
+def test_harness_snapshot_uses_the_harness_extension(harness_snapshot: Any) -> None:
+    from harness.snapshots.extension import HarnessSnapshotExtension
+
+    assert issubclass(harness_snapshot.extension_class, HarnessSnapshotExtension)
