@@ -203,7 +203,7 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         from .atomic import write_atomic
         from .snapshots.diff import describe_differences
-        from .snapshots.document import snapshot_document
+        from .snapshots.document import run_summary, snapshot_document
         from .snapshots.expected import expected_differences
         from .snapshots.format import compare
         from .testing import run_scenario
@@ -231,6 +231,16 @@ class ScenarioItem(pytest.Item):
             else:
                 warnings.warn(HarnessWarning(message), stacklevel=1)
         doc = snapshot_document(result, state.settings)
+        if ran.previous:
+            doc["previous_runs"] = [run_summary(r) for r in ran.previous]
+            unplayed_before = [u for r in ran.previous for u in r.unplayed]
+            if unplayed_before:
+                message = (f"{sc.id}: {len(unplayed_before)} recorded interaction(s) of the earlier runs were "
+                           "never played; re-record the scenario's runs in order with --record --run N")
+                if state.strict:
+                    failures.append(message)
+                else:
+                    warnings.warn(HarnessWarning(message), stacklevel=1)
         if "expected" in ran.context:
             lines = expected_differences(ran.context["expected"], doc)
             if lines:

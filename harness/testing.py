@@ -11,6 +11,7 @@ connection attempt fails.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,7 @@ from .result import RunResult
 from .runner import UNSET
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
+LATER_RUN = re.compile(r"\.run\d+$")
 # When a cassette does not say when it was recorded (an imported one), time still has to stand still.
 FALLBACK_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -56,8 +58,8 @@ def find_scenarios(project: Project, under: Iterable[Path] | None = None) -> lis
     limits = [p.resolve() for p in under] if under is not None else None
     found = []
     for path in root.glob("*/*/*.yaml"):
-        if path.name.startswith("."):
-            continue
+        if path.name.startswith(".") or LATER_RUN.search(path.stem):
+            continue  # run 2.. of a multi-run scenario belongs to the scenario of its run 1
         if limits is not None and not any(path.resolve() == lim or lim in path.resolve().parents for lim in limits):
             continue
         found.append(Scenario(path.parent.parent.name, path.parent.name, path.stem, path))
@@ -168,6 +170,8 @@ class ScenarioRun:
     scenario: Scenario
     context: dict[str, Any]
     result: RunResult
+    # The runs before the last one, for a multi-run scenario (`<scenario>.run2.yaml`...).
+    previous: list[RunResult] = field(default_factory=list)
 
 
 def run_scenario(project: Project, function: str, scenario: str = "default", *, integration: str | None = None,
@@ -197,12 +201,20 @@ def run_scenario(project: Project, function: str, scenario: str = "default", *, 
         path.write_text(dump_cassette(merged), encoding="utf-8")
         prep = replace(prep, cassette_path=path)
     found = Scenario(prep.definition.integration, prep.definition.name, scenario, prep.cassette_path)
+    from .scenarios import execute_runs, run_paths
+
+    runs = 1 if extra else len(run_paths(project, found.integration, found.function, scenario))
+    previous: list[RunResult] = []
     with contextlib.ExitStack() as stack:
-        if freeze:
+        if freeze and "recorded_at" not in cassette.context:
+            # The session freezes a replay at its recording time; a cassette without one still stands still.
             stack.enter_context(frozen_time(recorded_time(cassette.context)))
         if block_network:
             stack.enter_context(blocked_network())
-        result = execute(req, prep)
+        if runs > 1:
+            *previous, result = execute_runs(req, upto=runs)
+        else:
+            result = execute(req, prep)
     if extra:
         result.cassette = project.relative(project.cassette_path(found.integration, found.function, scenario))
-    return ScenarioRun(found, cassette.context, result)
+    return ScenarioRun(found, cassette.context, result, previous)

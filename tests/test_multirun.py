@@ -55,3 +55,19 @@ def test_a_later_run_needs_the_earlier_ones(proj: Path, cli: Callable[..., Resul
 def test_scenario_names_are_checked(proj: Path, cli: Callable[..., Result]) -> None:
     res = cli(proj, "dryrun", "full", "c1", "--scenario", "a.run2")
     assert res.exit_code == 2 and "bad scenario name 'a.run2'" in res.stderr
+
+
+def test_a_multi_run_scenario_is_one_test_whose_snapshot_shows_every_run(
+        proj: Path, cli: Callable[..., Result], fake_github: FakeGitHub) -> None:
+    from harness.testing import find_scenarios, run_scenario
+
+    env = {"GH_URL": fake_github.base_url, "GH_TOKEN": fake_github.token}
+    assert cli(proj, "dryrun", "full", "c1", "--record", "--scenario", "refresh", env=env).exit_code == 0
+    del fake_github.issues_store[0]
+    assert cli(proj, "dryrun", "full", "c1", "--record", "--scenario", "refresh", "--run", "2",
+               env=env).exit_code == 0
+    project = load_project(proj)
+    assert [s.id for s in find_scenarios(project)] == ["gh/full[refresh]"]
+    ran = run_scenario(project, "full", "refresh", block_network=True)
+    assert [r.totals()["added"] for r in [*ran.previous, ran.result]] == [12, 0]
+    assert ran.result.models["Issue"].deleted == [{"id": "1001"}]

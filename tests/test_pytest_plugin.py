@@ -349,3 +349,19 @@ def test_same_results_under_xdist(pytester: pytest.Pytester, project: Path, monk
     parallel = pytester.runpytest_subprocess("-p", "xdist", "-n", "2", "--snapshot-update")
     parallel.assert_outcomes(passed=2)
     assert '"title": "ISSUE 1"' in (project / SNAP).read_text()
+
+
+def test_a_multi_run_scenario_is_one_item_with_every_run_in_its_snapshot(
+        pytester: pytest.Pytester, project: Path) -> None:
+    # Run 2 of "twice" replays the same provider answers on the store run 1 left: nothing new.
+    source = project / "cassettes/github/issues/default.yaml"
+    shutil.copy(source, project / "cassettes/github/issues/twice.yaml")
+    shutil.copy(source, project / "cassettes/github/issues/twice.run2.yaml")
+    res = pytester.runpytest("--snapshot-update", "--harness-scenario", "twice", "-v")
+    res.assert_outcomes(passed=1)
+    res.stdout.fnmatch_lines(["*github/issues?twice?*PASSED*"])
+    doc = json.loads((project / "cassettes/github/issues/twice.snapshot.json").read_text())
+    assert doc["previous_runs"][0]["counts"] == {"Issue": {"added": 12, "updated": 0, "deleted": 0,
+                                                           "unchanged": 0}}
+    assert doc["counts"] == {"Issue": {"added": 0, "updated": 0, "deleted": 0, "unchanged": 12}}
+    assert not (project / "cassettes/github/issues/twice.run2.snapshot.json").exists()

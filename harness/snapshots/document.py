@@ -200,6 +200,14 @@ def _strip(value: Any, prefixes: tuple[str, ...]) -> Any:
     return value
 
 
+def run_summary(result: RunResult) -> dict[str, Any]:
+    """An earlier run of a multi-run scenario, as its snapshot shows it: what it changed and where it ended."""
+    return {"status": result.status, "counts": {name: result.models[name].counts() for name in sorted(result.models)},
+            "deletes": {name: sorted({str(r.get("id")) for r in c.deleted}, key=id_order)
+                        for name, c in sorted(result.models.items()) if c.deleted},
+            "final_checkpoint": result.final_checkpoint}
+
+
 def snapshot_document(result: RunResult, settings: SnapshotSettings | None = None) -> dict[str, Any]:
     """The snapshot of one run: JSON data (dicts, lists, str, numbers, bools, None).
 
