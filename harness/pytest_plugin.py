@@ -357,7 +357,8 @@ def harness_scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
     """Replay a recorded scenario with overrides, time frozen at its recording:
 
     `harness_scenario("github/issues", "default", checkpoint={...}, metadata=..., input=...,
-    interactions=[{"method": "GET", "path": "/x", "status": 200, "json": [...]}], project=DIR)`.
+    interactions=[{"method": "GET", "path": "/x", "status": 200, "json": [...]}], faults=["503@2"],
+    project=DIR)`.
     """
     from .testing import run_scenario
 
@@ -390,6 +391,30 @@ def harness_live(request: pytest.FixtureRequest) -> Callable[..., RunResult]:
                               **options))
 
     return run
+
+
+@pytest.fixture
+def harness_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Check a sync's invariants (resume from any checkpoint, idempotence) against a fake, opt-in:
+    `report = harness_check("issues", "demo", base_url=fake.url); assert report.ok, report.to_json()`."""
+    from .definitions import SyncDefinition
+    from .invariants import Report, check_sync
+    from .session import DryRun, execute, prepare
+    from .testing import RedirectTransport
+
+    def check(function: str, connection: str, *, base_url: str | None = None, transport: Any = None,
+              project: Any = None, points: list[int] | None = None, **options: Any) -> Report:
+        proj = _project(request.config, project)
+        network = RedirectTransport(base_url, inner=transport) if base_url is not None else transport
+        options.setdefault("mode", "live")
+        base = DryRun(function=function, connection_id=connection, project=proj, network=network, **options)
+        prepared = prepare(base)
+        definition = prepared.definition
+        if not isinstance(definition, SyncDefinition):
+            raise pytest.UsageError(f"harness_check: {definition.qualified_name} is not a sync")
+        return check_sync(definition, lambda **kw: execute(DryRun(**{**vars(base), **kw}), prepared), points=points)
+
+    return check
 
 
 @pytest.fixture

@@ -176,13 +176,14 @@ class ScenarioRun:
 
 def run_scenario(project: Project, function: str, scenario: str = "default", *, integration: str | None = None,
                  input: Any = UNSET, metadata: Any = UNSET, checkpoint: Any = UNSET, payload: Any = UNSET,
-                 interactions: Iterable[Any] = (), freeze: bool = True, block_network: bool = False,
-                 scratch: Path | None = None) -> ScenarioRun:
+                 interactions: Iterable[Any] = (), faults: list[str] | None = None, freeze: bool = True,
+                 block_network: bool = False, scratch: Path | None = None) -> ScenarioRun:
     """Replay one scenario (the cassette supplies connection, input, metadata, checkpoint) with overrides."""
     from .session import DryRun, execute, prepare
 
     req = DryRun(function=function, connection_id="", integration=integration, mode="replay", scenario=scenario,
-                 input=input, metadata=metadata, checkpoint=checkpoint, payload=payload, project=project)
+                 input=input, metadata=metadata, checkpoint=checkpoint, payload=payload, project=project,
+                 faults=faults)
     prep = prepare(req)
     cassette = load_cassette(prep.cassette_path)
     req.connection_id = str((cassette.context.get("connection") or {}).get("connection_id") or "")
