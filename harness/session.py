@@ -95,6 +95,8 @@ class Prepared:
     cassette_path: Path
     mode: str
     record_mode: str | None = None
+    # The cassette, when the caller has read it already (a scenario test reads it for its context).
+    cassette: Cassette | None = None
 
 
 def prepare(req: DryRun) -> Prepared:
@@ -211,7 +213,9 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
     prep = prepared or prepare(req)
     project, definition, mode = prep.project, prep.definition, prep.mode
     episodes = mode == "record" and prep.record_mode == "new_episodes" and prep.cassette_path.is_file()
-    cassette = load_cassette(prep.cassette_path) if mode in ("replay", LOOSE) or episodes else None
+    cassette = None
+    if mode in ("replay", LOOSE) or episodes:
+        cassette = prep.cassette if prep.cassette is not None else load_cassette(prep.cassette_path)
     if cassette is not None and cassette.context.get("function") not in (None, definition.name):
         raise CassetteError(f"{prep.cassette_path} records function {cassette.context.get('function')!r}, "
                             f"not {definition.name!r}")

@@ -201,6 +201,8 @@ def run_scenario(project: Project, function: str, scenario: str = "default", *, 
         path = folder / prep.cassette_path.name
         path.write_text(dump_cassette(merged), encoding="utf-8")
         prep = replace(prep, cassette_path=path)
+    else:
+        prep = replace(prep, cassette=cassette)
     found = Scenario(prep.definition.integration, prep.definition.name, scenario, prep.cassette_path)
     from .scenarios import execute_runs, run_paths
 
