@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-_KNOWN_KEYS = {"functions", "cassettes", "fixtures", "connections", "state", "providers", "scrub"}
+_KNOWN_KEYS = {"functions", "cassettes", "fixtures", "connections", "state", "providers", "scrub", "package", "deploy"}
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ def _register() -> None:
     from .dryrun import dryrun
     from .events import event, webhook
     from .listing import list_functions
+    from .packaging import compile_cmd, deploy_cmd, package_cmd
     from .records import records
 
     main.add_command(dryrun)
@@ -77,6 +78,9 @@ def _register() -> None:
     main.add_command(records)
     main.add_command(check)
     main.add_command(fuzz)
+    main.add_command(compile_cmd)
+    main.add_command(package_cmd)
+    main.add_command(deploy_cmd)
 
 
 _register()
