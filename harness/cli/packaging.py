@@ -18,12 +18,14 @@ if TYPE_CHECKING:
 
 
 def _compile(project: Project) -> Manifest:
+    from ..packaging.checks import StaticCheckError
     from ..packaging.manifest import CompileError, compile_project
 
     try:
         manifest = compile_project(project)
-    except CompileError as exc:
-        for problem in exc.problems[1:]:
+    except (CompileError, StaticCheckError) as exc:
+        more = exc.problems if isinstance(exc, CompileError) else exc.findings
+        for problem in more[1:]:
             click.echo(f"error: {problem}", err=True)
         raise
     for warning in manifest.warnings:
@@ -61,7 +63,8 @@ def compile_cmd(ctx: click.Context, as_json: bool) -> None:
 def package_cmd(ctx: click.Context, out: Path | None) -> None:
     """Compile, run the static checks and write a reproducible zip of the functions and the manifest."""
     from ..atomic import write_atomic
-    from ..packaging.bundle import StaticCheckError, build_bundle
+    from ..packaging.bundle import build_bundle
+    from ..packaging.checks import StaticCheckError
     from ..packaging.manifest import write_manifest
 
     project = project_of(ctx)
@@ -90,7 +93,8 @@ def deploy_cmd(ctx: click.Context, target: str, skip_tests: bool, allow_destruct
     """Gate on the tests, show the plan against the last deployed state, and deliver the bundle."""
     from ..errors import UsageError
     from ..packaging import deploy
-    from ..packaging.bundle import StaticCheckError, build_bundle
+    from ..packaging.bundle import build_bundle
+    from ..packaging.checks import StaticCheckError
 
     project = project_of(ctx)
     manifest = _compile(project)

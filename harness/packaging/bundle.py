@@ -13,22 +13,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DefinitionError
 from ..project import Project
-from . import sources
+from .checks import StaticCheckError, static_check
 from .manifest import Manifest, compile_project, manifest_text
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _MODE = 0o100644 << 16
-
-
-class StaticCheckError(DefinitionError):
-    """A function file breaks a packaging rule (a disallowed import, a side effect at import time)."""
-
-    def __init__(self, findings: list[str]) -> None:
-        self.findings = findings
-        more = f" (and {len(findings) - 1} more problem(s) above)" if len(findings) > 1 else ""
-        super().__init__(findings[0] + more)
 
 
 @dataclass(frozen=True)
@@ -42,37 +32,16 @@ class Bundle:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def allowed_imports(project: Project) -> frozenset[str]:
-    table = project.settings.get("package") or {}
-    extra = table.get("allow_imports", []) if isinstance(table, dict) else []
-    if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
-        from ..errors import ConfigError
-
-        raise ConfigError(f"[tool.harness.package] allow_imports must be a list of package names, got {extra!r}")
-    return sources.BASE_ALLOWED | frozenset(extra)
-
-
 def bundle_files(project: Project, manifest: Manifest) -> list[Path]:
     rels = {f.file for f in manifest.functions()} | {h for f in manifest.functions() for h in f.helpers}
     return [project.root / rel for rel in sorted(rels)]
 
 
-def static_check(project: Project, files: list[Path]) -> list[str]:
-    """Every finding over the files that go in the bundle, rendered `file:line: message`."""
-    allowed = allowed_imports(project)
-    findings: list[sources.Finding] = []
-    for path in files:
-        tree = sources.parse(path)
-        findings += sources.import_findings(path, tree, allowed)
-        findings += sources.side_effect_findings(path, tree)
-    return [f.render(project.root) for f in sorted(findings, key=lambda f: (str(f.file), f.line))]
-
-
 def build_bundle(project: Project, manifest: Manifest | None = None) -> Bundle:
-    """Compile (unless given a manifest), check, and zip; raises CompileError or StaticCheckError."""
+    """Compile (unless given a manifest), check, and zip; raises StaticCheckError or CompileError."""
     manifest = manifest or compile_project(project)
     files = bundle_files(project, manifest)
-    findings = static_check(project, files)
+    findings = static_check(project, files)  # compile checked these already; helpers may be new
     if findings:
         raise StaticCheckError(findings)
     entries: dict[str, bytes] = {"manifest.json": manifest_text(manifest).encode("utf-8")}

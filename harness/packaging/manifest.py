@@ -21,12 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from .. import __version__
 from ..definitions import ActionDefinition, Definition, EventDefinition, SyncDefinition
-from ..errors import DefinitionError
-from ..loader import Catalog, load_catalog
+from ..errors import HarnessError
+from ..loader import Catalog, LoadProblem, load_catalog
 from ..project import Project
 from . import sources
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT: Literal[1] = 1
 _MODEL_NAME = re.compile(r"^[A-Z][a-zA-Z0-9_]+$")
 
 
@@ -86,7 +86,7 @@ class Manifest(_Strict):
         return [f for i in self.integrations.values() for f in i.functions.values()]
 
 
-class CompileError(DefinitionError):
+class CompileError(HarnessError):
     """The tree has definitions that cannot be deployed; `problems` lists every one."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -219,9 +219,16 @@ def _check_models(integration: str, entries: list[FunctionEntry], problems: list
 
 
 def compile_project(project: Project, catalog: Catalog | None = None) -> Manifest:
-    """Load every function, run every check, return the manifest; CompileError lists all problems."""
+    """Check statically, load every function, check the definitions, return the manifest.
+
+    The static checks come first so that a module with import-time side effects is refused before it runs.
+    Raises StaticCheckError or CompileError (each lists every problem found).
+    """
+    from .checks import require_clean
+
+    require_clean(project)
     catalog = catalog or load_catalog(project.functions_dir)
-    problems = [str(p) for p in catalog.problems]
+    problems = [str(LoadProblem(project.relative(Path(p.file)), p.line, p.message)) for p in catalog.problems]
     warnings: list[str] = []
     by_integration: dict[str, list[FunctionEntry]] = {}
     for d in sorted(catalog.definitions, key=lambda d: (d.integration, d.type, d.name)):

@@ -110,7 +110,7 @@ def import_findings(path: Path, tree: ast.Module, allowed: frozenset[str]) -> li
             root = name.split(".")[0]
             if root in sys.stdlib_module_names or root in allowed or root == "__future__":
                 continue
-            out.append(Finding(path, node.lineno,
+            out.append(Finding(path, getattr(node, "lineno", 0),
                                f"import of {name!r} is not allowed in a deployed function (allowed: the standard "
                                f"library, {', '.join(sorted(BASE_ALLOWED))}; add it to [tool.harness.package] "
                                "allow_imports if the runtime has it)"))
