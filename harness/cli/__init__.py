@@ -70,6 +70,7 @@ def _register() -> None:
     from .listing import list_functions
     from .packaging import compile_cmd, deploy_cmd, package_cmd
     from .records import records
+    from .scaffold import clone_cmd, init_cmd, new_cmd
 
     main.add_command(dryrun)
     main.add_command(list_functions)
@@ -81,6 +82,9 @@ def _register() -> None:
     main.add_command(compile_cmd)
     main.add_command(package_cmd)
     main.add_command(deploy_cmd)
+    main.add_command(init_cmd)
+    main.add_command(new_cmd)
+    main.add_command(clone_cmd)
 
 
 _register()

@@ -1,0 +1,127 @@
+"""`harness init`: a new functions project that works straight away.
+
+The layout is SPEC §3's: `pyproject.toml` with `[tool.harness]` and a dependency on harness, `functions/`,
+`cassettes/`, `fixtures/connections.yaml`, `tests/` (replays every recorded scenario under pytest), a
+`.gitignore` that keeps `.env` and the throw-away parts of `.harness/` out of git (but not
+`.harness/deployed.json`, which deploy plans are computed against), and one example function from the
+template catalog with its cassette. Snapshot files, when a template has them, come along with the
+template's files (any folder of the template tree is copied).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .. import __version__
+from ..atomic import write_atomic
+from ..errors import ConfigError, UsageError
+from ..project import load_project
+from .catalog import CloneResult, clone
+
+DEFAULT_TEMPLATE = "github-issues"
+
+GITIGNORE = """\
+# secrets: never commit them
+.env
+# harness's local state is throw-away, except the last deployed state (deploy plans are made against it)
+.harness/*
+!.harness/deployed.json
+__pycache__/
+*.py[cod]
+.venv*/
+.pytest_cache/
+"""
+
+ENV_EXAMPLE = """\
+# Copy to .env (ignored by git) and fill in to run live or record: `harness dryrun issues github-demo --record`.
+GITHUB_TOKEN=
+"""
+
+TESTS = '''\
+"""Replays every recorded scenario of this project (one test per cassette): no network, no credentials."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.project import load_project
+from harness.replays import Scenario, find_scenarios, replay
+
+PROJECT = load_project(Path(__file__).resolve().parents[1])
+
+
+@pytest.mark.parametrize("scenario", find_scenarios(PROJECT), ids=str)
+def test_scenario_replays(scenario: Scenario) -> None:
+    result = replay(PROJECT, scenario)
+    assert result.ok, result.error
+    assert not result.unplayed, f"interactions never played: {result.unplayed}"
+'''
+
+
+def _pyproject(name: str) -> str:
+    major_minor = ".".join(__version__.split(".")[:2])
+    return f"""\
+[project]
+name = "{name}"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["harness>={major_minor}"]
+
+[tool.harness]
+functions = "functions"
+cassettes = "cassettes"
+fixtures = "fixtures"
+connections = "fixtures/connections.yaml"
+
+[tool.harness.package]
+# Packages besides the standard library, pydantic, httpx and harness that deployed functions may import.
+allow_imports = []
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+"""
+
+
+def _readme(name: str) -> str:
+    return f"""\
+# {name}
+
+Integration functions tested with harness.
+
+```sh
+harness list                              # the functions
+harness dryrun issues github-demo         # replays the recorded scenario
+pytest                                    # replays every scenario
+harness clone --list                      # more templates
+harness new sync github pull-requests     # a skeleton
+harness deploy --to ./dist                # tests, plan, bundle
+```
+"""
+
+
+def init_project(target: Path, template: str = DEFAULT_TEMPLATE) -> tuple[list[Path], CloneResult]:
+    target = target.resolve()
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} is a file", hint="pass a new or empty folder")
+    if target.is_dir():
+        taken = [p.name for p in target.iterdir() if p.name not in (".git",)]
+        if taken:
+            raise ConfigError(f"{target} is not empty ({', '.join(sorted(taken)[:5])})",
+                              hint="pass a new or empty folder; `harness clone` adds templates to a project")
+    name = re.sub(r"[^a-z0-9-]+", "-", target.name.lower()).strip("-") or "functions"
+    files = {
+        "pyproject.toml": _pyproject(name),
+        ".gitignore": GITIGNORE,
+        ".env.example": ENV_EXAMPLE,
+        "README.md": _readme(name),
+        "tests/test_scenarios.py": TESTS,
+    }
+    written: list[Path] = []
+    for rel, text in files.items():
+        write_atomic(target / rel, text)
+        written.append(target / rel)
+    for folder in ("functions", "cassettes", "fixtures"):
+        (target / folder).mkdir(parents=True, exist_ok=True)
+    result = clone(load_project(target), template)
+    return written, result
