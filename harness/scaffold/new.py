@@ -111,7 +111,8 @@ def new_function(project: Project, kind: str, integration: str, name: str, event
     path = project.functions_dir / integration / KINDS[kind] / f"{module}.py"
     if path.exists():
         raise ConfigError(f"{project.relative(path)} already exists", hint="pick another name, or edit that file")
-    clash = [p for folder in KINDS.values() for p in (project.functions_dir / integration / folder).glob(f"{module}.py")]
+    home = project.functions_dir / integration
+    clash = [p for folder in KINDS.values() for p in (home / folder).glob(f"{module}.py")]
     if clash:
         raise ConfigError(f"{project.relative(clash[0])} already defines {name!r} in {integration!r}",
                           hint="function names are unique per integration")

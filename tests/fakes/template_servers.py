@@ -20,7 +20,7 @@ CHANNELS = [{"id": f"C0{i:07d}", "name": name, "is_private": i == 4, "is_archive
             for i, name in enumerate(["general", "random", "dev", "ops", "secret-plans", "old-news", "support"], 1)]
 CONTACTS = [{"id": str(100 + i), "properties": {"email": f"person{i}@example.com", "firstname": first,
                                                  "lastname": "Doe" if i % 2 else None},
-             "createdAt": "2026-01-0%dT10:00:00Z" % i, "updatedAt": "2026-02-0%dT10:00:00Z" % i, "archived": False}
+             "createdAt": f"2026-01-0{i}T10:00:00Z", "updatedAt": f"2026-02-0{i}T10:00:00Z", "archived": False}
             for i, first in enumerate(["Ada", "Grace", "Alan", "Edsger", "Barbara"], 1)]
 LINEAR_ISSUES = [{"id": f"lin-{i}", "identifier": f"ENG-{i}", "title": title, "priority": i % 4,
                   "updatedAt": f"2026-03-0{i}T09:00:00.000Z", "state": {"name": "Todo" if i % 2 else "Done"}}
