@@ -71,6 +71,7 @@ def _register() -> None:
     from .packaging import compile_cmd, deploy_cmd, package_cmd
     from .records import records
     from .scaffold import clone_cmd, init_cmd, new_cmd
+    from .tools import tools
 
     main.add_command(dryrun)
     main.add_command(list_functions)
@@ -85,6 +86,7 @@ def _register() -> None:
     main.add_command(init_cmd)
     main.add_command(new_cmd)
     main.add_command(clone_cmd)
+    main.add_command(tools)
 
 
 _register()
