@@ -65,6 +65,7 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
 
 def _register() -> None:
     from .checks import check, fuzz
+    from .dev import dev
     from .dryrun import dryrun
     from .events import event, webhook
     from .listing import list_functions
@@ -87,6 +88,7 @@ def _register() -> None:
     main.add_command(new_cmd)
     main.add_command(clone_cmd)
     main.add_command(tools)
+    main.add_command(dev)
 
 
 _register()
