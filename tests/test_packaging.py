@@ -41,7 +41,7 @@ def test_compile_writes_a_manifest_valid_against_its_schema(example: Path, invok
     assert res.exit_code == 0, res.output
     manifest = json.loads((example / ".harness" / "manifest.json").read_text())
     shipped = json.loads(SCHEMA_FILE.read_text())
-    assert shipped == manifest_json_schema(), "regenerate manifest.schema.json (see README)"
+    assert shipped == manifest_json_schema(), "regenerate: python -m harness.packaging.manifest"
     jsonschema.Draft202012Validator(shipped).validate(manifest)
     github = manifest["integrations"]["github"]
     assert github["syncs"] == ["issues"] and github["actions"] == ["create-issue"]

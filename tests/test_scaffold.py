@@ -107,3 +107,16 @@ def test_new_writes_skeletons_that_compile_and_never_overwrites(project: Path) -
     assert res.exit_code == 2 and "already exists" in res.stderr
     res = invoke("--project", str(project), "new", "action", "github", "Bad Name")
     assert res.exit_code == 2 and "bad name 'Bad Name'" in res.stderr
+
+
+def test_template_cassettes_are_what_the_recording_script_produces(tmp_path: Path) -> None:
+    from tests.fakes.record_templates import record_templates
+
+    written = record_templates(out=tmp_path)
+    assert set(written) == set(load_catalog().templates)
+    for name, path in written.items():
+        fresh = yaml.safe_load(path.read_text())
+        bundled = yaml.safe_load((TEMPLATES_DIR / path.relative_to(tmp_path)).read_text())
+        for doc in (fresh, bundled):
+            doc["harness"].pop("recorded_at")
+        assert fresh == bundled, f"re-record {name}: python -m tests.fakes.record_templates"

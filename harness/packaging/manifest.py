@@ -263,3 +263,9 @@ def write_manifest(project: Project, manifest: Manifest) -> Path:
     path = project.state_dir / "manifest.json"
     write_atomic(path, manifest_text(manifest))
     return path
+
+
+if __name__ == "__main__":  # `python -m harness.packaging.manifest` regenerates the shipped schema
+    out = Path(__file__).with_name("manifest.schema.json")
+    out.write_text(json.dumps(manifest_json_schema(), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
