@@ -138,6 +138,9 @@ def test_static_checks_refuse_foreign_imports_and_import_time_side_effects(
         @action()
         async def bad(nango, input=None):
             return open("x").read()
+
+        if __name__ == "__main__":
+            print(bad)
     """})
     res = invoke("--project", str(root), "package")
     assert res.exit_code == 2
@@ -145,6 +148,7 @@ def test_static_checks_refuse_foreign_imports_and_import_time_side_effects(
     assert "bad.py:7: call to Path().read_text() runs when the module is imported" in res.stderr
     assert "bad.py:8: top-level call to print() runs when the module is imported" in res.stderr
     assert "bad.py:12" not in res.stderr  # inside the function: runs under the runtime, allowed
+    assert "bad.py:15" not in res.stderr  # a main guard never runs on import
     assert not (root / ".harness" / "bundle.zip").exists()
     # the allow-list lets a package the runtime has through
     pyproject = root / "pyproject.toml"

@@ -190,6 +190,8 @@ def side_effect_findings(path: Path, tree: ast.Module) -> list[Finding]:
                 if isinstance(stmt.value, ast.Call) and top:
                     flag(stmt.value, f"top-level call to {_dotted(stmt.value.func) or 'an expression'}()")
                     continue
+            if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
+                continue  # `if __name__ == "__main__":` never runs on import
             if isinstance(stmt, (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.AsyncWith, ast.AsyncFor)):
                 heads: list[ast.expr] = []
                 if isinstance(stmt, (ast.If, ast.While)):
@@ -210,6 +212,12 @@ def side_effect_findings(path: Path, tree: ast.Module) -> list[Finding]:
 
     visit(tree.body, True)
     return out
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__")
 
 
 def _bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
