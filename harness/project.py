@@ -14,7 +14,8 @@ from typing import Any
 
 from .errors import ConfigError
 
-_KNOWN_KEYS = {"functions", "cassettes", "fixtures", "connections", "state", "providers", "scrub", "snapshot"}
+_KNOWN_KEYS = {"functions", "cassettes", "fixtures", "connections", "state", "providers", "scrub", "snapshot",
+               "package", "deploy"}
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
       1  the function failed, or its data failed validation
       2  usage or configuration error (bad option, unknown function or connection, broken definition)
       3  recording problem (missing or invalid cassette, request not recorded, secret found)
+      4  deploy: the target could not be written or did not accept the bundle
       70 internal error (a bug in harness)
       130 interrupted
     """
@@ -66,12 +67,16 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
 def _register() -> None:
     from .cassettes import cassettes
     from .checks import check, fuzz
+    from .dev import dev
     from .dryrun import dryrun
     from .events import event, webhook
     from .listing import list_functions
     from .nango import import_nango_cmd
+    from .packaging import compile_cmd, deploy_cmd, package_cmd
     from .records import records
+    from .scaffold import clone_cmd, init_cmd, new_cmd
     from .testing import generate_tests, test_command
+    from .tools import tools
 
     main.add_command(dryrun)
     main.add_command(list_functions)
@@ -84,6 +89,14 @@ def _register() -> None:
     main.add_command(fuzz)
     main.add_command(cassettes)
     main.add_command(import_nango_cmd)
+    main.add_command(compile_cmd)
+    main.add_command(package_cmd)
+    main.add_command(deploy_cmd)
+    main.add_command(init_cmd)
+    main.add_command(new_cmd)
+    main.add_command(clone_cmd)
+    main.add_command(tools)
+    main.add_command(dev)
 
 
 _register()

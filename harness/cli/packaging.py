@@ -1,0 +1,143 @@
+"""`harness compile`, `harness package`, `harness deploy`: thin faces over `harness.packaging`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from .options import project_of
+
+if TYPE_CHECKING:
+    from ..packaging.manifest import Manifest
+    from ..project import Project
+
+
+def _compile(project: Project) -> Manifest:
+    from ..packaging.checks import StaticCheckError
+    from ..packaging.manifest import CompileError, compile_project
+
+    try:
+        manifest = compile_project(project)
+    except (CompileError, StaticCheckError) as exc:
+        more = exc.problems if isinstance(exc, CompileError) else exc.findings
+        for problem in more[1:]:
+            click.echo(f"error: {problem}", err=True)
+        raise
+    for warning in manifest.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return manifest
+
+
+def _static_errors(exc: Exception) -> None:
+    for finding in getattr(exc, "findings", [])[1:]:
+        click.echo(f"error: {finding}", err=True)
+
+
+@click.command("compile")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest on stdout as well.")
+@click.pass_context
+def compile_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Check every definition and write .harness/manifest.json."""
+    from ..packaging.manifest import manifest_text, write_manifest
+
+    project = project_of(ctx)
+    manifest = _compile(project)
+    path = write_manifest(project, manifest)
+    if as_json:
+        sys.stdout.write(manifest_text(manifest))
+    else:
+        n = len(manifest.functions())
+        click.echo(f"compiled {n} function(s) in {len(manifest.integrations)} integration(s) -> "
+                   f"{project.relative(path)}")
+
+
+@click.command("package")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the zip (default .harness/bundle.zip).")
+@click.pass_context
+def package_cmd(ctx: click.Context, out: Path | None) -> None:
+    """Compile, run the static checks and write a reproducible zip of the functions and the manifest."""
+    from ..atomic import write_atomic
+    from ..packaging.bundle import build_bundle
+    from ..packaging.checks import StaticCheckError
+    from ..packaging.manifest import write_manifest
+
+    project = project_of(ctx)
+    manifest = _compile(project)
+    write_manifest(project, manifest)
+    try:
+        bundle = build_bundle(project, manifest)
+    except StaticCheckError as exc:
+        _static_errors(exc)
+        raise
+    path = out or project.state_dir / "bundle.zip"
+    write_atomic(path, bundle.data)
+    click.echo(f"packaged {len(bundle.files)} file(s) -> {project.relative(path)} (sha256 {bundle.sha256[:16]})")
+
+
+@click.command("deploy")
+@click.option("--to", "target", required=True, metavar="DIR|URL", help="A folder, or an http(s) endpoint.")
+@click.option("--skip-tests", is_flag=True, help="Do not run the test gate (the plan says so).")
+@click.option("--allow-destructive", is_flag=True, help="Allow removing functions or models.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and stop; deliver nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
+@click.pass_context
+def deploy_cmd(ctx: click.Context, target: str, skip_tests: bool, allow_destructive: bool, yes: bool,
+               dry_run: bool, as_json: bool) -> None:
+    """Gate on the tests, show the plan against the last deployed state, and deliver the bundle."""
+    from ..errors import UsageError
+    from ..packaging import deploy
+    from ..packaging.bundle import build_bundle
+    from ..packaging.checks import StaticCheckError
+
+    project = project_of(ctx)
+    manifest = _compile(project)
+    try:
+        bundle = build_bundle(project, manifest)
+    except StaticCheckError as exc:
+        _static_errors(exc)
+        raise
+    if deploy.is_url(target) and not dry_run and not os.environ.get(deploy.KEY_ENV):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"deploying to {target} needs a key in ${deploy.KEY_ENV}",
+                          hint=f"export {deploy.KEY_ENV}=... (it is sent as 'Authorization: Bearer ...')")
+    if skip_tests:
+        tests = "skipped"
+    else:
+        click.echo(f"running the tests: {' '.join(deploy.test_command()[1:])} (CI=1)", err=True)
+        tests = deploy.run_tests(project).status
+    plan = deploy.make_plan(project, manifest, target, tests)
+    if as_json:
+        sys.stdout.write(json.dumps(plan.to_json(), indent=2) + "\n")
+    else:
+        click.echo(plan.render())
+    if plan.destructive and not allow_destructive:
+        removed = [c.key for c in plan.of("removed")] + [c.key for c in plan.of("removed", models=True)]
+        raise UsageError(f"deploy refused: the plan removes {', '.join(removed)}",
+                         hint="pass --allow-destructive if that is intended")
+    if dry_run:
+        click.echo("dry run: nothing delivered", err=True)
+        return
+    if plan.empty:
+        click.echo("nothing to deploy: the target already has this content", err=True)
+        return
+    interactive = sys.stdin.isatty() and not os.environ.get("CI")
+    if interactive and not yes and not click.confirm("Deploy?", default=False):
+        click.echo("deploy cancelled", err=True)
+        ctx.exit(1)
+    if deploy.is_url(target):
+        deploy.deliver_to_url(target, plan, bundle)
+        where = target
+    else:
+        deploy.deliver_to_folder(Path(target), plan, bundle)
+        where = target
+    deploy.save_state(project, plan, manifest, bundle)
+    versions = ", ".join(f"{k}@v{v}" for k, v in sorted(plan.versions().items()))
+    click.echo(f"deployed {plan.deployment} to {where}: {versions}", err=True)

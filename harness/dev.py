@@ -1,0 +1,104 @@
+"""`harness dev`: watch the functions and cassettes, reload what changed, re-check the definitions and
+re-run the affected scenario replays, one short status line per change.
+
+Function files are imported fresh by the loader every time; the helper modules they import are cached by
+Python, so every cycle first drops the synthetic `harness_functions.*` modules. A change maps to the
+functions it can affect: a function file to its function, a helper module to every function that imports
+it (the manifest's `helpers`), a cassette to its function; anything else re-runs everything.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .errors import HarnessError
+from .project import Project
+from .replays import find_scenarios, replay
+
+_ROOT_PACKAGE = "harness_functions"
+
+
+def _purge_modules() -> None:
+    for name in [n for n in sys.modules if n == _ROOT_PACKAGE or n.startswith(_ROOT_PACKAGE + ".")]:
+        del sys.modules[name]
+
+
+class DevLoop:
+    def __init__(self, project: Project, echo: Callable[[str], None]) -> None:
+        self.project = project
+        self.echo = echo
+
+    def _affected(self, changed: Iterable[Path], manifest_functions: list[tuple[str, str, set[str]]]
+                  ) -> set[tuple[str, str]] | None:
+        wanted: set[tuple[str, str]] = set()
+        for path in changed:
+            rel = self.project.relative(path)
+            parts = Path(rel).parts
+            try:
+                in_cassettes = path.resolve().relative_to(self.project.cassettes_dir.resolve())
+            except ValueError:
+                in_cassettes = None
+            if in_cassettes is not None and len(in_cassettes.parts) >= 3:
+                wanted.add((in_cassettes.parts[0], in_cassettes.parts[1]))
+                continue
+            hits = {(i, n) for i, n, files in manifest_functions if Path(rel).as_posix() in files}
+            if not hits and parts:
+                return None  # a file nothing is known to use (new, or outside): re-run everything
+            wanted |= hits
+        return wanted
+
+    def cycle(self, changed: list[Path] | None = None) -> bool:
+        """One check: compile, replay the affected scenarios, print the status line; True when all pass."""
+        from .packaging.checks import StaticCheckError
+        from .packaging.manifest import CompileError, compile_project
+
+        started = time.perf_counter()
+        what = ", ".join(sorted(self.project.relative(p) for p in changed)) if changed else "all functions"
+        stamp = time.strftime("%H:%M:%S")
+        _purge_modules()
+        try:
+            manifest = compile_project(self.project)
+        except (CompileError, StaticCheckError) as exc:
+            problems = exc.problems if isinstance(exc, CompileError) else exc.findings
+            self.echo(f"[{stamp}] {what}: FAIL definitions: {len(problems)} problem(s)")
+            for problem in problems:
+                self.echo(f"    {problem}")
+            return False
+        known = [(f.integration, f.name, {f.file, *f.helpers}) for f in manifest.functions()]
+        functions = None if changed is None else self._affected(changed, known)
+        scenarios = find_scenarios(self.project, functions)
+        failures: list[str] = []
+        for scenario in scenarios:
+            try:
+                result = replay(self.project, scenario)
+            except HarnessError as exc:
+                failures.append(f"{scenario}: {exc}")
+                continue
+            if not result.ok:
+                failures.append(f"{scenario}: {result.error.message if result.error else result.status}")
+            elif result.unplayed:
+                failures.append(f"{scenario}: {len(result.unplayed)} recorded interaction(s) never played")
+        ms = (time.perf_counter() - started) * 1000
+        passed = len(scenarios) - len(failures)
+        status = "ok" if not failures else "FAIL"
+        warn = f", {len(manifest.warnings)} warning(s)" if manifest.warnings else ""
+        self.echo(f"[{stamp}] {what}: {status} definitions ok{warn}, {passed}/{len(scenarios)} scenario(s) "
+                  f"passed ({ms:.0f} ms)")
+        for failure in failures:
+            self.echo(f"    {failure}")
+        return not failures
+
+    def watch(self, debounce_ms: int = 200) -> None:
+        from watchfiles import Change, watch
+
+        folders = [p for p in (self.project.functions_dir, self.project.cassettes_dir) if p.is_dir()]
+
+        def relevant(change: Change, path: str) -> bool:
+            return path.endswith((".py", ".yaml")) and "__pycache__" not in path
+
+        self.echo(f"watching {', '.join(self.project.relative(f) + '/' for f in folders)} (Ctrl-C to stop)")
+        for changes in watch(*folders, watch_filter=relevant, debounce=debounce_ms, step=50):
+            self.cycle(sorted({Path(p) for _, p in changes}))

@@ -1,0 +1,124 @@
+"""The bundled template catalog (`templates/catalog.yaml` plus one project tree per template) and cloning.
+
+Cloning copies a template's files into a project and adds its connection to the connections file. It is
+all or nothing: every conflict is found before anything is written, a file that already holds the same
+bytes is left alone, and a file with other content is never overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..atomic import write_atomic
+from ..errors import ConfigError, NotFoundError
+from ..project import Project
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    description: str
+    function: str  # integration/name
+    connection: str
+
+    def files(self) -> list[Path]:
+        """The template's files, relative to its folder (functions/..., cassettes/...), sorted."""
+        base = TEMPLATES_DIR / self.name
+        return sorted(p.relative_to(base) for p in base.rglob("*")
+                      if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+
+
+@dataclass(frozen=True)
+class TemplateCatalog:
+    templates: dict[str, Template]
+    connections: dict[str, dict[str, Any]]
+
+    def get(self, name: str) -> Template:
+        if name not in self.templates:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(self.templates), n=3)
+            hint = ("did you mean " + ", ".join(close) + "?") if close else "see `harness clone --list`"
+            raise NotFoundError(f"unknown template {name!r}", hint=hint)
+        return self.templates[name]
+
+
+def load_catalog() -> TemplateCatalog:
+    data = yaml.safe_load((TEMPLATES_DIR / "catalog.yaml").read_text(encoding="utf-8"))
+    connections = data.pop("connections")
+    templates = {name: Template(name, entry["description"], entry["function"], entry["connection"])
+                 for name, entry in data.items()}
+    return TemplateCatalog(templates, connections)
+
+
+def write_connections(path: Path, entries: dict[str, dict[str, Any]]) -> list[str]:
+    """Add connections the file does not have yet (existing ones win); the ids added."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    try:
+        data = yaml.safe_load(text) if text else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})", hint="fix it, then clone again") from None
+    data = data or {}
+    existing = data.get("connections") or {}
+    if not isinstance(existing, dict):
+        raise ConfigError(f"{path}: 'connections' must be a mapping of connection ids")
+    added = {cid: entry for cid, entry in entries.items() if cid not in existing}
+    if not added:
+        return []
+    block = yaml.safe_dump({"connections": added}, sort_keys=False, default_flow_style=False)
+    if not text:
+        text = ("# Connections of this project. No secret is written here: `${NAME}` reads the environment\n"
+                "# or the project's .env file. Replays need no credentials at all.\n" + block)
+    elif list(data) == ["connections"] and existing:
+        # Append under the existing mapping so the file's comments survive.
+        indented = "".join(line + "\n" for line in block.splitlines()[1:])
+        text = text.rstrip("\n") + "\n" + indented
+    else:
+        data["connections"] = {**existing, **added}
+        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    write_atomic(path, text)
+    return list(added)
+
+
+@dataclass
+class CloneResult:
+    written: list[Path]
+    unchanged: list[Path]
+    connections: list[str]
+
+
+def clone(project: Project, name: str, catalog: TemplateCatalog | None = None) -> CloneResult:
+    catalog = catalog or load_catalog()
+    template = catalog.get(name)
+    base = TEMPLATES_DIR / template.name
+    plan: list[tuple[Path, bytes]] = []
+    unchanged: list[Path] = []
+    conflicts: list[str] = []
+    for rel in template.files():
+        data = (base / rel).read_bytes()
+        top = rel.parts[0]
+        root = {"functions": project.functions_dir, "cassettes": project.cassettes_dir}.get(top)
+        if root is None:
+            continue
+        target = root.joinpath(*rel.parts[1:])
+        if target.exists():
+            if target.read_bytes() == data:
+                unchanged.append(target)
+            else:
+                conflicts.append(project.relative(target))
+            continue
+        plan.append((target, data))
+    if conflicts:
+        raise ConfigError(f"cloning {name} would overwrite {', '.join(conflicts)}",
+                          hint="move or rename those files first; nothing was written")
+    for target, data in plan:
+        write_atomic(target, data)
+    added = write_connections(project.connections_file, {template.connection:
+                                                         catalog.connections[template.connection]})
+    return CloneResult([t for t, _ in plan], unchanged, added)
