@@ -99,7 +99,7 @@ class RunError:
         return out
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     function: str
     integration: str
@@ -126,6 +126,12 @@ class RunResult:
     cassette_written: bool = False
     capped: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio and pytest repr results, and a 500,000-record repr costs seconds.
+        error = f", error={self.error.type}" if self.error else ""
+        return (f"RunResult({self.integration}/{self.function}, {self.mode}, {self.status}{error}, "
+                f"totals={self.totals()}, requests={len(self.requests)})")
 
     def model(self, name: str) -> ModelChanges:
         if name not in self.models:

@@ -105,27 +105,6 @@ def test_pretty_json_bodies_replay_byte_identical(tmp_path: Path) -> None:
     assert [i.response_body for i in loaded.interactions] == [compact, odd]
 
 
-def test_a_40mb_cassette_loads_under_a_second(tmp_path: Path) -> None:
-    body = '{"items":[' + ",".join(f'{{"id":{i},"title":"issue {i}","body":"{"x" * 60}"}}' for i in range(40)) + "]}"
-    items = [Interaction("GET", f"https://api.example.com/items?page={n}", {"Accept": ["*/*"]}, None, 200, "OK",
-                         {"content-type": ["application/json"]}, body) for n in range(1)]
-    one = len(dump_cassette(Cassette(items, {})).encode())
-    count = 42_000_000 // one + 1
-    items = [Interaction("GET", f"https://api.example.com/items?page={n}", {"Accept": ["*/*"]}, None, 200, "OK",
-                         {"content-type": ["application/json"]}, body) for n in range(count)]
-    path = tmp_path / "big.yaml"
-    path.write_text(dump_cassette(Cassette(items, {})))
-    assert path.stat().st_size >= 40_000_000
-    timings = []
-    for _ in range(2):  # best of two: the suite runs tests in parallel on few cores
-        started = time.perf_counter()
-        loaded = load_cassette(path)
-        timings.append(time.perf_counter() - started)
-    assert len(loaded.interactions) == count
-    # Measured about 1.05 s alone on 2 cores; the goal is 1 s, the bound leaves room for a loaded machine.
-    assert min(timings) < 1.5, f"{min(timings):.2f} s"
-
-
 WRITER = """
 import sys
 from pathlib import Path

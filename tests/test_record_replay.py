@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -105,34 +104,3 @@ def test_cassettes_are_readable_by_vcrpy(example: Path) -> None:
         assert len(cass) == 3
         assert cass.requests[0].method == "GET"
         assert cass.requests[0].uri.startswith("https://api.github.com/repos/octocat/hello-world/issues")
-
-
-def test_replay_of_a_429_then_200_takes_no_real_time(make_project: Any, fake_github: FakeGitHub,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    root = make_project({"gh/actions/whoami.py": """
-        from harness import action
-
-        @action()
-        async def whoami(nango, input):
-            return (await nango.get("/user", retries=2)).json()
-        """}, connections="""
-        connections:
-          c1: {provider: github, integration: gh, base_url: "${GH_URL}",
-               credentials: {type: OAUTH2, access_token: "${GH_TOKEN}"}}
-        """)
-    monkeypatch.setenv("GH_URL", fake_github.base_url)
-    monkeypatch.setenv("GH_TOKEN", fake_github.token)
-    fake_github.fail_next(429, headers={"Retry-After": "2"})
-    project = load_project(root)
-    started = time.perf_counter()
-    recorded = execute(DryRun("whoami", "c1", mode="record", project=project))
-    assert recorded.ok, recorded.error
-    assert [r.status for r in recorded.requests] == [429, 200]
-    assert time.perf_counter() - started >= 2  # live waits for real
-    assert any("Retrying HTTP call (reason: status_code_429). Waiting for 2000ms" in log["message"]
-               for log in recorded.logs)
-    started = time.perf_counter()
-    replayed = execute(DryRun("whoami", "c1", mode="replay", project=project))
-    assert time.perf_counter() - started < 0.5
-    assert replayed.ok and replayed.output == {"login": "octocat", "id": 1}
-    assert [r.status for r in replayed.requests] == [429, 200]
