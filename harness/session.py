@@ -65,7 +65,7 @@ class DryRun:
     allow_writes: bool = False
     max_pages: int | None = None
     max_records: int | None = None
-    # Keep the records, checkpoint and metadata of a live run in `.harness/records.sqlite`.
+    # Keep the records and final checkpoint of a live run in `.harness/records.sqlite`.
     persist: bool = False
     faults: list[str] | None = None
     # A store shared by several runs (invariant checks); replaces the SQLite store of live runs.
@@ -209,6 +209,58 @@ def run_frozen(at: float | None, definition: Definition, connection: Connection,
         return run(definition, connection, stack, **kwargs)
 
 
+def _stack(project: Project, req: DryRun, mode: str, cassette: Cassette | None, connection: Connection,
+           provider: Provider, base_url: str, scrubber: Scrubber, episodes: bool) -> HttpStack:
+    """The transports for the mode: replay (strict or loose) from the cassette, or live, maybe recording."""
+    if mode in ("replay", LOOSE):
+        assert cassette is not None
+        clock = VirtualClock(_recorded_at(cassette))
+        if mode == LOOSE:
+            return HttpStack(LooseReplayTransport(cassette, scrubber), "replay", scrubber, clock=clock)
+        replayer = ReplayTransport(cassette, scrubber)
+        return HttpStack(replayer, "replay", scrubber, clock=clock, replayer=replayer)
+    connection.require_credentials()
+    live = live_transport(project, req, connection, provider, base_url, scrubber)
+    stack = HttpStack(live, "live", scrubber, clock=req.clock or RealClock())
+    if mode == "record":
+        recorder = RecordingTransport(live, scrubber)
+        stack.transport, stack.recorder = recorder, recorder
+        if episodes:
+            assert cassette is not None
+            stack.transport = NewEpisodesTransport(ReplayTransport(cassette, scrubber), recorder)
+    return stack
+
+
+def _scenario_context(req: DryRun, definition: Definition, result: RunResult, connection: Connection,
+                      base_url: str, scrubber: Scrubber, started_at: datetime, input_value: Any, metadata: Any,
+                      checkpoint: Any, payload: Any) -> dict[str, Any]:
+    """The cassette's `harness:` section: what a replay needs besides the exchanges (secrets scrubbed)."""
+    meta_used = connection.metadata if metadata is UNSET else metadata
+    context: dict[str, Any] = {
+        "function": definition.name,
+        "integration": definition.integration,
+        "type": result.function_type,
+        "scenario": req.scenario,
+        "recorded_at": started_at.isoformat().replace("+00:00", "Z"),
+        "connection": {"connection_id": connection.connection_id, "provider": connection.provider,
+                       "credentials": connection.with_placeholders().credentials,
+                       "integration": connection.integration, "base_url": base_url,
+                       "connection_config": scrubber.data(connection.connection_config),
+                       "metadata": scrubber.data(meta_used)},
+    }
+    if req.run > 1:
+        context["run"] = req.run
+    if input_value is not UNSET:
+        context["input"] = scrubber.data(input_value)
+    if metadata is not UNSET:
+        context["metadata"] = scrubber.data(metadata)
+    if checkpoint is not None:
+        context["checkpoint"] = checkpoint
+    if payload is not UNSET:
+        context["payload"] = scrubber.data(payload)
+    return context
+
+
 def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
     prep = prepared or prepare(req)
     project, definition, mode = prep.project, prep.definition, prep.mode
@@ -245,27 +297,8 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
     checkpoint = req.checkpoint if req.checkpoint is not UNSET else ctx.get("checkpoint")
     payload = req.payload if req.payload is not UNSET else ctx.get("payload", UNSET) if cassette else UNSET
 
-    stack: HttpStack
     started_at = datetime.now(UTC)
-    if mode == LOOSE:
-        assert cassette is not None
-        stack = HttpStack(LooseReplayTransport(cassette, scrubber), "replay", scrubber,
-                          clock=VirtualClock(_recorded_at(cassette)))
-    elif mode == "replay":
-        assert cassette is not None
-        stack = HttpStack(ReplayTransport(cassette, scrubber), "replay", scrubber,
-                          clock=VirtualClock(_recorded_at(cassette)))
-        stack.replayer = stack.transport  # type: ignore[assignment]
-    else:
-        connection.require_credentials()
-        live = live_transport(project, req, connection, provider, base_url, scrubber)
-        stack = HttpStack(live, "live", scrubber, clock=req.clock or RealClock())
-        if mode == "record":
-            recorder = RecordingTransport(live, scrubber)
-            stack.transport, stack.recorder = recorder, recorder
-            if episodes:
-                assert cassette is not None
-                stack.transport = NewEpisodesTransport(ReplayTransport(cassette, scrubber), recorder)
+    stack = _stack(project, req, mode, cassette, connection, provider, base_url, scrubber, episodes)
 
     fault_specs = req.faults if req.faults is not None else (ctx.get("faults") or [])
     if fault_specs:
@@ -298,29 +331,8 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
     if mode not in ("replay", LOOSE):
         persist_metadata(req, connection, result)
     if mode == "record" and stack.recorder is not None and (result.ok or req.record_on_failure):
-        meta_used = connection.metadata if metadata is UNSET else metadata
-        context: dict[str, Any] = {
-            "function": definition.name,
-            "integration": definition.integration,
-            "type": result.function_type,
-            "scenario": req.scenario,
-            "recorded_at": started_at.isoformat().replace("+00:00", "Z"),
-            "connection": {"connection_id": connection.connection_id, "provider": connection.provider,
-                           "credentials": connection.with_placeholders().credentials,
-                           "integration": connection.integration, "base_url": base_url,
-                           "connection_config": scrubber.data(connection.connection_config),
-                           "metadata": scrubber.data(meta_used)},
-        }
-        if req.run > 1:
-            context["run"] = req.run
-        if input_value is not UNSET:
-            context["input"] = scrubber.data(input_value)
-        if metadata is not UNSET:
-            context["metadata"] = scrubber.data(metadata)
-        if checkpoint is not None:
-            context["checkpoint"] = checkpoint
-        if payload is not UNSET:
-            context["payload"] = scrubber.data(payload)
+        context = _scenario_context(req, definition, result, connection, base_url, scrubber, started_at,
+                                    input_value, metadata, checkpoint, payload)
         old = cassette.interactions if episodes and cassette is not None else []
         write_cassette(prep.cassette_path, Cassette([*old, *stack.recorder.interactions], context), scrubber)
         result.cassette_written = True
