@@ -11,6 +11,7 @@ import asyncio
 import gc
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,8 @@ class RunOptions:
     variant: str = "base"
     last_sync_date: datetime | None = None
     timeout_s: float = 30.0
+    # Called with the result so far after each HTTP exchange and each batch of records (progress display).
+    progress: Callable[[RunResult], None] | None = None
     # Strict replay: recorded interactions the run never asked for fail it (exit 3).
     fail_unplayed: bool = False
 
@@ -81,6 +84,7 @@ class RunState:
         self.max_pages = options.max_pages
         self.max_records = options.max_records
         self.interrupt_after = options.interrupt_after_checkpoints
+        self.progress = options.progress
         self.cleared_empty = False
         self.variant = options.variant
         self.last_sync_date = options.last_sync_date
@@ -126,6 +130,8 @@ class RunState:
 
     def count_records(self, n: int) -> None:
         self.records_seen += n
+        if self.progress is not None:
+            self.progress(self.result)
         if self.max_records is not None and self.records_seen >= self.max_records:
             self.cap(f"stopped after {self.records_seen} record(s) (--max-records)")
             raise RunCapped()
@@ -178,7 +184,9 @@ async def run_async(definition: Definition, connection: Connection, stack: HttpS
     result = RunResult(function=definition.name, integration=definition.integration or connection.integration,
                        function_type="webhook" if payload is not UNSET else definition.type,
                        connection_id=connection.connection_id, mode=mode, scenario=scenario)
-    observed = ObservingTransport(stack.transport, stack.scrubber, stack.source, result.requests)
+    progress = options.progress
+    observed = ObservingTransport(stack.transport, stack.scrubber, stack.source, result.requests,
+                                  (lambda: progress(result)) if progress is not None else None)
     client = httpx.AsyncClient(transport=observed, follow_redirects=True, timeout=options.timeout_s,
                                headers={"user-agent": f"harness/{__version__}"})
     state = RunState(definition, connection, provider, base_url, client, stack, result, options,

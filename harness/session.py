@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +80,7 @@ class DryRun:
     persist_metadata: bool = False
     timeout: float | None = None  # seconds per request
     clock: Clock | None = None  # live runs: the clock waits go through (tests pass a VirtualClock)
+    progress: Callable[[RunResult], None] | None = None  # called as the run goes (the CLI's progress line)
     # vcrpy's record mode (RECORD_MODES); `--record` alone means `all`. Under CI the default is `none`.
     record_mode: str | None = None
     # Save the cassette even when the run failed (off: a failed run writes nothing).
@@ -315,7 +317,8 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
             checkpoint = store.get_checkpoint(key)
     options = RunOptions(strict=req.strict, max_pages=req.max_pages, max_records=req.max_records,
                          interrupt_after_checkpoints=req.interrupt_after_checkpoints,
-                         timeout_s=req.timeout or RunOptions.timeout_s, fail_unplayed=req.fail_unplayed)
+                         timeout_s=req.timeout or RunOptions.timeout_s, fail_unplayed=req.fail_unplayed,
+                         progress=req.progress)
     kwargs: dict[str, Any] = dict(provider=provider, base_url=base_url, input=input_value, metadata=metadata,
                                   checkpoint=checkpoint, payload=payload, mode=mode, scenario=req.scenario,
                                   options=options, store=store or req.store)

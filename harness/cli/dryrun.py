@@ -89,15 +89,20 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
     if req.mode is None and prepared.mode == "live":
         click.echo(f"no recording at {prepared.project.relative(prepared.cassette_path)}; running live",
                    err=True)
-    if run_number > 1:
-        from ..scenarios import execute_runs
+    from .progress import live_progress
 
-        results = execute_runs(req)
-        result = results[-1]
-        done = ", ".join(f"run {i + 1}: {r.status}" for i, r in enumerate(results[:-1]))
-        click.echo(f"replayed the earlier runs first ({done})", err=True)
-    else:
-        result = execute(req, prepared)
+    label = f"{prepared.mode} {prepared.definition.qualified_name}"
+    with live_progress(label, prepared.mode in ("live", "record")) as progress:
+        req.progress = progress
+        if run_number > 1:
+            from ..scenarios import execute_runs
+
+            results = execute_runs(req)
+            result = results[-1]
+            done = ", ".join(f"run {i + 1}: {r.status}" for i, r in enumerate(results[:-1]))
+            click.echo(f"replayed the earlier runs first ({done})", err=True)
+        else:
+            result = execute(req, prepared)
     if as_json:
         doc: dict[str, Any] = result.to_json()
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -12,11 +13,12 @@ from .scrub import Scrubber
 
 class ObservingTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport, scrubber: Scrubber, source: str,
-                 exchanges: list[Exchange]) -> None:
+                 exchanges: list[Exchange], on_exchange: Callable[[], None] | None = None) -> None:
         self.inner = inner
         self.scrubber = scrubber
         self.source = source
         self.exchanges = exchanges
+        self.on_exchange = on_exchange
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
@@ -29,6 +31,8 @@ class ObservingTransport(httpx.AsyncBaseTransport):
             raise
         self.exchanges.append(Exchange(request.method, url, response.status_code,
                                        (time.perf_counter() - started) * 1000, self.source))
+        if self.on_exchange is not None:
+            self.on_exchange()
         return response
 
     async def aclose(self) -> None:
