@@ -418,6 +418,34 @@ def harness_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def harness_fuzz(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Fuzz an action's input from its model, answering from a recorded scenario (closest request):
+    `report = harness_fuzz("github/create-issue", examples=50); assert report.ok, report.failure`."""
+    from .definitions import ActionDefinition
+    from .fuzz import FuzzReport, fuzz_action
+    from .session import LOOSE, DryRun, execute, prepare
+
+    def fuzz(function: str, connection: str | None = None, *, scenario: str = "default", examples: int = 100,
+             seed: int = 0, project: Any = None) -> FuzzReport:
+        proj = _project(request.config, project)
+        base = DryRun(function=function, connection_id=connection or "", mode=LOOSE, scenario=scenario, project=proj)
+        prepared = prepare(base)
+        definition = prepared.definition
+        if not isinstance(definition, ActionDefinition):
+            raise pytest.UsageError(f"harness_fuzz: {definition.qualified_name} is not an action")
+        if not base.connection_id:
+            from .cassettes.format import load_cassette
+
+            stored = load_cassette(prepared.cassette_path).context.get("connection") or {}
+            base.connection_id = str(stored.get("connection_id") or "")
+        return fuzz_action(definition.qualified_name, definition.input,
+                           lambda value: execute(DryRun(**{**vars(base), "input": value}), prepared),
+                           examples=examples, seed=seed)
+
+    return fuzz
+
+
+@pytest.fixture
 def harness_snapshot(request: pytest.FixtureRequest) -> Iterator[Any]:
     """syrupy's `snapshot` with the harness extension: `assert result == harness_snapshot`."""
     from .snapshots.extension import HarnessSnapshotExtension

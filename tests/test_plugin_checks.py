@@ -25,3 +25,9 @@ def test_invariants_of_the_example_sync(harness_check: Callable[..., Any], fake_
     report = harness_check("issues", "demo", base_url=fake_github.base_url)
     assert report.ok, report.to_json()
     assert {f.check for f in report.findings} == {"resume", "idempotent"}
+
+
+def test_fuzzing_the_example_action(harness_fuzz: Callable[..., Any]) -> None:
+    report = harness_fuzz("github/create-issue", examples=30)
+    assert report.ok, report.failure
+    assert report.examples >= 10 and set(report.outcomes) <= {"ok", "action_script_runtime_error"}
