@@ -107,7 +107,7 @@ def test_expired_token_is_refreshed_persisted_and_reused(tmp_path: Path, fake: F
     assert entry["value"]["access_token"] == "tok-minted-0001"
     assert entry["value"]["refresh_token"] == "refresh-minted-0001"
     assert stat.S_IMODE(os.stat(tokens).st_mode) == 0o600
-    assert (root / ".harness/.gitignore").read_text() == "*\n"
+    assert (root / ".harness/.gitignore").read_text().splitlines() == ["*", "!.gitignore", "!deployed.json"]
     # The next run uses the stored token: no new exchange.
     assert run(root, {"kind": "token"}).output == {"token": "tok-minted-0001"}
     assert len(fake.state.token_calls) == 1

@@ -46,7 +46,8 @@ def _key(source: str | None, connection_id: str) -> str:
 def _ensure_ignored(state_dir: Path) -> None:
     ignore = state_dir / ".gitignore"
     if not ignore.exists():
-        write_atomic(ignore, "*\n")
+        # Throw-away and private state; the last deployed state is meant to be committed.
+        write_atomic(ignore, "*\n!.gitignore\n!deployed.json\n")
 
 
 def load(state_dir: Path, name: str, source: str | None, connection_id: str, base: Any) -> Any | None:
