@@ -42,7 +42,7 @@ class Connection:
             names = ", ".join(sorted(set(self.unresolved.values())))
             where = f" in {self.source}" if self.source else ""
             raise ConfigError(f"connection {self.connection_id!r}{where} needs environment variable(s) {names}",
-                              hint="set them, or put them in the project's .env file; a replay of a recording needs none")
+                              hint="set them, or put them in the project's .env file; replays need none")
 
     def secrets(self) -> dict[str, str]:
         """name -> secret value, for scrubbing recordings (values shorter than 6 characters are ignored)."""
