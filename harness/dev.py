@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import HarnessError
 from .project import Project
-from .replays import find_scenarios, replay
+from .testing import find_scenarios, run_scenario
 
 _ROOT_PACKAGE = "harness_functions"
 
@@ -69,18 +69,21 @@ class DevLoop:
             return False
         known = [(f.integration, f.name, {f.file, *f.helpers}) for f in manifest.functions()]
         functions = None if changed is None else self._affected(changed, known)
-        scenarios = find_scenarios(self.project, functions)
+        scenarios = [s for s in find_scenarios(self.project)
+                     if functions is None or (s.integration, s.function) in functions]
         failures: list[str] = []
         for scenario in scenarios:
+            label = f"{scenario.integration}/{scenario.function}/{scenario.name}"
             try:
-                result = replay(self.project, scenario)
+                result = run_scenario(self.project, f"{scenario.integration}/{scenario.function}",
+                                      scenario.name).result
             except HarnessError as exc:
-                failures.append(f"{scenario}: {exc}")
+                failures.append(f"{label}: {exc}")
                 continue
             if not result.ok:
-                failures.append(f"{scenario}: {result.error.message if result.error else result.status}")
+                failures.append(f"{label}: {result.error.message if result.error else result.status}")
             elif result.unplayed:
-                failures.append(f"{scenario}: {len(result.unplayed)} recorded interaction(s) never played")
+                failures.append(f"{label}: {len(result.unplayed)} recorded interaction(s) never played")
         ms = (time.perf_counter() - started) * 1000
         passed = len(scenarios) - len(failures)
         status = "ok" if not failures else "FAIL"

@@ -27,8 +27,8 @@ from .errors import CassetteError, HarnessError
 from .project import Project
 from .result import RunResult
 from .runner import UNSET
+from .snapshots import SNAPSHOT_SUFFIX
 
-SNAPSHOT_SUFFIX = ".snapshot.json"
 LATER_RUN = re.compile(r"\.run\d+$")
 # When a cassette does not say when it was recorded (an imported one), time still has to stand still.
 FALLBACK_TIME = datetime(2000, 1, 1, tzinfo=UTC)
