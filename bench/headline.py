@@ -27,10 +27,10 @@ from rich.table import Table
 
 from harness.cassettes.format import Cassette, Interaction, write_cassette
 from harness.http.scrub import Scrubber
+from harness.pipeline import RunRequest, execute
 from harness.project import load_project
 from harness.snapshots.document import SnapshotSettings, snapshot_document
 from harness.snapshots.format import compare, dump_snapshot
-from harness.testing import run_scenario
 
 SYNC = '''
 from pydantic import BaseModel
@@ -87,13 +87,13 @@ def main() -> None:
         project = load_project(root)
         settings = SnapshotSettings()
         snap = root / "cassettes/shop/items/big.snapshot.json"
-        first = run_scenario(project, "items", "big", block_network=True)
+        first = execute(RunRequest("items", scenario="big", mode="replay", project=project, block_network=True))
         assert first.result.ok, first.result.error
         snap.write_text(dump_snapshot(snapshot_document(first.result, settings)))
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        ran = run_scenario(project, "items", "big", block_network=True)
+        ran = execute(RunRequest("items", scenario="big", mode="replay", project=project, block_network=True))
         t1 = time.perf_counter()
         doc = snapshot_document(ran.result, settings)
         cmp = compare(doc, snap.read_text(), settings.apply, str(snap))

@@ -12,7 +12,7 @@ import json as jsonlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -22,10 +22,8 @@ from .definitions import ActionError
 from .http import pagination, retry
 from .http.request import build_url, js_string, json_body
 from .result import Issue
+from .state import InvalidDataError, RunState
 from .validation import check_checkpoint, check_value, parse_value, prepare_records, to_jsonable
-
-if TYPE_CHECKING:
-    from .runner import RunState
 
 LEVELS = ("debug", "info", "warn", "error")
 _LEVEL_ALIASES = {"warning": "warn", "verbose": "debug", "silly": "debug", "http": "info"}
@@ -46,18 +44,6 @@ class ProviderHTTPError(Exception):
         self.method = response.request.method
         self.url = str(response.request.url.copy_with(query=None))
         super().__init__(f"{self.method} {self.url} answered {self.status}")
-
-
-class InvalidDataError(Exception):
-    """A checkpoint, metadata value or input the function handed over failed its model (strict runs)."""
-
-    def __init__(self, issues: list[Issue]) -> None:
-        self.issues = issues
-        super().__init__("; ".join(str(i) for i in issues))
-
-
-class RunCapped(Exception):
-    """Raised to end a dry run early and cleanly (`--max-records`)."""
 
 
 @dataclass(frozen=True)

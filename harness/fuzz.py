@@ -13,11 +13,14 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from .result import RunResult
+
+if TYPE_CHECKING:
+    from .pipeline import RunRequest
 
 ACCEPTED = {None, "action_script_runtime_error", "script_http_error"}
 
@@ -154,3 +157,29 @@ def fuzz_action(name: str, input_model: type[BaseModel] | None, run: Callable[[A
     except _Crash as crash:
         report.failing_input, report.failure = crash.value, crash.reason
     return report
+
+
+def fuzz_request(req: RunRequest, *, examples: int = 100, seed: int | None = 0) -> FuzzReport:
+    """`fuzz_action` on the action `req` names: each input runs as `req` with that input.
+
+    Without an explicit mode the requests are answered loosely from the scenario's recording (the closest
+    recorded request), so inputs nobody recorded still get plausible answers.
+    """
+    from dataclasses import replace
+
+    from .definitions import ActionDefinition
+    from .errors import UsageError
+    from .pipeline import LOOSE, execute, prepare
+
+    if req.mode is None:
+        req = replace(req, mode=LOOSE)
+    prepared = prepare(req)
+    definition = prepared.definition
+    if not isinstance(definition, ActionDefinition):
+        raise UsageError(f"{definition.qualified_name} is a {definition.type}; `harness fuzz` fuzzes actions")
+    if prepared.mode == LOOSE and not prepared.cassette_path.is_file():
+        raise UsageError(f"no recording at {prepared.project.relative(prepared.cassette_path)} to answer the "
+                         "fuzzed requests", hint="record one with `harness dryrun --record`, or pass --live")
+    return fuzz_action(definition.qualified_name, definition.input,
+                       lambda value: execute(replace(req, input=value), prepared).result,
+                       examples=examples, seed=seed)

@@ -6,21 +6,25 @@
 - *idempotent*: a second run from the final checkpoint adds nothing.
 - *lint*: Nango's checkpoint pitfalls (saved but never read, cleared with nothing saved) from the runs.
 
-Each run is a normal dry run (`session.execute`), so the checks work live (read-only) or on any transport.
+Each run is a normal run of the pipeline (`check_request` varies one `RunRequest`), so the checks work live
+(read-only) or on any transport.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from .definitions import SyncDefinition
 from .records.memory import MemoryStore
 from .records.store import RecordStore
 from .result import RunResult
-from .runner import UNSET
+from .unset import UNSET
+
+if TYPE_CHECKING:
+    from .pipeline import RunRequest
 
 RunFn = Callable[..., RunResult]  # run(store=..., checkpoint=..., interrupt_after_checkpoints=...)
 
@@ -143,3 +147,20 @@ def check_sync(definition: SyncDefinition, run: RunFn, *, points: list[int] | No
         if issue.kind == "checkpoint":
             report.findings.append(Finding("lint", False, issue.message))
     return report
+
+
+def check_request(req: RunRequest, *, points: list[int] | None = None, max_points: int = 20) -> Report:
+    """`check_sync` on the function `req` names, each run being `req` with the check's overrides."""
+    from .errors import UsageError
+    from .pipeline import execute, prepare
+
+    prepared = prepare(req)
+    definition = prepared.definition
+    if not isinstance(definition, SyncDefinition):
+        raise UsageError(f"{definition.qualified_name} is a {definition.type}; `harness check` checks syncs",
+                         hint="fuzz actions with `harness fuzz`")
+
+    def run(**overrides: Any) -> RunResult:
+        return execute(replace(req, **overrides), prepared).result
+
+    return check_sync(definition, run, points=points, max_points=max_points)

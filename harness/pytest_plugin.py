@@ -1,7 +1,10 @@
 """The pytest plugin (entry point `pytest11: harness`): scenario tests with no code, fixtures, CI gating.
 
+This file only wires options, items, fixtures and hooks; the engine decides: `harness.pipeline` runs,
+`harness.verdict` judges each scenario and the unused snapshots.
+
 Scenario items: one test per cassette of the project found at pytest's rootdir (`[tool.harness]` in its
-`pyproject.toml`, or a `functions/` folder; `--harness-project DIR` overrides), with ids such as
+`pyproject.toml`; `--harness-project DIR` overrides), with ids such as
 `github/issues[default]`. They are added once per session by `pytest_collection_modifyitems` (not by
 walking files, so running `pytest tests/` still gets them and nothing is collected twice): all of them
 when every command-line path is a directory (`pytest`, `pytest tests`), else only those whose cassette
@@ -17,7 +20,6 @@ deletes snapshot files instead.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,10 +29,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from .fuzz import FuzzReport
+    from .invariants import Report
     from .project import Project
     from .result import RunResult
+    from .scenarios import Scenario
     from .snapshots.document import SnapshotSettings
-    from .testing import Scenario
+    from .verdict import Policy, UnusedSnapshots
 
 
 class HarnessWarning(UserWarning):
@@ -40,25 +45,21 @@ class HarnessWarning(UserWarning):
 @dataclass
 class _State:
     project: Project | None
-    strict: bool
-    update: bool
+    policy: Policy
     scenarios: str  # all | some | none
     under: list[Path] = field(default_factory=list)
     problem: str | None = None
-    orphans: list[Path] = field(default_factory=list)
+    unused: UnusedSnapshots | None = None
     written: list[str] = field(default_factory=list)
     _settings: SnapshotSettings | None = None
 
     @property
     def settings(self) -> SnapshotSettings:
         if self._settings is None:
-            from .snapshots.document import SnapshotSettings
+            from .verdict import snapshot_settings
 
-            prefixes = []
-            if self.project is not None:
-                prefixes = [str(self.project.root.resolve()) + os.sep, str(self.project.root) + os.sep]
-            table = self.project.settings.get("snapshot") if self.project else None
-            self._settings = SnapshotSettings.from_table(table, strip_prefixes=prefixes)
+            assert self.project is not None
+            self._settings = snapshot_settings(self.project)
         return self._settings
 
 
@@ -82,20 +83,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Do not add the scenario tests (hand-written tests only).")
 
 
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def _find_project(config: pytest.Config) -> tuple[Project | None, str | None]:
+    """The project this session is about: `--harness-project`, else the rootdir when its pyproject.toml has
+    `[tool.harness]`; None anywhere else (the plugin then does nothing)."""
     from .errors import HarnessError
     from .project import load_project
 
-    given = config.getoption("harness_project") or os.environ.get("HARNESS_PROJECT")
+    given = config.getoption("harness_project")
     root = Path(given) if given else config.rootpath
     if not given:
         pyproject = root / "pyproject.toml"
-        has_table = pyproject.is_file() and "[tool.harness" in pyproject.read_text(encoding="utf-8")
-        if not has_table and not (root / "functions").is_dir():
+        try:
+            has_table = pyproject.is_file() and "[tool.harness" in pyproject.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            has_table = False
+        if not has_table:
             return None, None
     try:
         return load_project(root), None
@@ -122,22 +124,25 @@ def _scope(config: pytest.Config, project: Project) -> tuple[str, list[Path]]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "harness_scenario: a scenario test added by the harness plugin")
     project, problem = _find_project(config)
-    strict = bool(config.getoption("harness_strict")) or _ci()
-    update = bool(getattr(config.option, "update_snapshots", False))
-    scope, under = _scope(config, project) if project is not None else ("none", [])
-    state = _State(project, strict, update, scope, under, problem)
-    config.stash[_STATE] = state
+    if project is None and problem is None:
+        return  # not a harness project: nothing else happens
     from .errors import HarnessError
+    from .verdict import Policy
 
+    policy = Policy.from_env(strict=bool(config.getoption("harness_strict")),
+                             update=bool(getattr(config.option, "update_snapshots", False)))
+    scope, under = _scope(config, project) if project is not None else ("none", [])
+    state = _State(project, policy, scope, under, problem)
+    config.stash[_STATE] = state
     try:
         if problem:
             raise HarnessError(problem)
-        if project is not None:
-            state.settings  # noqa: B018  (a bad [tool.harness.snapshot] is reported before collection)
+        state.settings  # noqa: B018  (a bad [tool.harness.snapshot] is reported before collection)
     except HarnessError as exc:
         raise pytest.UsageError(f"harness: {exc}") from None
-    if strict and getattr(config.option, "warn_unused_snapshots", False):
-        # In CI an unused snapshot is a failure, whatever the local habit says.
+    if policy.strict and getattr(config.option, "warn_unused_snapshots", False):
+        # In a harness project's CI an unused snapshot is a failure, whatever the local habit says (only
+        # here: anywhere else the plugin has returned above and touches nothing).
         config.option.warn_unused_snapshots = False
 
 
@@ -155,10 +160,10 @@ def _wanted(config: pytest.Config, scenario: Scenario) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    state = config.stash[_STATE]
-    if state.project is None or state.scenarios == "none":
+    state = config.stash.get(_STATE, None)
+    if state is None or state.project is None or state.scenarios == "none":
         return
-    from .testing import find_scenarios
+    from .scenarios import find_scenarios
 
     scenarios = find_scenarios(state.project, state.under if state.scenarios == "some" else None)
     added = [ScenarioItem.from_parent(session, name=sc.id, nodeid=sc.id, path=sc.cassette, scenario=sc)
@@ -192,88 +197,17 @@ class ScenarioItem(pytest.Item):
             return f"{self.scenario.id}: {excinfo.value}"
         return str(super().repr_failure(excinfo))
 
-    def _rel(self, path: Path) -> str:
-        state = self.config.stash[_STATE]
-        return state.project.relative(path) if state.project else str(path)
-
-    def _fix(self, flag: str = "--snapshot-update") -> str:
-        return (f"`pytest {flag} --harness-function {self.scenario.integration}/{self.scenario.function} "
-                f"--harness-scenario {self.scenario.name}` (or `harness test --update`)")
-
     def runtest(self) -> None:
-        from .atomic import write_atomic
-        from .snapshots.diff import describe_differences
-        from .snapshots.document import run_summary, snapshot_document
-        from .snapshots.expected import expected_differences
-        from .snapshots.format import compare
-        from .testing import run_scenario
+        from .verdict import judge
 
         state = self.config.stash[_STATE]
         assert state.project is not None
-        sc = self.scenario
-        ran = run_scenario(state.project, sc.function, sc.name, integration=sc.integration,
-                           block_network=state.strict)
-        result = ran.result
-        failures: list[str] = []
-        if result.error is not None and result.error.type == "replay_miss":
-            raise ScenarioFailure(f"{sc.id}: {result.error.message}\n  fix: re-record with "
-                                  f"`harness dryrun {sc.integration}/{sc.function} {result.connection_id} "
-                                  f"--scenario {sc.name} --record`")
-        if result.unplayed:
-            shown = ", ".join(f"{u.get('method', '?')} {u.get('uri', u.get('path', '?'))}"
-                              for u in result.unplayed[:5])
-            message = (f"{sc.id}: {len(result.unplayed)} recorded interaction(s) never played in "
-                       f"{self._rel(sc.cassette)}: {shown}; re-record with `harness dryrun "
-                       f"{sc.integration}/{sc.function} {result.connection_id} --scenario {sc.name} --record` "
-                       "or remove them from the cassette")
-            if state.strict:
-                failures.append(message)
-            else:
-                warnings.warn(HarnessWarning(message), stacklevel=1)
-        doc = snapshot_document(result, state.settings)
-        if ran.previous:
-            doc["previous_runs"] = [run_summary(r) for r in ran.previous]
-            unplayed_before = [u for r in ran.previous for u in r.unplayed]
-            if unplayed_before:
-                message = (f"{sc.id}: {len(unplayed_before)} recorded interaction(s) of the earlier runs were "
-                           "never played; re-record the scenario's runs in order with --record --run N")
-                if state.strict:
-                    failures.append(message)
-                else:
-                    warnings.warn(HarnessWarning(message), stacklevel=1)
-        if "expected" in ran.context:
-            lines = expected_differences(ran.context["expected"], doc)
-            if lines:
-                failures.append(f"{sc.id}: the run does not match `expected:` in {self._rel(sc.cassette)}:\n"
-                                + "\n".join(lines))
-        path = sc.snapshot
-        try:
-            text: str | None = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            text = None
-        cmp = compare(doc, text, state.settings.apply, self._rel(path))
-        same, mine = cmp.same, cmp.text
-        if state.update:
-            if not same:
-                write_atomic(path, mine)
-                state.written.append(self._rel(path))
-        elif text is None:
-            if state.strict:
-                failures.append(f"{sc.id}: no snapshot: {self._rel(path)} does not exist; write it with "
-                                f"{self._fix()} and commit it")
-            else:
-                write_atomic(path, mine)
-                state.written.append(self._rel(path))
-                warnings.warn(HarnessWarning(f"{sc.id}: wrote a new snapshot {self._rel(path)} (review and "
-                                             "commit it; under CI a missing snapshot fails)"), stacklevel=1)
-        elif not same:
-            assert cmp.stored is not None and cmp.current is not None
-            lines = (describe_differences(cmp.stored, cmp.current)
-                     or ["  values differ only in type (e.g. 1 vs 1.0)"])
-            failures.append(f"{sc.id}: the run differs from {self._rel(path)}:\n" + "\n".join(lines)
-                            + f"\n  if the change is intended, accept it with {self._fix()}")
-        if failures:
-            raise ScenarioFailure("\n".join(failures))
+        verdict = judge(state.project, self.scenario, state.policy, state.settings)
+        state.written.extend(verdict.written)
+        for message in verdict.warnings:
+            warnings.warn(HarnessWarning(message), stacklevel=1)
+        if verdict.failures:
+            raise ScenarioFailure("\n".join(verdict.failures))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -282,18 +216,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = config.stash.get(_STATE, None)
     if state is None or state.project is None or state.scenarios != "all" or hasattr(config, "workerinput"):
         return
-    from .testing import orphan_snapshots
+    from .verdict import unused_snapshots
 
     # A snapshot beside no cassette is unused whatever was selected: the decision needs no test to run,
     # so it is the same under xdist (taken once, in the controller) as serially.
-    state.orphans = orphan_snapshots(state.project)
-    if not state.orphans:
-        return
-    if state.update and not getattr(config.option, "no_cleanup_snapshots", False):
-        for path in state.orphans:
-            path.unlink(missing_ok=True)
-        return
-    if state.strict and session.exitstatus == pytest.ExitCode.OK:
+    cleanup = not getattr(config.option, "no_cleanup_snapshots", False)
+    state.unused = unused_snapshots(state.project, state.policy, cleanup=cleanup)
+    if state.unused.failing(state.policy) and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -301,21 +230,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     state = config.stash.get(_STATE, None)
     if state is None or state.project is None:
         return
-    project = state.project
     if state.written:
         terminalreporter.write_sep("-", "harness snapshots")
         for rel in state.written:
             terminalreporter.write_line(f"wrote {rel}")
-    if state.orphans:
+    if state.unused is not None and state.unused.paths:
         terminalreporter.write_sep("-", "harness: unused snapshots")
-        for path in state.orphans:
-            rel = project.relative(path)
-            if state.update and not getattr(config.option, "no_cleanup_snapshots", False):
-                terminalreporter.write_line(f"deleted {rel} (its cassette no longer exists)")
-                continue
-            verdict = "error" if state.strict else "warning"
-            terminalreporter.write_line(f"{verdict}: unused snapshot {rel}: its cassette no longer exists; "
-                                        "delete it with `pytest --snapshot-update` (or `harness test --update`)")
+        for line in state.unused.lines(state.project, state.policy):
+            terminalreporter.write_line(line)
 
 
 # -- fixtures for hand-written tests ---------------------------------------------------------------------
@@ -335,12 +257,12 @@ def _project(config: pytest.Config, given: Any) -> Project:
 @pytest.fixture
 def harness_run() -> Callable[..., RunResult]:
     """`harness_run("issues", "demo", mode="replay", input=..., project=Path(...))` -> RunResult."""
+    from .pipeline import RunRequest, run_request
     from .project import load_project
-    from .session import DryRun, execute
 
     def run(function: str, connection: str, *, project: Any = None, **options: Any) -> RunResult:
         proj = load_project(project) if project is not None else None
-        return execute(DryRun(function=function, connection_id=connection, project=proj, **options))
+        return run_request(RunRequest(function=function, connection_id=connection, project=proj, **options))
 
     return run
 
@@ -352,22 +274,21 @@ def harness_project(request: pytest.FixtureRequest) -> Project:
 
 
 @pytest.fixture
-def harness_scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                     ) -> Callable[..., RunResult]:
+def harness_scenario(request: pytest.FixtureRequest) -> Callable[..., RunResult]:
     """Replay a recorded scenario with overrides, time frozen at its recording:
 
     `harness_scenario("github/issues", "default", checkpoint={...}, metadata=..., input=...,
     interactions=[{"method": "GET", "path": "/x", "status": 200, "json": [...]}], faults=["503@2"],
     project=DIR)`.
     """
-    from .testing import run_scenario
+    from .pipeline import RunRequest, run_request
 
     def run(function: str, scenario: str = "default", *, project: Any = None, freeze: bool = True,
             block_network: bool = True, **overrides: Any) -> RunResult:
         proj = _project(request.config, project)
-        scratch = tmp_path_factory.mktemp("scenario") if overrides.get("interactions") else None
-        return run_scenario(proj, function, scenario, freeze=freeze, block_network=block_network,
-                            scratch=scratch, **overrides).result
+        number = 1 if overrides.get("interactions") else None
+        return run_request(RunRequest(function=function, scenario=scenario, mode="replay", run=number,
+                                      project=proj, freeze=freeze, block_network=block_network, **overrides))
 
     return run
 
@@ -375,20 +296,16 @@ def harness_scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
 @pytest.fixture
 def harness_live(request: pytest.FixtureRequest) -> Callable[..., RunResult]:
     """Run a function live against a fake: `harness_live("issues", "demo", base_url=fake.url)` or
-    `transport=httpx.MockTransport(...)`; other keywords are `DryRun` fields (input, metadata, checkpoint,
-    allow_writes, mode="record", scenario, ...)."""
-    from .session import DryRun, execute
-    from .testing import RedirectTransport
+    `transport=httpx.MockTransport(...)`; other keywords are `RunRequest` fields (input, metadata,
+    checkpoint, allow_writes, mode="record", scenario, ...)."""
+    from .pipeline import RunRequest, run_request
 
     def run(function: str, connection: str, *, base_url: str | None = None, transport: Any = None,
             project: Any = None, **options: Any) -> RunResult:
         proj = _project(request.config, project)
-        network = transport
-        if base_url is not None:
-            network = RedirectTransport(base_url, inner=transport)
         options.setdefault("mode", "live")
-        return execute(DryRun(function=function, connection_id=connection, project=proj, network=network,
-                              **options))
+        return run_request(RunRequest(function=function, connection_id=connection, project=proj, network=transport,
+                                      redirect=base_url, **options))
 
     return run
 
@@ -397,22 +314,20 @@ def harness_live(request: pytest.FixtureRequest) -> Callable[..., RunResult]:
 def harness_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """Check a sync's invariants (resume from any checkpoint, idempotence) against a fake, opt-in:
     `report = harness_check("issues", "demo", base_url=fake.url); assert report.ok, report.to_json()`."""
-    from .definitions import SyncDefinition
-    from .invariants import Report, check_sync
-    from .session import DryRun, execute, prepare
-    from .testing import RedirectTransport
+    from .errors import UsageError
+    from .invariants import check_request
+    from .pipeline import RunRequest
 
     def check(function: str, connection: str, *, base_url: str | None = None, transport: Any = None,
               project: Any = None, points: list[int] | None = None, **options: Any) -> Report:
         proj = _project(request.config, project)
-        network = RedirectTransport(base_url, inner=transport) if base_url is not None else transport
         options.setdefault("mode", "live")
-        base = DryRun(function=function, connection_id=connection, project=proj, network=network, **options)
-        prepared = prepare(base)
-        definition = prepared.definition
-        if not isinstance(definition, SyncDefinition):
-            raise pytest.UsageError(f"harness_check: {definition.qualified_name} is not a sync")
-        return check_sync(definition, lambda **kw: execute(DryRun(**{**vars(base), **kw}), prepared), points=points)
+        req = RunRequest(function=function, connection_id=connection, project=proj, network=transport,
+                         redirect=base_url, **options)
+        try:
+            return check_request(req, points=points)
+        except UsageError as exc:
+            raise pytest.UsageError(f"harness_check: {exc}") from None
 
     return check
 
@@ -421,26 +336,18 @@ def harness_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
 def harness_fuzz(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """Fuzz an action's input from its model, answering from a recorded scenario (closest request):
     `report = harness_fuzz("github/create-issue", examples=50); assert report.ok, report.failure`."""
-    from .definitions import ActionDefinition
-    from .fuzz import FuzzReport, fuzz_action
-    from .session import LOOSE, DryRun, execute, prepare
+    from .errors import UsageError
+    from .fuzz import fuzz_request
+    from .pipeline import RunRequest
 
     def fuzz(function: str, connection: str | None = None, *, scenario: str = "default", examples: int = 100,
              seed: int = 0, project: Any = None) -> FuzzReport:
         proj = _project(request.config, project)
-        base = DryRun(function=function, connection_id=connection or "", mode=LOOSE, scenario=scenario, project=proj)
-        prepared = prepare(base)
-        definition = prepared.definition
-        if not isinstance(definition, ActionDefinition):
-            raise pytest.UsageError(f"harness_fuzz: {definition.qualified_name} is not an action")
-        if not base.connection_id:
-            from .cassettes.format import load_cassette
-
-            stored = load_cassette(prepared.cassette_path).context.get("connection") or {}
-            base.connection_id = str(stored.get("connection_id") or "")
-        return fuzz_action(definition.qualified_name, definition.input,
-                           lambda value: execute(DryRun(**{**vars(base), "input": value}), prepared),
-                           examples=examples, seed=seed)
+        req = RunRequest(function=function, connection_id=connection or "", scenario=scenario, project=proj)
+        try:
+            return fuzz_request(req, examples=examples, seed=seed)
+        except UsageError as exc:
+            raise pytest.UsageError(f"harness_fuzz: {exc}") from None
 
     return fuzz
 

@@ -11,130 +11,24 @@ import asyncio
 import gc
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
 
 from . import __version__
-from .clock import Clock, RealClock
 from .connections.model import Connection
-from .context import ActionContext, InvalidDataError, ProviderHTTPError, RunCapped, SyncContext
+from .context import ActionContext, ProviderHTTPError, SyncContext
 from .definitions import ActionDefinition, ActionError, Definition, SyncDefinition
 from .errors import EXIT_CASSETTE, EXIT_FAILED, EXIT_USAGE, HarnessError, ReplayMissError, WriteBlockedError
-from .http.observe import ObservingTransport
-from .http.recording import RecordingTransport
-from .http.replay import ReplayTransport
-from .http.scrub import Scrubber
+from .http.stack import HttpStack
 from .providers.catalog import Provider
 from .records.memory import MemoryStore
 from .records.store import RecordStore
 from .result import Issue, RunError, RunResult
+from .state import InvalidDataError, RunCapped, RunOptions, RunState
+from .unset import UNSET
 from .validation import check_checkpoint, check_value, parse_value
-
-UNSET: Any = object()
-
-
-@dataclass
-class RunOptions:
-    strict: bool = True
-    max_pages: int | None = None
-    max_records: int | None = None
-    # End the run right after the Nth saved checkpoint, as if the process died there (resume checks).
-    interrupt_after_checkpoints: int | None = None
-    variant: str = "base"
-    last_sync_date: datetime | None = None
-    timeout_s: float = 30.0
-    # Called with the result so far after each HTTP exchange and each batch of records (progress display).
-    progress: Callable[[RunResult], None] | None = None
-    # Strict replay: recorded interactions the run never asked for fail it (exit 3).
-    fail_unplayed: bool = False
-
-
-@dataclass
-class HttpStack:
-    """The transports under the function's client, and handles on the ones that keep state."""
-
-    transport: httpx.AsyncBaseTransport
-    source: str  # live | replay
-    scrubber: Scrubber
-    clock: Clock = field(default_factory=RealClock)
-    recorder: RecordingTransport | None = None
-    replayer: ReplayTransport | None = None
-
-
-class RunState:
-    """What a context reads and writes during one run (shared by the context and the runner)."""
-
-    def __init__(self, definition: Definition, connection: Connection, provider: Provider, base_url: str,
-                 client: httpx.AsyncClient, stack: HttpStack, result: RunResult, options: RunOptions,
-                 store: RecordStore) -> None:
-        self.definition = definition
-        self.connection = connection
-        self.provider = provider
-        self.base_url = base_url
-        self.client = client
-        self.clock = stack.clock
-        self.result = result
-        self.strict = options.strict
-        self.max_pages = options.max_pages
-        self.max_records = options.max_records
-        self.interrupt_after = options.interrupt_after_checkpoints
-        self.progress = options.progress
-        self.cleared_empty = False
-        self.variant = options.variant
-        self.last_sync_date = options.last_sync_date
-        self.fail_unplayed = options.fail_unplayed
-        self.store = store
-        self.checkpoint: dict[str, Any] | None = None
-        self.checkpoint_read = False
-        self.metadata: Any = None
-        self.records_seen = 0
-        self._started = time.perf_counter()
-
-    @property
-    def checkpoint_model(self) -> type[BaseModel] | None:
-        d = self.definition
-        return d.checkpoint if isinstance(d, SyncDefinition) else None
-
-    @property
-    def sync_models(self) -> dict[str, type[BaseModel]]:
-        d = self.definition
-        return d.models if isinstance(d, SyncDefinition) else {}
-
-    def add_log(self, level: str, message: str) -> None:
-        self.result.logs.append({"level": level, "message": message,
-                                 "at_ms": round((time.perf_counter() - self._started) * 1000, 3)})
-
-    def report(self, issues: list[Issue]) -> None:
-        if not issues:
-            return
-        self.result.issues.extend(issues)
-        # Records keep going so every invalid one is reported; other data stops the run at once.
-        fatal = [i for i in issues if i.severity == "error" and i.kind in ("checkpoint", "metadata")]
-        if fatal:
-            raise InvalidDataError(fatal)
-
-    def cap(self, why: str) -> None:
-        self.result.capped = why
-        self.add_log("warn", why)
-
-    def checkpoint_saved(self) -> None:
-        if self.interrupt_after is not None and len(self.result.checkpoints) >= self.interrupt_after:
-            self.result.capped = f"interrupted after checkpoint {len(self.result.checkpoints)}"
-            raise RunCapped()
-
-    def count_records(self, n: int) -> None:
-        self.records_seen += n
-        if self.progress is not None:
-            self.progress(self.result)
-        if self.max_records is not None and self.records_seen >= self.max_records:
-            self.cap(f"stopped after {self.records_seen} record(s) (--max-records)")
-            raise RunCapped()
 
 
 def _where(exc: BaseException, definition: Definition) -> str | None:
@@ -185,9 +79,10 @@ async def run_async(definition: Definition, connection: Connection, stack: HttpS
                        function_type="webhook" if payload is not UNSET else definition.type,
                        connection_id=connection.connection_id, mode=mode, scenario=scenario)
     progress = options.progress
-    observed = ObservingTransport(stack.transport, stack.scrubber, stack.source, result.requests,
-                                  (lambda: progress(result)) if progress is not None else None)
-    client = httpx.AsyncClient(transport=observed, follow_redirects=True, timeout=options.timeout_s,
+    result.requests = stack.exchanges
+    if progress is not None:
+        stack.on_exchange = lambda: progress(result)
+    client = httpx.AsyncClient(transport=stack.transport, follow_redirects=True, timeout=options.timeout_s,
                                headers={"user-agent": f"harness/{__version__}"})
     state = RunState(definition, connection, provider, base_url, client, stack, result, options,
                      store or MemoryStore(stack.clock.now))
@@ -251,19 +146,18 @@ def _finish(result: RunResult, state: RunState, stack: HttpStack) -> None:
         result.issues.append(Issue("checkpoint", "clear_checkpoint() was called with no checkpoint saved",
                                    severity="warning"))
     result.final_metadata = state.metadata
-    replayer = stack.replayer
-    if replayer is not None:
-        if replayer.misses and (result.error is None or result.error.type != "replay_miss"):
-            miss = replayer.misses[0]
-            result.error = RunError("replay_miss", str(miss), payload={"differences": miss.differences},
-                                    exit_code=EXIT_CASSETTE)
-        result.unplayed = replayer.index.unplayed()
-        if state.fail_unplayed and result.unplayed and result.error is None:
-            result.error = RunError("unplayed_interactions",
-                                    f"{len(result.unplayed)} recorded interaction(s) were never requested "
-                                    f"(first: #{result.unplayed[0]['index']} {result.unplayed[0]['method']} "
-                                    f"{result.unplayed[0]['uri']})", payload={"unplayed": result.unplayed},
-                                    exit_code=EXIT_CASSETTE)
+    report = stack.report()
+    if report.misses and (result.error is None or result.error.type != "replay_miss"):
+        miss = report.misses[0]
+        result.error = RunError("replay_miss", str(miss), payload={"differences": miss.differences},
+                                exit_code=EXIT_CASSETTE)
+    result.unplayed = report.unplayed
+    if state.fail_unplayed and result.unplayed and result.error is None:
+        result.error = RunError("unplayed_interactions",
+                                f"{len(result.unplayed)} recorded interaction(s) were never requested "
+                                f"(first: #{result.unplayed[0]['index']} {result.unplayed[0]['method']} "
+                                f"{result.unplayed[0]['uri']})", payload={"unplayed": result.unplayed},
+                                exit_code=EXIT_CASSETTE)
     errors = result.errors
     if result.error is not None:
         result.status = "failed"

@@ -1,61 +1,69 @@
-"""Multi-run scenarios: a scenario recorded as a sequence of runs, replayed in order on one store.
+"""Scenario discovery: which recorded scenarios a project has, and which snapshots no cassette owns.
 
-Run 1 is `<scenario>.yaml`, run N is `<scenario>.run<N>.yaml`. Every run starts from the records the runs
-before it left and, unless its cassette says otherwise, from the previous run's final checkpoint, so
-deletion detection and incremental behaviour are exercised as production would see them. Recording run N
-first replays runs 1..N-1 into the store it then records against.
+A scenario is one cassette, `cassettes/<integration>/<function>/<scenario>.yaml` (runs 2.. of a multi-run
+scenario are `<scenario>.run<N>.yaml` and belong to it); its snapshot sits beside it as
+`<scenario>.snapshot.json`.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import replace
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .project import Project
-from .records.memory import MemoryStore
-from .result import RunResult
-from .runner import UNSET
-from .session import DryRun, execute, prepare
+from .snapshots import SNAPSHOT_SUFFIX
+
+LATER_RUN = re.compile(r"\.run(\d+)$")
 
 
-def run_paths(project: Project, integration: str, function: str, scenario: str) -> list[Path]:
-    """The cassettes of a scenario's runs, in order (stops at the first missing run)."""
-    paths = []
-    run = 1
-    while (path := project.cassette_path(integration, function, scenario, run)).is_file():
-        paths.append(path)
-        run += 1
-    return paths
+@dataclass(frozen=True, order=True)
+class Scenario:
+    integration: str
+    function: str
+    name: str
+    cassette: Path = field(compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.integration}/{self.function}[{self.name}]"
+
+    @property
+    def qualified_function(self) -> str:
+        return f"{self.integration}/{self.function}"
+
+    @property
+    def snapshot(self) -> Path:
+        return self.cassette.with_name(self.cassette.stem + SNAPSHOT_SUFFIX)
 
 
-def execute_runs(req: DryRun, upto: int | None = None) -> list[RunResult]:
-    """Runs 1..`upto` (default `req.run`) of the scenario: earlier runs replayed, the last in `req.mode`."""
-    last = upto or req.run
-    store = req.store or MemoryStore(time.time)
-    results: list[RunResult] = []
-    for run in range(1, last + 1):
-        if run < last:
-            # Earlier runs replay exactly as recorded (their own input, metadata and checkpoint).
-            step = replace(req, run=run, store=store, mode="replay", input=UNSET, metadata=UNSET,
-                           payload=UNSET, checkpoint=UNSET, faults=None)
-        else:
-            step = replace(req, run=run, store=store)
-        prepared = prepare(step)
-        if run < last and not prepared.cassette_path.is_file():
-            raise_missing(prepared.project, prepared.cassette_path, run)
-        if prepared.mode != "replay" and step.checkpoint is UNSET and results:
-            # A new run continues from where the previous one ended, as the next production run would.
-            step = replace(step, checkpoint=results[-1].final_checkpoint)
-        result = execute(step, prepared)
-        results.append(result)
-        if not result.ok:
-            break
-    return results
+def split_run(stem: str) -> tuple[str, int]:
+    """`refresh.run2` -> (`refresh`, 2); `default` -> (`default`, 1)."""
+    m = LATER_RUN.search(stem)
+    return (stem[: m.start()], int(m.group(1))) if m else (stem, 1)
 
 
-def raise_missing(project: Project, path: Path, run: int) -> None:
-    from .errors import CassetteError
+def find_scenarios(project: Project, under: Iterable[Path] | None = None) -> list[Scenario]:
+    """Every cassette of the project (optionally only those inside `under`), sorted by id."""
+    root = project.cassettes_dir
+    if not root.is_dir():
+        return []
+    limits = [p.resolve() for p in under] if under is not None else None
+    found = []
+    for path in root.glob("*/*/*.yaml"):
+        if path.name.startswith(".") or LATER_RUN.search(path.stem):
+            continue  # run 2.. of a multi-run scenario belongs to the scenario of its run 1
+        if limits is not None and not any(path.resolve() == lim or lim in path.resolve().parents for lim in limits):
+            continue
+        found.append(Scenario(path.parent.parent.name, path.parent.name, path.stem, path))
+    return sorted(found)
 
-    raise CassetteError(f"run {run} of this scenario is not recorded ({project.relative(path)})",
-                        hint=f"record the runs in order: --record --run {run}")
+
+def orphan_snapshots(project: Project) -> list[Path]:
+    """Snapshot files whose cassette no longer exists (a renamed or deleted scenario)."""
+    root = project.cassettes_dir
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob(f"*/*/*{SNAPSHOT_SUFFIX}")
+                  if not p.with_name(p.name[: -len(SNAPSHOT_SUFFIX)] + ".yaml").is_file())

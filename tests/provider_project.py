@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.clock import VirtualClock
+from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
 from harness.result import RunResult
-from harness.session import DryRun, execute
 
 CALL = """
 from harness import action
@@ -98,4 +98,4 @@ connections:
 def run(root: Path, input: dict[str, Any], *, cid: str = "c1", clock: VirtualClock | None = None,
         **kwargs: Any) -> RunResult:
     kwargs.setdefault("mode", "live")
-    return execute(DryRun("call", cid, project=load_project(root), input=input, clock=clock, **kwargs))
+    return run_request(RunRequest("call", cid, project=load_project(root), input=input, clock=clock, **kwargs))

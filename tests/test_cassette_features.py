@@ -18,9 +18,9 @@ from click.testing import Result
 
 from harness.cassettes.format import Cassette, Interaction, dump_cassette, load_cassette
 from harness.errors import CassetteError
+from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
 from harness.result import RunResult
-from harness.session import DryRun, execute
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.routing import RoutingTransport
 
@@ -74,7 +74,7 @@ def test_record_modes(example: Path, fake_github: FakeGitHub, github_routes: Rou
     path = example / "cassettes/github/issues/new.yaml"
 
     def run(mode: str, **kw: Any) -> RunResult:
-        return execute(DryRun("issues", "demo", scenario="new", record_mode=mode, project=project,
+        return run_request(RunRequest("issues", "demo", scenario="new", record_mode=mode, project=project,
                               network=github_routes, **kw))
 
     with pytest.raises(CassetteError, match="never calls the provider"):
@@ -89,7 +89,7 @@ def test_record_modes(example: Path, fake_github: FakeGitHub, github_routes: Rou
     assert run("all").ok and len(fake_github.requests) == 7 and len(load_cassette(path).interactions) == 3
     monkeypatch.setenv("CI", "1")
     with pytest.raises(CassetteError, match="never calls the provider"):
-        execute(DryRun("issues", "demo", scenario="missing", project=project, network=github_routes))
+        run_request(RunRequest("issues", "demo", scenario="missing", project=project, network=github_routes))
 
 
 def test_pretty_json_bodies_replay_byte_identical(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
 from harness.result import RunResult
-from harness.session import DryRun, execute
 from tests.fakes.github_server import FakeGitHub
 
 MODELS = """
@@ -136,7 +136,7 @@ def run(make_project: Callable[..., Path], fake_github: FakeGitHub,
 
     def go(function: str, **kwargs: Any) -> RunResult:
         kwargs.setdefault("mode", "live")
-        return execute(DryRun(function, "c1", project=project, **kwargs))
+        return run_request(RunRequest(function, "c1", project=project, **kwargs))
 
     return go
 

@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from harness.errors import CassetteError
+from harness.http.blocking import NetworkBlockedError, blocked_network
 from harness.project import load_project
 from harness.result import RunResult
-from harness.testing import NetworkBlockedError, blocked_network, find_scenarios, orphan_snapshots
+from harness.scenarios import find_scenarios, orphan_snapshots
 from tests.fakes.github_server import FakeGitHub
 
 SINCE = "2026-01-12T10:00:00Z"

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from harness.definitions import SyncDefinition
 from harness.invariants import check_sync
+from harness.pipeline import RunRequest, execute, prepare
 from harness.project import load_project
 from harness.result import RunResult
-from harness.session import DryRun, execute, prepare
 from tests.fakes.github_server import FakeGitHub
 
 from .conftest import GH_CONNECTIONS as CONNECTIONS
@@ -82,10 +82,10 @@ def proj(make_project: Callable[..., Path], fake_github: FakeGitHub, monkeypatch
 
 
 def runner_for(proj: Path, name: str) -> tuple[SyncDefinition, Callable[..., RunResult]]:
-    base = DryRun(name, "c1", mode="live", project=load_project(proj))
+    base = RunRequest(name, "c1", mode="live", project=load_project(proj))
     prepared = prepare(base)
     assert isinstance(prepared.definition, SyncDefinition)
-    return prepared.definition, lambda **kw: execute(DryRun(**{**vars(base), **kw}), prepared)
+    return prepared.definition, lambda **kw: execute(RunRequest(**{**vars(base), **kw}), prepared).result
 
 
 def test_resume_invariant_holds_for_a_correct_sync(proj: Path) -> None:

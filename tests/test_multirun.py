@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from harness.pipeline import RunRequest, execute, run_paths
 from harness.project import load_project
-from harness.scenarios import execute_runs, run_paths
-from harness.session import DryRun
 from tests.fakes.github_server import FakeGitHub
 
 from .test_sync_semantics import CONNECTIONS, FULL
@@ -38,7 +37,7 @@ def test_two_run_scenario_records_and_replays_deletes(proj: Path, cli: Callable[
     assert [p.name for p in run_paths(project, "gh", "full", "refresh")] == ["refresh.yaml", "refresh.run2.yaml"]
 
     request.getfixturevalue("no_network")
-    results = execute_runs(DryRun("full", "c1", scenario="refresh", project=project), upto=2)
+    results = execute(RunRequest("full", "c1", scenario="refresh", project=project, run=2)).results
     assert [r.mode for r in results] == ["replay", "replay"]
     assert [r.totals() for r in results] == [
         {"added": 12, "updated": 0, "deleted": 0, "unchanged": 0},
@@ -59,7 +58,7 @@ def test_scenario_names_are_checked(proj: Path, cli: Callable[..., Result]) -> N
 
 def test_a_multi_run_scenario_is_one_test_whose_snapshot_shows_every_run(
         proj: Path, cli: Callable[..., Result], fake_github: FakeGitHub) -> None:
-    from harness.testing import find_scenarios, run_scenario
+    from harness.scenarios import find_scenarios
 
     env = {"GH_URL": fake_github.base_url, "GH_TOKEN": fake_github.token}
     assert cli(proj, "dryrun", "full", "c1", "--record", "--scenario", "refresh", env=env).exit_code == 0
@@ -68,6 +67,7 @@ def test_a_multi_run_scenario_is_one_test_whose_snapshot_shows_every_run(
                env=env).exit_code == 0
     project = load_project(proj)
     assert [s.id for s in find_scenarios(project)] == ["gh/full[refresh]"]
-    ran = run_scenario(project, "full", "refresh", block_network=True)
+    ran = execute(RunRequest("full", scenario="refresh", mode="replay", run=None, project=project,
+                             block_network=True))
     assert [r.totals()["added"] for r in [*ran.previous, ran.result]] == [12, 0]
     assert ran.result.models["Issue"].deleted == [{"id": "1001"}]

@@ -15,8 +15,8 @@ from click.testing import Result
 from harness.cassettes.format import load_cassette
 from harness.cassettes.nango_hash import identity, identity_hash
 from harness.cassettes.nango_import import import_nango
+from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
-from harness.session import DryRun, execute
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "nango"
 if not SAMPLES.is_dir():
@@ -159,7 +159,7 @@ def test_converted_cassette_replays_to_nangos_expected_result(nango_project: Pat
                                                              no_network: None) -> None:
     path = nango_project / "cassettes" / integration / function / "nango.yaml"
     expected = load_cassette(path).context["expected"]
-    result = execute(DryRun(f"{integration}/{function}", "nango", scenario="nango", mode="replay",
+    result = run_request(RunRequest(f"{integration}/{function}", "nango", scenario="nango", mode="replay",
                             fail_unplayed=True, project=load_project(nango_project)))
     assert result.ok, result.error
     assert result.unplayed == []
@@ -212,7 +212,7 @@ def test_a_request_matches_by_nango_hash_when_the_recorded_request_lost_its_para
     # which the function sends: Nango matches it by hash, and so does the replay.
     cassette = load_cassette(nango_project / "cassettes/asana/users/nango.yaml")
     assert "?" not in cassette.interactions[0].uri
-    result = execute(DryRun("asana/users", "nango", scenario="nango", project=load_project(nango_project)))
+    result = run_request(RunRequest("asana/users", "nango", scenario="nango", project=load_project(nango_project)))
     assert result.ok, result.error
     assert result.requests[0].url.endswith("/api/1.0/workspaces?opt_fields=gid%2Cname")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
 from harness.result import RunResult
-from harness.session import DryRun, execute
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.routing import RoutingTransport
 
@@ -27,7 +27,7 @@ def test_the_runner_reports_each_exchange_and_batch(example: Path, fake_github: 
     def progress(result: RunResult) -> None:
         seen.append((len(result.requests), len(result.records("Issue"))))
 
-    result = execute(DryRun("issues", "demo", mode="live", project=load_project(example), network=github_routes,
+    result = run_request(RunRequest("issues", "demo", mode="live", project=load_project(example), network=github_routes,
                             progress=progress))
     assert result.ok
     # After each of the 3 pages: the exchange, then the batch of 5 (or 2) records.

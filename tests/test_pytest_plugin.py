@@ -12,9 +12,9 @@ import yaml
 
 # In-process pytester runs drop the modules a run imported; importing these here keeps one pydantic and
 # one harness for every run (a function's models must subclass the same BaseModel the harness checks).
-import harness.session
+import harness.pipeline
 import harness.snapshots.extension
-import harness.testing  # noqa: F401
+import harness.verdict  # noqa: F401
 
 from .conftest import REPO
 

@@ -10,9 +10,9 @@ import vcr
 import yaml
 
 from harness.cassettes.format import load_cassette
+from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
 from harness.result import RunResult
-from harness.session import DryRun, execute
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.record_examples import NEW_ISSUE, record_examples
 from tests.fakes.routing import RoutingTransport
@@ -41,7 +41,7 @@ def test_record_then_replay_offline_gives_the_same_result(
     cassette.unlink()
     monkeypatch.setenv("GITHUB_TOKEN", fake_github.token)
 
-    recorded = execute(DryRun("issues", "demo", mode="record", project=project, network=github_routes))
+    recorded = run_request(RunRequest("issues", "demo", mode="record", project=project, network=github_routes))
     assert recorded.ok, recorded.error
     assert recorded.cassette_written and cassette.is_file()
     assert len(recorded.records("Issue")) == 12
@@ -52,7 +52,7 @@ def test_record_then_replay_offline_gives_the_same_result(
 
     monkeypatch.delenv("GITHUB_TOKEN")
     request.getfixturevalue("no_network")
-    replayed = execute(DryRun("issues", "demo", project=project))
+    replayed = run_request(RunRequest("issues", "demo", project=project))
     assert replayed.mode == "replay"
     assert replayed.ok, replayed.error
     assert replayed.unplayed == []
@@ -64,7 +64,7 @@ def test_action_records_and_replays(example: Path, fake_github: FakeGitHub, gith
                                     monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     project = load_project(example)
     monkeypatch.setenv("GITHUB_TOKEN", fake_github.token)
-    recorded = execute(DryRun("create-issue", "demo", mode="record", project=project, input=NEW_ISSUE,
+    recorded = run_request(RunRequest("create-issue", "demo", mode="record", project=project, input=NEW_ISSUE,
                               allow_writes=True, network=github_routes, scenario="bug"))
     assert recorded.ok, recorded.error
     assert recorded.output == {"id": "1013", "number": 13, "url": "https://github.com/octocat/hello-world/issues/13"}
@@ -73,7 +73,7 @@ def test_action_records_and_replays(example: Path, fake_github: FakeGitHub, gith
                                                       "labels": ["bug"]}
     request.getfixturevalue("no_network")
     # The scenario's input comes from the cassette: no --input needed.
-    replayed = execute(DryRun("create-issue", "demo", project=project, scenario="bug"))
+    replayed = run_request(RunRequest("create-issue", "demo", project=project, scenario="bug"))
     assert replayed.ok and replayed.output == recorded.output
 
 
@@ -90,7 +90,7 @@ def test_bundled_cassettes_are_what_the_fake_server_records(example: Path) -> No
 
 
 def test_bundled_replay_needs_no_credentials_and_no_network(example: Path, no_network: None) -> None:
-    result = execute(DryRun("issues", "demo", project=load_project(example)))
+    result = run_request(RunRequest("issues", "demo", project=load_project(example)))
     assert result.ok and result.mode == "replay"
     assert len(result.records("Issue")) == 12
     assert result.final_checkpoint == {"since": "2026-01-12T10:00:00Z"}

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.invariants import check_sync
+from harness.pipeline import RunRequest, execute, prepare
 from harness.project import load_project
 from harness.records.memory import MemoryStore
 from harness.records.sqlite import SqliteStore
 from harness.records.store import RecordStore, TrackDeletesError
-from harness.session import DryRun, execute, prepare
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.routing import RoutingTransport
 
@@ -98,9 +98,9 @@ def test_example_sync_resumes_from_any_checkpoint(example: Path, fake_github: Fa
                                                   github_routes: RoutingTransport,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", fake_github.token)
-    base = DryRun("issues", "demo", mode="live", project=load_project(example), network=github_routes)
+    base = RunRequest("issues", "demo", mode="live", project=load_project(example), network=github_routes)
     prepared = prepare(base)
     report = check_sync(prepared.definition,  # type: ignore[arg-type]
-                        lambda **kw: execute(DryRun(**{**vars(base), **kw}), prepared))
+                        lambda **kw: execute(RunRequest(**{**vars(base), **kw}), prepared).result)
     assert report.ok, report.to_json()
     assert sum(1 for f in report.findings if f.check == "resume") == 2

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
-from harness.session import DryRun, execute
 from tests.fakes.github_server import FakeGitHub
 
 from .conftest import GH_CONNECTIONS as CONNECTIONS
@@ -100,8 +100,8 @@ def test_records_list_errors(proj: Path, cli: Callable[..., Result]) -> None:
 @pytest.mark.parametrize("fault", ["429@2", "503x2@2", "500@3", "timeout@2", "reset@1", "503@/repos/*/issues"])
 def test_faults_on_replay_are_recovered_without_duplicates_or_losses(example: Path, fault: str) -> None:
     project = load_project(example)
-    clean = execute(DryRun("issues", "demo", project=project))
-    faulted = execute(DryRun("issues", "demo", project=project, faults=[fault]))
+    clean = run_request(RunRequest("issues", "demo", project=project))
+    faulted = run_request(RunRequest("issues", "demo", project=project, faults=[fault]))
     assert faulted.ok, faulted.error
     assert faulted.records("Issue") == clean.records("Issue")
     assert len({r["id"] for r in faulted.records("Issue")}) == 12
@@ -111,7 +111,7 @@ def test_faults_on_replay_are_recovered_without_duplicates_or_losses(example: Pa
 
 
 def test_fault_exhausting_retries_fails_cleanly(example: Path) -> None:
-    res = execute(DryRun("issues", "demo", project=load_project(example), faults=["503x4@1"]))
+    res = run_request(RunRequest("issues", "demo", project=load_project(example), faults=["503x4@1"]))
     assert res.error is not None and res.error.type == "script_http_error" and res.error.status == 503
 
 

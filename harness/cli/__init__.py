@@ -1,4 +1,4 @@
-"""The `harness` command line: a thin click layer over the session and the runner.
+"""The `harness` command line: a thin click layer over the engine (`harness.pipeline` and `harness.verdict`).
 
 Only click is imported at start-up (`harness --help` stays fast); each command imports what it needs.
 Every `HarnessError` becomes one line on stderr and its documented exit code; a traceback is shown only
@@ -66,16 +66,17 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
 
 def _register() -> None:
     from .cassettes import cassettes
-    from .checks import check, fuzz
+    from .check import check
     from .dev import dev
     from .dryrun import dryrun
     from .events import event, webhook
+    from .fuzz import fuzz
+    from .import_nango import import_nango_cmd
     from .listing import list_functions
-    from .nango import import_nango_cmd
     from .packaging import compile_cmd, deploy_cmd, package_cmd
+    from .pytest_cmds import generate_tests, test_command
     from .records import records
     from .scaffold import clone_cmd, init_cmd, new_cmd
-    from .testing import generate_tests, test_command
     from .tools import tools
 
     main.add_command(dryrun)

@@ -54,20 +54,26 @@ def _resolve(project: Project, target: str, scenario: str) -> Path:
 
 
 def _replay(project: Project, path: Path, cassette: Cassette) -> RunResult:
-    from ..session import DryRun, execute, prepare
+    """Replay the scenario run `path` holds (run N of a multi-run scenario after runs 1..N-1)."""
+    from ..cassettes.context import ScenarioContext
+    from ..pipeline import RunRequest, execute
+    from ..scenarios import split_run
 
-    ctx = cassette.context
-    conn = ctx.get("connection") or {}
-    if not ctx.get("function") or not conn.get("connection_id"):
+    ctx = ScenarioContext.parse(cassette.context, project.relative(path))
+    if not ctx.function or ctx.connection is None:
         raise CassetteError(f"{project.relative(path)}: its `harness:` section names no function or connection",
                             hint="only cassettes recorded or imported by harness can be replayed")
-    req = DryRun(function=str(ctx["function"]), connection_id=str(conn["connection_id"]),
-                 integration=ctx.get("integration"), mode="replay", scenario=path.stem, project=project)
-    prepared = prepare(req)
-    if prepared.cassette_path.resolve() != path.resolve():
-        raise CassetteError(f"{project.relative(path)} is not where {ctx['function']!r} keeps scenario "
-                            f"{path.stem!r} ({project.relative(prepared.cassette_path)})")
-    return execute(req, prepared)
+    scenario, number = split_run(path.stem)
+    outcome = execute(RunRequest(function=ctx.function, integration=ctx.integration, mode="replay",
+                                 scenario=scenario, run=number, project=project))
+    if outcome.prepared.run != number:
+        message = outcome.result.error.message if outcome.result.error else outcome.result.status
+        raise CassetteError(f"run {outcome.prepared.run} of scenario {scenario!r}, replayed before run {number}, "
+                            f"failed: {message}")
+    if outcome.cassette_path.resolve() != path.resolve():
+        raise CassetteError(f"{project.relative(path)} is not where {ctx.function!r} keeps scenario "
+                            f"{scenario!r} ({project.relative(outcome.cassette_path)})")
+    return outcome.result
 
 
 @click.group("cassettes")

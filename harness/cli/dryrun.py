@@ -65,10 +65,9 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
     Replays the scenario's recording when there is one, else runs live; --live, --replay and --record
     choose explicitly.
     """
-    from ..runner import UNSET
-    from ..session import DryRun, execute, prepare
+    from ..pipeline import UNSET, RunRequest, execute, prepare
 
-    req = DryRun(
+    req = RunRequest(
         function=function, connection_id=connection, integration=integration, mode=mode, scenario=scenario,
         input=json_arg("--input", input_) if input_ is not None else UNSET,
         metadata=json_arg("--metadata", metadata) if metadata is not None else UNSET,
@@ -94,15 +93,11 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
     label = f"{prepared.mode} {prepared.definition.qualified_name}"
     with live_progress(label, prepared.mode in ("live", "record")) as progress:
         req.progress = progress
-        if run_number > 1:
-            from ..scenarios import execute_runs
-
-            results = execute_runs(req)
-            result = results[-1]
-            done = ", ".join(f"run {i + 1}: {r.status}" for i, r in enumerate(results[:-1]))
-            click.echo(f"replayed the earlier runs first ({done})", err=True)
-        else:
-            result = execute(req, prepared)
+        outcome = execute(req, prepared)
+    result = outcome.result
+    if outcome.previous or run_number > 1:
+        done = ", ".join(f"run {i + 1}: {r.status}" for i, r in enumerate(outcome.previous))
+        click.echo(f"replayed the earlier runs first ({done})", err=True)
     if as_json:
         doc: dict[str, Any] = result.to_json()
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 def _compile(project: Project) -> Manifest:
-    from ..packaging.checks import StaticCheckError
     from ..packaging.manifest import CompileError, compile_project
+    from ..packaging.static_checks import StaticCheckError
 
     try:
         manifest = compile_project(project)
@@ -64,8 +64,8 @@ def package_cmd(ctx: click.Context, out: Path | None) -> None:
     """Compile, run the static checks and write a reproducible zip of the functions and the manifest."""
     from ..atomic import write_atomic
     from ..packaging.bundle import build_bundle
-    from ..packaging.checks import StaticCheckError
     from ..packaging.manifest import write_manifest
+    from ..packaging.static_checks import StaticCheckError
 
     project = project_of(ctx)
     manifest = _compile(project)
@@ -94,7 +94,7 @@ def deploy_cmd(ctx: click.Context, target: str, skip_tests: bool, allow_destruct
     from ..errors import UsageError
     from ..packaging import deploy
     from ..packaging.bundle import build_bundle
-    from ..packaging.checks import StaticCheckError
+    from ..packaging.static_checks import StaticCheckError
 
     project = project_of(ctx)
     manifest = _compile(project)

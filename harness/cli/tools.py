@@ -56,7 +56,7 @@ def call(ctx: click.Context, name: str, connection: str, input_: str, mode: str 
     from ..agents.tools import collect_tools, tool_result
     from ..errors import NotFoundError
     from ..loader import load_catalog
-    from ..session import DryRun, execute
+    from ..pipeline import RunRequest, run_request
 
     project = project_of(ctx)
     catalog = load_catalog(project.functions_dir)
@@ -66,9 +66,9 @@ def call(ctx: click.Context, name: str, connection: str, input_: str, mode: str 
         raise NotFoundError(f"unknown tool {name!r}", hint="known tools: " + (", ".join(sorted(by_name)) or "none"))
     arguments = json_arg("--input", input_)
     d = tool.definition
-    result = execute(DryRun(function=d.name, integration=d.integration, connection_id=connection, mode=mode,
-                            scenario=scenario, input=arguments if d.input is not None else None,
-                            allow_writes=allow_writes, project=project))
+    result = run_request(RunRequest(function=d.name, integration=d.integration, connection_id=connection,
+                                    mode=mode, scenario=scenario, input=arguments if d.input is not None else None,
+                                    allow_writes=allow_writes, project=project))
     sys.stdout.write(json.dumps(tool_result(result, fmt, call_id), indent=2, ensure_ascii=False) + "\n")  # type: ignore[arg-type]
     if not result.ok and result.error is not None:
         ctx.exit(result.error.exit_code)

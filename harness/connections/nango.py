@@ -1,4 +1,4 @@
-"""A Nango server as a connection source, and the transport that sends calls through Nango's proxy.
+"""A Nango server as a connection source (the proxy transport is `harness.http.nango_proxy`).
 
 With `NANGO_SECRET_KEY` (and `NANGO_HOST`, default https://api.nango.dev):
 - the connection is `GET /connection/<id>?provider_config_key=<integration>` (credentials,
@@ -7,9 +7,6 @@ With `NANGO_SECRET_KEY` (and `NANGO_HOST`, default https://api.nango.dev):
   (Nango holds the OAuth client and the refresh token; harness never calls the token URL itself);
 - `--persist-metadata` sends the run's metadata writes in order: `set_metadata` as
   `POST /connections/metadata`, `update_metadata` as `PATCH /connections/metadata`;
-- `--via-nango-proxy` sends every call to `<host>/proxy/<endpoint>` with `Connection-Id` and
-  `Provider-Config-Key`, the function's headers as `Nango-Proxy-<name>`, `Base-Url-Override` when the call
-  left the provider's base URL, and `Retries: 0` (harness runs the retry loop itself).
 """
 
 from __future__ import annotations
@@ -26,9 +23,6 @@ from .model import Connection
 from .refresh import TokenRefreshError
 
 DEFAULT_HOST = "https://api.nango.dev"
-# Headers of the HTTP exchange itself, sent to Nango as they are rather than forwarded with the prefix.
-_OWN_HEADERS = frozenset({"host", "content-type", "content-length", "accept", "accept-encoding", "connection",
-                          "user-agent", "transfer-encoding"})
 
 
 def settings(env: dict[str, str] | None = None) -> tuple[str, str] | None:
@@ -132,52 +126,3 @@ class NangoSource:
                 response = client.request(method, "/connections/metadata", json=body, headers=self._headers())
                 self._check(response, f"{method} /connections/metadata")
         return f"Nango at {self.host}"
-
-
-class NangoProxyTransport(httpx.AsyncBaseTransport):
-    """Sends the provider calls through Nango's `/proxy`, which adds the credentials and calls the provider."""
-
-    def __init__(self, host: str, secret_key: str, connection: Connection, base_url: str, *,
-                 allow_writes: bool = False, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self.host = host.rstrip("/")
-        self._key = secret_key
-        self.connection = connection
-        self.base_url = base_url.rstrip("/")
-        self.allow_writes = allow_writes
-        self.inner = inner or httpx.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        from ..errors import WriteBlockedError
-        from ..http.live import SAFE_METHODS
-
-        if request.method.upper() not in SAFE_METHODS and not self.allow_writes:
-            raise WriteBlockedError(
-                f"live {request.method} {request.url.copy_with(query=None)} blocked: a live dry run does not "
-                "write to the provider unless asked", hint="pass --allow-writes, or replay a recording")
-        url = str(request.url)
-        headers: dict[str, str] = {}
-        if url.startswith(self.base_url + "/") or url == self.base_url:
-            rest = url[len(self.base_url):]
-        else:
-            origin = f"{request.url.scheme}://{request.url.netloc.decode()}"
-            headers["Base-Url-Override"] = origin
-            rest = url[len(origin):]
-        for name, value in request.headers.multi_items():
-            if name.lower() in _OWN_HEADERS:
-                headers[name] = value
-            else:
-                headers[f"Nango-Proxy-{name}"] = value
-        headers.update({
-            "authorization": f"Bearer {self._key}",
-            "Connection-Id": self.connection.connection_id,
-            "Provider-Config-Key": self.connection.integration,
-            "Retries": "0",
-            "Nango-Is-Dry-Run": "true",
-        })
-        target = httpx.URL(f"{self.host}/proxy/{rest.lstrip('/')}")
-        outgoing = httpx.Request(request.method, target, headers=headers, content=await request.aread(),
-                                 extensions=request.extensions)
-        return await self.inner.handle_async_request(outgoing)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -28,11 +28,9 @@ import httpx
 from ..clock import Clock, RealClock
 from ..connections import refresh
 from ..connections.model import Connection
-from ..errors import WriteBlockedError
 from ..providers.catalog import Provider
 from ..providers.templates import render
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -99,12 +97,11 @@ def _merge_body(content: bytes, ctype: str, extra: dict[str, Any]) -> tuple[byte
 
 
 class LiveTransport(httpx.AsyncBaseTransport):
-    def __init__(self, connection: Connection, provider: Provider, *, allow_writes: bool = False,
+    def __init__(self, connection: Connection, provider: Provider, *,
                  inner: httpx.AsyncBaseTransport | None = None, clock: Clock | None = None,
                  on_secret: Callable[[str, str], None] | None = None) -> None:
         self.connection = connection
         self.provider = provider
-        self.allow_writes = allow_writes
         self.inner = inner or httpx.AsyncHTTPTransport()
         self.clock = clock or RealClock()
         self.on_secret = on_secret
@@ -114,10 +111,6 @@ class LiveTransport(httpx.AsyncBaseTransport):
         self._produced: list[dict[str, Any]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method.upper() not in SAFE_METHODS and not self.allow_writes:
-            raise WriteBlockedError(
-                f"live {request.method} {request.url.copy_with(query=None)} blocked: a live dry run does not "
-                "write to the provider unless asked", hint="pass --allow-writes, or replay a recording")
         content = await request.aread()
         if refresh.needs_refresh(self.connection, self.provider, self.clock.now()):
             await self._refresh("expired", None)

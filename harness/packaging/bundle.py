@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..project import Project
-from .checks import StaticCheckError, static_check
 from .manifest import Manifest, compile_project, manifest_text
+from .static_checks import StaticCheckError, static_check
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _MODE = 0o100644 << 16

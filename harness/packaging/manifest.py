@@ -224,7 +224,7 @@ def compile_project(project: Project, catalog: Catalog | None = None) -> Manifes
     The static checks come first so that a module with import-time side effects is refused before it runs.
     Raises StaticCheckError or CompileError (each lists every problem found).
     """
-    from .checks import require_clean
+    from .static_checks import require_clean
 
     require_clean(project)
     catalog = catalog or load_catalog(project.functions_dir)

@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
 from harness.result import RunResult
-from harness.session import DryRun, execute
 
 from .github_server import FakeGitHub
 from .routing import RoutingTransport
@@ -32,8 +32,9 @@ def record_examples(project_root: Path = ROOT) -> dict[str, RunResult]:
         previous = os.environ.get("GITHUB_TOKEN")
         os.environ["GITHUB_TOKEN"] = gh.token
         try:
-            results["issues"] = execute(DryRun("issues", "demo", mode="record", project=project, network=routes))
-            results["create-issue"] = execute(DryRun("create-issue", "demo", mode="record", project=project,
+            results["issues"] = run_request(RunRequest("issues", "demo", mode="record", project=project,
+                                                       network=routes))
+            results["create-issue"] = run_request(RunRequest("create-issue", "demo", mode="record", project=project,
                                                      input=NEW_ISSUE, allow_writes=True, network=routes))
         finally:
             if previous is None:

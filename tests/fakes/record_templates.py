@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
-from harness.runner import UNSET
 from harness.scaffold.catalog import TEMPLATES_DIR, load_catalog, write_connections
-from harness.session import DryRun, execute
+from harness.unset import UNSET
 
 from .github_server import FakeGitHub
 from .routing import RoutingTransport
@@ -65,7 +65,7 @@ def record_templates(names: list[str] | None = None, out: Path = TEMPLATES_DIR) 
                                                                            catalog.connections[template.connection]})
                 (root / "pyproject.toml").write_text("[tool.harness]\n")
                 project = load_project(root)
-                result = execute(DryRun(template.function, template.connection, mode="record", project=project,
+                result = run_request(RunRequest(template.function, template.connection, mode="record", project=project,
                                         network=routes, allow_writes=True,
                                         input=INPUTS.get(name, UNSET)))
                 if not result.cassette_written:

@@ -111,7 +111,8 @@ def generate_tests(ctx: click.Context, functions: tuple[str, ...], scenarios: tu
                    out_dir: Path | None, force: bool) -> None:
     """Write editable pytest files for the recorded scenarios of FUNCTIONS (default: every function)."""
     from ..atomic import write_atomic
-    from ..testing import find_scenarios, run_scenario
+    from ..pipeline import RunRequest, run_request
+    from ..scenarios import find_scenarios
 
     project = project_of(ctx)
     found = find_scenarios(project)
@@ -129,8 +130,9 @@ def generate_tests(ctx: click.Context, functions: tuple[str, ...], scenarios: tu
         raise UsageError("no scenario to generate tests for", hint="record one with --record, or check --scenario")
     groups: dict[tuple[str, str], list[tuple[str, Any]]] = {}
     for sc in found:
-        run = run_scenario(project, sc.function, sc.name, integration=sc.integration)
-        groups.setdefault((sc.integration, sc.function), []).append((sc.name, run.result))
+        result = run_request(RunRequest(function=sc.qualified_function, scenario=sc.name, mode="replay", run=None,
+                                        project=project))
+        groups.setdefault((sc.integration, sc.function), []).append((sc.name, result))
     folder = out_dir if out_dir is not None else project.root / "tests" / "harness"
     refused: list[str] = []
     for (integration, function), runs in sorted(groups.items()):

@@ -1,0 +1,43 @@
+"""`harness check FUNCTION CONNECTION`: a sync's invariants (resume, idempotence, checkpoint pitfalls)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .options import project_of
+
+
+@click.command()
+@click.argument("function")
+@click.argument("connection")
+@click.option("--live", "mode", flag_value="live", help="Run against the provider (read-only GETs).")
+@click.option("--replay", "mode", flag_value="replay",
+              help="Run from the recording (resumed runs need their requests recorded).")
+@click.option("--integration", default=None)
+@click.option("--points", type=click.IntRange(min=1), default=20, show_default=True,
+              help="At most this many interruption points (spread over the run's checkpoints).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def check(ctx: click.Context, function: str, connection: str, mode: str | None, integration: str | None,
+          points: int, as_json: bool) -> None:
+    """Check a sync's invariants: resuming from any checkpoint reaches the same records; a second run from
+    the final checkpoint adds nothing; Nango's checkpoint pitfalls."""
+    from ..errors import EXIT_FAILED
+    from ..invariants import check_request
+    from ..pipeline import RunRequest
+
+    report = check_request(RunRequest(function=function, connection_id=connection, integration=integration,
+                                      mode=mode or "live", project=project_of(ctx)), max_points=points)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        for finding in report.findings:
+            mark = click.style("ok  ", fg="green") if finding.ok else click.style("FAIL", fg="red")
+            click.echo(f"{mark} {finding.check:<10} {finding.message}")
+            if not finding.ok and finding.details.get("differences"):
+                click.echo(f"     {json.dumps(finding.details['differences'])}")
+    if not report.ok:
+        ctx.exit(EXIT_FAILED)

@@ -1,0 +1,150 @@
+"""The one place a transport stack is assembled, and the small interface the runner talks to.
+
+Bottom to top, each layer one seam:
+
+- the bottom: the provider (`live.LiveTransport`, which injects credentials and refreshes tokens), Nango's
+  proxy (`nango_proxy`), a fake (`redirect`, given as the network under either), a cassette (`replay`), or
+  the closest recorded answer (`loose`, for fuzzing);
+- the write guard (`guard`), right above a live bottom unless `--allow-writes`;
+- the recorder (`recording`), in record mode, above the credentials' injection so it never sees them;
+- new episodes (`episodes`): answers what the cassette knows, sends the rest to the recorder;
+- fault injection (`faults`), above everything that keeps state, so a fault consumes no recorded answer;
+- the observer (`observe`) on top: one `Exchange` per request for the run's result.
+
+The runner sees only `HttpStack`: the top transport, the clock waits go through, the exchanges, and
+`report()` (replay misses, unplayed interactions, faults) after the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ..cassettes.format import Cassette, Interaction
+from ..clock import Clock, RealClock
+from ..connections.model import Connection
+from ..errors import ReplayMissError, UsageError
+from ..providers.catalog import Provider
+from ..result import Exchange
+from .episodes import NewEpisodesTransport
+from .faults import Fault, FaultTransport
+from .guard import WriteGuardTransport
+from .live import LiveTransport
+from .loose import LooseReplayTransport
+from .nango_proxy import NangoProxyTransport
+from .observe import ObservingTransport
+from .recording import RecordingTransport
+from .replay import ReplayTransport
+from .scrub import Scrubber
+
+MODES = ("live", "record", "replay", "loose")
+
+
+@dataclass
+class LiveSpec:
+    """What a live bottom needs: whose credentials, which provider, and how to reach it."""
+
+    connection: Connection
+    provider: Provider
+    base_url: str
+    network: httpx.AsyncBaseTransport | None = None  # below everything: a fake's transport in tests
+    nango_proxy: tuple[str, str] | None = None  # (host, secret key): send the calls through Nango's /proxy
+    allow_writes: bool = False
+
+
+@dataclass
+class StackReport:
+    """What the stateful layers observed, read once after the run."""
+
+    misses: list[ReplayMissError] = field(default_factory=list)
+    unplayed: list[dict[str, Any]] = field(default_factory=list)
+    injected: list[str] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+
+class HttpStack:
+    """The transports under the function's client, topped by the observer."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport, source: str, scrubber: Scrubber,
+                 clock: Clock | None = None, *, recorder: RecordingTransport | None = None,
+                 replayer: ReplayTransport | None = None, faults: FaultTransport | None = None) -> None:
+        self.source = source  # live | replay
+        self.scrubber = scrubber
+        self.clock = clock or RealClock()
+        self._recorder = recorder
+        self._replayer = replayer
+        self._faults = faults
+        self.exchanges: list[Exchange] = []
+        self.on_exchange: Callable[[], None] | None = None
+        self.transport: httpx.AsyncBaseTransport = ObservingTransport(transport, scrubber, source, self.exchanges,
+                                                                      self._exchanged)
+
+    def _exchanged(self) -> None:
+        if self.on_exchange is not None:
+            self.on_exchange()
+
+    @property
+    def records(self) -> bool:
+        return self._recorder is not None
+
+    def recorded(self) -> list[Interaction]:
+        """The scrubbed exchanges the recorder kept (empty when the stack does not record)."""
+        return list(self._recorder.interactions) if self._recorder is not None else []
+
+    def report(self) -> StackReport:
+        out = StackReport()
+        if self._replayer is not None:
+            out.misses = list(self._replayer.misses)
+            out.unplayed = self._replayer.index.unplayed()
+        if self._faults is not None:
+            out.injected = list(self._faults.injected)
+            out.faults = list(self._faults.faults)
+        return out
+
+
+def _live_bottom(spec: LiveSpec, clock: Clock, scrubber: Scrubber) -> httpx.AsyncBaseTransport:
+    bottom: httpx.AsyncBaseTransport
+    if spec.nango_proxy is not None:
+        host, key = spec.nango_proxy
+        bottom = NangoProxyTransport(host, key, spec.connection, spec.base_url, inner=spec.network)
+    else:
+        bottom = LiveTransport(spec.connection, spec.provider, inner=spec.network, clock=clock,
+                               on_secret=scrubber.add_secret)
+    return bottom if spec.allow_writes else WriteGuardTransport(bottom)
+
+
+def build_stack(mode: str, scrubber: Scrubber, clock: Clock, *, cassette: Cassette | None = None,
+                live: LiveSpec | None = None, episodes: bool = False, faults: list[Fault] | None = None
+                ) -> HttpStack:
+    """The stack for `mode`: `replay` or `loose` answer from `cassette`; `live` and `record` call through
+    `live` (recording in `record`, and replaying what `cassette` knows first when `episodes`)."""
+    if mode not in MODES:
+        raise UsageError(f"unknown mode {mode!r}", hint="use live, replay or record")
+    recorder: RecordingTransport | None = None
+    replayer: ReplayTransport | None = None
+    transport: httpx.AsyncBaseTransport
+    if mode in ("replay", "loose"):
+        if cassette is None:
+            raise UsageError(f"a {mode} stack needs a cassette")
+        if mode == "loose":
+            transport = LooseReplayTransport(cassette, scrubber)
+        else:
+            transport = replayer = ReplayTransport(cassette, scrubber)
+        source = "replay"
+    else:
+        if live is None:
+            raise UsageError(f"a {mode} stack needs a connection to call")
+        transport = _live_bottom(live, clock, scrubber)
+        if mode == "record":
+            transport = recorder = RecordingTransport(transport, scrubber)
+            if episodes:
+                if cassette is None:
+                    raise UsageError("new episodes need the cassette to extend")
+                transport = NewEpisodesTransport(ReplayTransport(cassette, scrubber), recorder)
+        source = "live"
+    injector = FaultTransport(transport, faults) if faults else None
+    return HttpStack(injector or transport, source, scrubber, clock, recorder=recorder, replayer=replayer,
+                     faults=injector)

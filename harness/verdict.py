@@ -1,0 +1,178 @@
+"""The one scenario verdict: does a recorded scenario still pass, and what gates CI.
+
+`judge` replays a scenario (every run of a multi-run one) through the pipeline and decides, in one place,
+every gating question: a replay miss, unplayed interactions, a mismatch with an imported `expected:`
+section, and the snapshot (missing, stale, matching; written when updating, or when missing outside strict
+mode). `unused_snapshots` decides the project-level one: snapshots no cassette owns. The pytest plugin,
+`harness dev`, `harness test` (pytest) and deploy's gate (pytest under CI) all use these, so they agree.
+
+Strict mode (CI, `--harness-strict`) turns a missing snapshot, an unused snapshot and unplayed
+interactions into failures; outside it they are warnings and a missing snapshot is written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_atomic
+from .pipeline import Outcome, RunRequest, execute
+from .project import Project
+from .scenarios import Scenario, orphan_snapshots
+from .snapshots.diff import describe_differences
+from .snapshots.document import SnapshotSettings, run_summary, snapshot_document
+from .snapshots.expected import expected_differences
+from .snapshots.format import compare
+from .unset import UNSET
+
+
+def ci_from_env() -> bool:
+    """`CI` set to anything but empty, `0`, `false` or `no`."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@dataclass(frozen=True)
+class Policy:
+    strict: bool = False  # CI gating
+    update: bool = False  # accept changes: write new and changed snapshots
+    update_new_only: bool = False  # write only snapshots that do not exist yet
+    block_network: bool | None = None  # default: when strict
+
+    @classmethod
+    def from_env(cls, *, strict: bool = False, update: bool = False, update_new_only: bool = False) -> Policy:
+        return cls(strict=strict or ci_from_env(), update=update, update_new_only=update_new_only)
+
+
+def snapshot_settings(project: Project) -> SnapshotSettings:
+    """The project's `[tool.harness.snapshot]` settings (absolute project paths are stripped from values)."""
+    prefixes = [str(project.root.resolve()) + os.sep, str(project.root) + os.sep]
+    return SnapshotSettings.from_table(project.settings.get("snapshot"), strip_prefixes=prefixes)
+
+
+@dataclass
+class Verdict:
+    scenario: Scenario
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # project-relative snapshot paths written
+    outcome: Outcome | None = None
+    # The snapshot as stored and as this run makes it (set when they differ), for reports.
+    stored: dict[str, Any] | None = None
+    current: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scenario": self.scenario.id, "passed": self.passed, "failures": self.failures,
+                "warnings": self.warnings, "written": self.written}
+
+
+def fix_command(scenario: Scenario, flag: str = "--snapshot-update") -> str:
+    return (f"`pytest {flag} --harness-function {scenario.qualified_function} --harness-scenario "
+            f"{scenario.name}` (or `harness test --update`)")
+
+
+def _rerecord(scenario: Scenario, connection_id: str) -> str:
+    return (f"`harness dryrun {scenario.qualified_function} {connection_id} --scenario {scenario.name} "
+            "--record`")
+
+
+def judge(project: Project, scenario: Scenario, policy: Policy, settings: SnapshotSettings | None = None
+          ) -> Verdict:
+    """Replay `scenario` and decide whether it passes under `policy` (writing snapshots the policy allows)."""
+    settings = settings or snapshot_settings(project)
+    verdict = Verdict(scenario)
+    block = policy.strict if policy.block_network is None else policy.block_network
+    outcome = execute(RunRequest(function=scenario.qualified_function, scenario=scenario.name, mode="replay",
+                                 run=None, project=project, block_network=block))
+    verdict.outcome = outcome
+    result = outcome.result
+    sc, rel = scenario, project.relative
+
+    def gate(message: str) -> None:
+        (verdict.failures if policy.strict else verdict.warnings).append(message)
+
+    if result.error is not None and result.error.type == "replay_miss":
+        verdict.failures.append(f"{sc.id}: {result.error.message}\n  fix: re-record with "
+                                f"{_rerecord(sc, result.connection_id)}")
+        return verdict
+    if result.unplayed:
+        shown = ", ".join(f"{u.get('method', '?')} {u.get('uri', u.get('path', '?'))}" for u in result.unplayed[:5])
+        gate(f"{sc.id}: {len(result.unplayed)} recorded interaction(s) never played in {rel(sc.cassette)}: "
+             f"{shown}; re-record with {_rerecord(sc, result.connection_id)} or remove them from the cassette")
+    doc = snapshot_document(result, settings)
+    if outcome.previous:
+        doc["previous_runs"] = [run_summary(r) for r in outcome.previous]
+        unplayed_before = [u for r in outcome.previous for u in r.unplayed]
+        if unplayed_before:
+            gate(f"{sc.id}: {len(unplayed_before)} recorded interaction(s) of the earlier runs were never "
+                 "played; re-record the scenario's runs in order with --record --run N")
+    context = outcome.context
+    if context is not None and context.expected is not UNSET:
+        lines = expected_differences(context.expected, doc)
+        if lines:
+            verdict.failures.append(f"{sc.id}: the run does not match `expected:` in {rel(sc.cassette)}:\n"
+                                    + "\n".join(lines))
+    path = sc.snapshot
+    try:
+        text: str | None = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = None
+    cmp = compare(doc, text, settings.apply, rel(path))
+    if policy.update and (text is None or not policy.update_new_only):
+        if not cmp.same:
+            write_atomic(path, cmp.text)
+            verdict.written.append(rel(path))
+    elif text is None:
+        if policy.strict:
+            verdict.failures.append(f"{sc.id}: no snapshot: {rel(path)} does not exist; write it with "
+                                    f"{fix_command(sc)} and commit it")
+        else:
+            write_atomic(path, cmp.text)
+            verdict.written.append(rel(path))
+            verdict.warnings.append(f"{sc.id}: wrote a new snapshot {rel(path)} (review and commit it; under CI "
+                                    "a missing snapshot fails)")
+    elif not cmp.same:
+        assert cmp.stored is not None and cmp.current is not None
+        verdict.stored, verdict.current = cmp.stored, cmp.current
+        lines = describe_differences(cmp.stored, cmp.current) or ["  values differ only in type (e.g. 1 vs 1.0)"]
+        verdict.failures.append(f"{sc.id}: the run differs from {rel(path)}:\n" + "\n".join(lines)
+                                + f"\n  if the change is intended, accept it with {fix_command(sc)}")
+    return verdict
+
+
+@dataclass
+class UnusedSnapshots:
+    """The project-level verdict on snapshots whose cassette no longer exists."""
+
+    paths: list[Path]
+    deleted: bool = False
+
+    def failing(self, policy: Policy) -> bool:
+        return bool(self.paths) and policy.strict and not self.deleted
+
+    def lines(self, project: Project, policy: Policy) -> list[str]:
+        out = []
+        for path in self.paths:
+            rel = project.relative(path)
+            if self.deleted:
+                out.append(f"deleted {rel} (its cassette no longer exists)")
+            else:
+                level = "error" if policy.strict else "warning"
+                out.append(f"{level}: unused snapshot {rel}: its cassette no longer exists; delete it with "
+                           "`pytest --snapshot-update` (or `harness test --update`)")
+        return out
+
+
+def unused_snapshots(project: Project, policy: Policy, *, cleanup: bool = True) -> UnusedSnapshots:
+    """Snapshots no cassette owns; deleted when updating (and `cleanup`), else a failure in strict mode."""
+    found = UnusedSnapshots(orphan_snapshots(project))
+    if found.paths and policy.update and cleanup:
+        for path in found.paths:
+            path.unlink(missing_ok=True)
+        found.deleted = True
+    return found
