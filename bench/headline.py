@@ -30,7 +30,7 @@ from harness.http.scrub import Scrubber
 from harness.pipeline import RunRequest, execute
 from harness.project import load_project
 from harness.snapshots.document import SnapshotSettings, snapshot_document
-from harness.snapshots.format import compare, dump_snapshot
+from harness.snapshots.files import compare, dump_snapshot
 
 SYNC = '''
 from pydantic import BaseModel

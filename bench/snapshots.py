@@ -40,7 +40,7 @@ from rich.table import Table
 from harness.result import Exchange, RunResult
 from harness.snapshots.diff import describe_differences
 from harness.snapshots.document import SnapshotSettings, snapshot_document
-from harness.snapshots.format import compare, dump_snapshot
+from harness.snapshots.files import compare, dump_snapshot
 
 
 def make_result(records: int) -> RunResult:

@@ -5,7 +5,7 @@ checks, fuzzing) builds a `RunRequest` and calls `execute`, which:
 
 1. finds the project, loads the function, and picks the mode (replay when a recording exists, else live;
    vcrpy's record modes; `none` under CI);
-2. reads the scenario's cassette and its typed context (`cassettes.context.ScenarioContext`);
+2. reads the scenario's cassette and its typed context (`cassettes.scenario.ScenarioContext`);
 3. resolves the connection: in a replay from the cassette alone (hermetic: the connections file, `.env`
    and the environment change nothing), live from the connections file or Nango;
 4. builds the transport stack (`http.stack.build_stack`), the clock, and the records store;
@@ -30,8 +30,8 @@ from typing import Any
 
 import httpx
 
-from .cassettes.context import ScenarioContext, StoredConnection, build_context
 from .cassettes.format import Cassette, Interaction, load_cassette, write_cassette
+from .cassettes.scenario import ScenarioContext, StoredConnection, build_context
 from .clock import Clock, RealClock, VirtualClock
 from .connections.model import Connection
 from .definitions import Definition

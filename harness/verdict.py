@@ -24,7 +24,7 @@ from .scenarios import Scenario, orphan_snapshots
 from .snapshots.diff import describe_differences
 from .snapshots.document import SnapshotSettings, run_summary, snapshot_document
 from .snapshots.expected import expected_differences
-from .snapshots.format import compare
+from .snapshots.files import compare
 from .unset import UNSET
 
 

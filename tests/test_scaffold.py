@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from harness.cli import main
-from harness.scaffold.catalog import TEMPLATES_DIR, load_catalog
+from harness.scaffold.template_catalog import TEMPLATES_DIR, load_catalog
 
 
 def invoke(*args: str) -> Result:

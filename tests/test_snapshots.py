@@ -15,7 +15,7 @@ from harness.errors import ConfigError
 from harness.result import Exchange, RunResult
 from harness.snapshots.diff import describe_differences
 from harness.snapshots.document import SnapshotSettings, snapshot_document
-from harness.snapshots.format import compare, dump_snapshot, parse_snapshot
+from harness.snapshots.files import compare, dump_snapshot, parse_snapshot
 
 
 def sync_result(order: list[int]) -> RunResult:

@@ -55,7 +55,7 @@ def _resolve(project: Project, target: str, scenario: str) -> Path:
 
 def _replay(project: Project, path: Path, cassette: Cassette) -> RunResult:
     """Replay the scenario run `path` holds (run N of a multi-run scenario after runs 1..N-1)."""
-    from ..cassettes.context import ScenarioContext
+    from ..cassettes.scenario import ScenarioContext
     from ..pipeline import RunRequest, execute
     from ..scenarios import split_run
 

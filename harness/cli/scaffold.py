@@ -48,7 +48,7 @@ def new_cmd(ctx: click.Context, kind: str, integration: str, name: str, event: s
 def clone_cmd(ctx: click.Context, template: str | None, list_: bool) -> None:
     """Copy a working template function (with its cassettes) into the project."""
     from ..errors import UsageError
-    from ..scaffold.catalog import clone, load_catalog
+    from ..scaffold.template_catalog import clone, load_catalog
 
     catalog = load_catalog()
     if list_ or template is None:

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError, NotFoundError
-from . import state
+from . import writeback
 from .model import CREDENTIAL_TYPES, Connection
 from .source import FileSource
 
@@ -108,10 +108,10 @@ def read_connections(path: Path, project_root: Path, state_dir: Path | None = No
         metadata = _expand(raw.get("metadata"), env, "metadata", unresolved)
         base_url = _expand(raw.get("base_url"), env, "base_url", unresolved)
         origin = FileSource(path, state_dir, str(cid), dict(creds), metadata)
-        stored = state.load(state_dir, state.TOKENS, str(path), str(cid), creds)
+        stored = writeback.load(state_dir, writeback.TOKENS, str(path), str(cid), creds)
         if isinstance(stored, dict) and not unresolved:
             creds = stored
-        kept = state.load(state_dir, state.METADATA, str(path), str(cid), metadata)
+        kept = writeback.load(state_dir, writeback.METADATA, str(path), str(cid), metadata)
         if kept is not None:
             metadata = kept
         out[str(cid)] = Connection(

@@ -1,6 +1,6 @@
 """Where a connection came from, and how harness writes back to it (refreshed tokens, persisted metadata).
 
-Two sources: the connections file (`FileSource`, writes go to `.harness/` beside it, see `state.py`) and a
+Two sources: the connections file (`FileSource`, writes go to `.harness/` beside it, see `writeback.py`) and a
 Nango server (`nango.NangoSource`: Nango refreshes tokens itself and stores metadata). A run's live
 transport asks the source for fresh credentials; the session asks it to persist metadata.
 """
@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import httpx
 
 from ..providers.catalog import Provider
-from . import refresh, state
+from . import refresh, writeback
 from .model import Connection
 
 
@@ -52,11 +52,11 @@ class FileSource:
         return await refresh.exchange(connection, provider, client, now, why)
 
     def save_credentials(self, connection: Connection) -> str | None:
-        path = state.save(self.state_dir, state.TOKENS, str(self.path), self.connection_id,
+        path = writeback.save(self.state_dir, writeback.TOKENS, str(self.path), self.connection_id,
                           self.base_credentials, connection.credentials)
         return str(path)
 
     def save_metadata(self, connection: Connection, writes: list[dict[str, Any]], final: Any) -> str:
-        path = state.save(self.state_dir, state.METADATA, str(self.path), self.connection_id,
+        path = writeback.save(self.state_dir, writeback.METADATA, str(self.path), self.connection_id,
                           self.base_metadata, final)
         return str(path)

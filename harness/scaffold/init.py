@@ -17,7 +17,7 @@ from .. import __version__
 from ..atomic import write_atomic
 from ..errors import ConfigError, UsageError
 from ..project import load_project
-from .catalog import CloneResult, clone
+from .template_catalog import CloneResult, clone
 
 DEFAULT_TEMPLATE = "github-issues"
 

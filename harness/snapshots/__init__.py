@@ -7,7 +7,7 @@ The pytest plugin uses these for scenario items; nothing here imports pytest or 
 
 from .diff import describe_differences
 from .document import SNAPSHOT_FORMAT, SnapshotSettings, snapshot_document
-from .format import canonical, compare, dump_snapshot, load_snapshot
+from .files import canonical, compare, dump_snapshot, load_snapshot
 
 SNAPSHOT_SUFFIX = ".snapshot.json"
 

@@ -18,7 +18,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from ..result import RunResult
 from .diff import describe_differences
 from .document import SnapshotSettings, snapshot_document
-from .format import canonical, dump_snapshot
+from .files import canonical, dump_snapshot
 
 if TYPE_CHECKING:
     from syrupy.types import PropertyFilter, PropertyMatcher, SerializableData, SerializedData

@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
-from harness.scaffold.catalog import TEMPLATES_DIR, load_catalog, write_connections
+from harness.scaffold.template_catalog import TEMPLATES_DIR, load_catalog, write_connections
 from harness.unset import UNSET
 
 from .github_server import FakeGitHub
