@@ -40,7 +40,10 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, quote, unquote, unquote_plus, urlencode, urlsplit
 
+from .server_base import Received as RecordedRequest
+
 __all__ = ["FakeGitHub", "RecordedRequest"]
+
 
 logger = logging.getLogger(__name__)
 
@@ -54,23 +57,6 @@ _SUPPORTED_METHODS = ("GET", "POST")
 # Link query parameters that are recomputed per link, plus credentials: putting
 # an api_key into a Link header would hand the secret to anything that logs it.
 _LINK_EXCLUDED_PARAMS = frozenset({"per_page", "page", "api_key"})
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request exactly as the fake received it."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass

@@ -16,19 +16,27 @@ from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass(frozen=True)
-class Seen:
+class Received:
+    """One request exactly as a fake received it (every fake keeps these: the GitHub one too)."""
+
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
     body: bytes
 
     def q(self, name: str) -> str | None:
         values = self.query.get(name)
         return values[0] if values else None
 
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+
+Seen = Received
 
 
 @dataclass
