@@ -127,6 +127,9 @@ def schema_strategy(schema: dict[str, Any]) -> Any:
 
 def fuzz_action(name: str, input_model: type[BaseModel] | None, run: Callable[[Any], RunResult], *,
                 examples: int = 100, seed: int | None = 0) -> FuzzReport:
+    from .extras import require
+
+    require("hypothesis", "fuzz", "fuzzing")
     from hypothesis import HealthCheck, assume, given, settings
     from hypothesis import seed as hseed
     from hypothesis import strategies as st

@@ -36,6 +36,7 @@ from .clock import Clock, RealClock, VirtualClock
 from .connections.model import Connection
 from .definitions import Definition
 from .errors import CassetteError, ConfigError, UsageError
+from .frozen import frozen_at
 from .http.faults import parse_fault
 from .http.scrub import Scrubber
 from .http.stack import HttpStack, LiveSpec, build_stack
@@ -308,18 +309,6 @@ def persist_metadata(req: RunRequest, connection: Connection, result: RunResult)
         return
     where = connection.origin.save_metadata(connection, writes, result.final_metadata)
     result.logs.append({"level": "info", "at_ms": 0.0, "message": f"metadata persisted to {where}"})
-
-
-@contextlib.contextmanager
-def frozen_at(at: datetime | None) -> Iterator[None]:
-    """`datetime.now()` and `time.time()` inside return `at` (time.monotonic() is left alone for asyncio)."""
-    if at is None:
-        yield
-        return
-    import time_machine
-
-    with time_machine.travel(at, tick=False):
-        yield
 
 
 def _stack(prep: Prepared, req: RunRequest, cassette: Cassette | None, context: ScenarioContext | None,

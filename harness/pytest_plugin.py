@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .result import RunResult
     from .scenarios import Scenario
     from .snapshots.document import SnapshotSettings
-    from .verdict import Policy, UnusedSnapshots
+    from .verdict import Policy
 
 
 class HarnessWarning(UserWarning):
@@ -49,7 +49,6 @@ class _State:
     scenarios: str  # all | some | none
     under: list[Path] = field(default_factory=list)
     problem: str | None = None
-    unused: UnusedSnapshots | None = None
     written: list[str] = field(default_factory=list)
     _settings: SnapshotSettings | None = None
 
@@ -129,11 +128,13 @@ def pytest_configure(config: pytest.Config) -> None:
     from .errors import HarnessError
     from .verdict import Policy
 
-    policy = Policy.from_env(strict=bool(config.getoption("harness_strict")),
-                             update=bool(getattr(config.option, "update_snapshots", False)))
+    new_only = bool(getattr(config.option, "update_new_snapshots_only", False))
+    policy = Policy.from_env(strict=bool(config.getoption("harness_strict")), update_new_only=new_only,
+                             update=bool(getattr(config.option, "update_snapshots", False)) or new_only)
     scope, under = _scope(config, project) if project is not None else ("none", [])
     state = _State(project, policy, scope, under, problem)
     config.stash[_STATE] = state
+    config.pluginmanager.register(_Reporter(state), "harness-reporter")
     try:
         if problem:
             raise HarnessError(problem)
@@ -158,16 +159,51 @@ def _wanted(config: pytest.Config, scenario: Scenario) -> bool:
     return not (names and scenario.name not in names)
 
 
+def _scenario_at(project: Project, path: Path) -> Scenario | None:
+    """The scenario whose cassette (run 1) is `path`, if it is one."""
+    from .scenarios import LATER_RUN, Scenario
+
+    if path.suffix != ".yaml" or path.name.startswith(".") or LATER_RUN.search(path.stem):
+        return None
+    try:
+        rel = path.resolve().relative_to(project.cassettes_dir.resolve())
+    except ValueError:
+        return None
+    if len(rel.parts) != 3:
+        return None
+    return Scenario(rel.parts[0], rel.parts[1], path.stem, path)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    state = parent.config.stash.get(_STATE, None)
+    if state is None or state.project is None or state.scenarios == "none":
+        return None
+    scenario = _scenario_at(state.project, file_path)
+    if scenario is None or not _wanted(parent.config, scenario):
+        return None
+    return CassetteFile.from_parent(parent, path=file_path, scenario=scenario)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash.get(_STATE, None)
     if state is None or state.project is None or state.scenarios == "none":
         return
-    from .scenarios import find_scenarios
+    from .scenarios import find_scenarios, orphan_snapshots
 
+    # Scenarios whose cassette pytest did not walk (`pytest`, `pytest tests`) join as if it had.
+    present = {item.scenario.cassette.resolve() for item in items if isinstance(item, ScenarioItem)}
     scenarios = find_scenarios(state.project, state.under if state.scenarios == "some" else None)
-    added = [ScenarioItem.from_parent(session, name=sc.id, nodeid=sc.id, path=sc.cassette, scenario=sc)
-             for sc in scenarios if _wanted(config, sc)]
+    added: list[pytest.Item] = []
+    for sc in scenarios:
+        if _wanted(config, sc) and sc.cassette.resolve() not in present:
+            added.extend(CassetteFile.from_parent(session, path=sc.cassette, scenario=sc).collect())
+    if state.scenarios == "all" and orphan_snapshots(state.project):
+        # A failing (or, when updating, deleting) item of its own, so the summary counts it; a `-k` or `-m`
+        # selection deselects it like any other item, so a filtered update deletes nothing.
+        added.append(UnusedSnapshotsItem.from_parent(session, name="unused-snapshots",
+                                                     nodeid=f"{state.project.relative(state.project.cassettes_dir)}"
+                                                            "::unused-snapshots"))
     items.extend(added)
     # Reported like a collected file, so "collected N items" and `--collect-only` count them.
     config.hook.pytest_collectreport(report=pytest.CollectReport("harness", "passed", None, [*added]))
@@ -175,6 +211,42 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 class ScenarioFailure(Exception):
     """A scenario item's failure: the message is the whole report (no traceback)."""
+
+
+class CassetteFile(pytest.File):
+    """A scenario's cassette as pytest sees it: one file, one item (`pytest cassettes/.../default.yaml`)."""
+
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+
+    def collect(self) -> list[pytest.Item]:
+        return [ScenarioItem.from_parent(self, name=self.scenario.id, scenario=self.scenario)]
+
+
+class UnusedSnapshotsItem(pytest.Item):
+    """Snapshots no cassette owns: fails under CI, warns locally, deletes them with --snapshot-update."""
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, "harness: unused snapshots"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return str(excinfo.value) if isinstance(excinfo.value, ScenarioFailure) else str(super().repr_failure(excinfo))
+
+    def runtest(self) -> None:
+        from .verdict import unused_snapshots
+
+        state = self.config.stash[_STATE]
+        assert state.project is not None
+        cleanup = not getattr(self.config.option, "no_cleanup", False)
+        unused = unused_snapshots(state.project, state.policy, cleanup=cleanup)
+        lines = unused.lines(state.project, state.policy)
+        if unused.failing(state.policy):
+            raise ScenarioFailure("\n".join(lines))
+        self.user_properties.extend(("harness_written", line) for line in lines)
+        for line in lines:
+            if not unused.deleted:
+                warnings.warn(HarnessWarning(line), stacklevel=1)
 
 
 class ScenarioItem(pytest.Item):
@@ -203,41 +275,30 @@ class ScenarioItem(pytest.Item):
         state = self.config.stash[_STATE]
         assert state.project is not None
         verdict = judge(state.project, self.scenario, state.policy, state.settings)
-        state.written.extend(verdict.written)
+        self.user_properties.extend(("harness_written", rel) for rel in verdict.written)
         for message in verdict.warnings:
             warnings.warn(HarnessWarning(message), stacklevel=1)
         if verdict.failures:
             raise ScenarioFailure("\n".join(verdict.failures))
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    state = config.stash.get(_STATE, None)
-    if state is None or state.project is None or state.scenarios != "all" or hasattr(config, "workerinput"):
-        return
-    from .verdict import unused_snapshots
+class _Reporter:
+    """Session hooks registered only in a harness project: what scenario items wrote, from any worker."""
 
-    # A snapshot beside no cassette is unused whatever was selected: the decision needs no test to run,
-    # so it is the same under xdist (taken once, in the controller) as serially.
-    cleanup = not getattr(config.option, "no_cleanup_snapshots", False)
-    state.unused = unused_snapshots(state.project, state.policy, cleanup=cleanup)
-    if state.unused.failing(state.policy) and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    def __init__(self, state: _State) -> None:
+        self.state = state
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Snapshot writes travel in the report, so a run under xdist lists those its workers made.
+        if report.when == "call":
+            self.state.written.extend(str(value) for name, value in report.user_properties
+                                      if name == "harness_written")
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    state = config.stash.get(_STATE, None)
-    if state is None or state.project is None:
-        return
-    if state.written:
-        terminalreporter.write_sep("-", "harness snapshots")
-        for rel in state.written:
-            terminalreporter.write_line(f"wrote {rel}")
-    if state.unused is not None and state.unused.paths:
-        terminalreporter.write_sep("-", "harness: unused snapshots")
-        for line in state.unused.lines(state.project, state.policy):
-            terminalreporter.write_line(line)
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if self.state.written and not hasattr(config, "workerinput"):
+            terminalreporter.write_sep("-", "harness snapshots")
+            for line in self.state.written:
+                terminalreporter.write_line(line if line.startswith(("deleted ", "warning: ")) else f"wrote {line}")
 
 
 # -- fixtures for hand-written tests ---------------------------------------------------------------------

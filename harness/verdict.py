@@ -171,7 +171,7 @@ class UnusedSnapshots:
 def unused_snapshots(project: Project, policy: Policy, *, cleanup: bool = True) -> UnusedSnapshots:
     """Snapshots no cassette owns; deleted when updating (and `cleanup`), else a failure in strict mode."""
     found = UnusedSnapshots(orphan_snapshots(project))
-    if found.paths and policy.update and cleanup:
+    if found.paths and policy.update and not policy.update_new_only and cleanup:
         for path in found.paths:
             path.unlink(missing_ok=True)
         found.deleted = True

@@ -33,7 +33,7 @@ def test_init_project_passes_its_own_pytest(project: Path) -> None:
                                                    "fixtures", "tests", ".env.example"}
     ignored = (project / ".gitignore").read_text().splitlines()
     assert ".env" in ignored and ".harness/*" in ignored and "!.harness/deployed.json" in ignored
-    assert 'dependencies = ["harness>=' in (project / "pyproject.toml").read_text()
+    assert 'dependencies = ["integration-harness[fuzz,dev]~=' in (project / "pyproject.toml").read_text()
     # Under CI gating: the template's snapshot must be there and match.
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}, "CI": "1"}
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=project, env=env, capture_output=True,

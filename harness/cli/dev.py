@@ -103,6 +103,9 @@ class DevLoop:
         return not failures
 
     def watch(self, debounce_ms: int = 200) -> None:
+        from ..extras import require
+
+        require("watchfiles", "dev", "harness dev (watching)")
         from watchfiles import Change, watch
 
         folders = [p for p in (self.project.functions_dir, self.project.cassettes_dir) if p.is_dir()]

@@ -60,7 +60,7 @@ def _pyproject(name: str) -> str:
 name = "{name}"
 version = "0.1.0"
 requires-python = ">=3.11"
-dependencies = ["harness>={major_minor}"]
+dependencies = ["integration-harness[fuzz,dev]~={major_minor}"]
 
 [tool.harness]
 functions = "functions"
