@@ -9,7 +9,7 @@ snake_case.
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -69,6 +69,20 @@ def _message(args: tuple[Any, ...]) -> str:
             except (TypeError, ValueError):
                 parts.append(repr(arg))
     return " ".join(parts)
+
+
+class Logged:
+    """What `log()` returns: already done, and awaitable, so `nango.log(...)` and `await nango.log(...)` both
+    work (an un-awaited coroutine would warn; this does not)."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield  # a generator that finishes at once
+
+
+_LOGGED = Logged()
 
 
 class ActionContext:
@@ -282,11 +296,13 @@ class ActionContext:
         return self._run.connection.token()
 
     # -- logs --------------------------------------------------------------------------------------
-    def log(self, *args: Any, level: str = "info") -> None:
+    def log(self, *args: Any, level: str = "info") -> Logged:
+        """Log a message; works with and without `await` (Nango's templates write `await nango.log(...)`)."""
         lvl = _LEVEL_ALIASES.get(level, level)
         if lvl not in LEVELS:
             lvl = "info"
         self._run.add_log(lvl, _message(args))
+        return _LOGGED
 
     # Nango also offers the class on the instance: `raise nango.ActionError(...)`.
     ActionError = ActionError

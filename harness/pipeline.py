@@ -114,6 +114,8 @@ class RunRequest:
     block_network: bool = False
     variant: str = "base"
     last_sync_date: datetime | None = None
+    # Nango's `-e ENV`: the secret key is read from `NANGO_SECRET_KEY_<ENV>`.
+    environment: str | None = None
 
 
 @dataclass
@@ -273,7 +275,8 @@ def _connection(prep: Prepared, req: RunRequest, context: ScenarioContext | None
         raise UsageError("a live run needs a connection", hint="name one from the connections file")
     return resolve(connections_file=project.connections_file, project_root=project.root,
                    state_dir=project.state_dir, connection_id=req.connection_id,
-                   integration=prep.definition.integration, mode=prep.mode, source=req.source, stored=None)
+                   integration=prep.definition.integration, mode=prep.mode, source=req.source, stored=None,
+                   environment=req.environment)
 
 
 def _provider(project: Project, connection: Connection, context: ScenarioContext | None,
@@ -325,7 +328,7 @@ def _stack(prep: Prepared, req: RunRequest, cassette: Cassette | None, context: 
     if req.via_nango_proxy:
         from .connections.resolve import _require_nango
 
-        proxy = _require_nango(prep.project.root, "--via-nango-proxy")
+        proxy = _require_nango(prep.project.root, "--via-nango-proxy", req.environment)
     network = req.network
     if req.redirect is not None:
         from .http.redirect import RedirectTransport

@@ -83,6 +83,11 @@ def _register() -> None:
     main.add_command(list_functions)
     main.add_command(test_command)
     main.add_command(generate_tests)
+    import copy
+
+    nango_name = copy.copy(generate_tests)  # Nango's name for it, kept out of the help list
+    nango_name.hidden = True
+    main.add_command(nango_name, name="generate:tests")
     main.add_command(webhook)
     main.add_command(event)
     main.add_command(records)

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .options import json_arg, project_of
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+
+def _date(flag: str, value: str | None) -> datetime | None:
+    """A date as Nango's `new Date(...)` takes the common forms: ISO 8601 dates and times (Z allowed)."""
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    from ..errors import UsageError
+
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{flag}: cannot read {value!r} as a date",
+                         hint="write e.g. 2026-01-31 or 2026-01-31T12:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @click.command()
@@ -16,8 +35,9 @@ from .options import json_arg, project_of
 @click.argument("connection")
 @click.option("--live", "mode", flag_value="live", help="Call the provider (needs credentials).")
 @click.option("--replay", "mode", flag_value="replay", help="Answer from the recording; never open a socket.")
-@click.option("--record", "mode", flag_value="record",
-              help="Call the provider and save the exchanges as the scenario's cassette (secrets scrubbed).")
+@click.option("--record", "--save", "--save-responses", "mode", flag_value="record",
+              help="Call the provider and save the exchanges as the scenario's cassette (secrets scrubbed); "
+                   "--save is Nango's name for it.")
 @click.option("--record-mode", type=click.Choice(["none", "once", "new_episodes", "all"]), default=None,
               help="vcrpy's record modes (--record alone is `all`; under CI the default is `none`).")
 @click.option("--record-on-failure", is_flag=True, help="Save the cassette even when the run fails.")
@@ -26,12 +46,21 @@ from .options import json_arg, project_of
 @click.option("--scenario", default="default", show_default=True, help="Which recording of the function.")
 @click.option("--run", "run_number", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run N of a multi-run scenario: runs 1..N-1 are replayed first, on the same store.")
-@click.option("--integration", default=None, help="The integration, when several have a function of this name.")
+@click.option("--integration", "--integration-id", default=None,
+              help="The integration, when several have a function of this name (--integration-id: Nango's name).")
 @click.option("-i", "--input", "input_", default=None, metavar="JSON|@FILE", help="Action input.")
 @click.option("-m", "--metadata", default=None, metavar="JSON|@FILE", help="Connection metadata for this run.")
 @click.option("-c", "--checkpoint", default=None, metavar="JSON|@FILE", help="Starting checkpoint.")
 @click.option("--payload", default=None, metavar="JSON|@FILE", help="Webhook payload: runs the sync's webhook handler.")
 @click.option("--lenient", is_flag=True, help="Report invalid data as warnings instead of failing.")
+@click.option("--validate", "--validation", "validate", is_flag=True,
+              help="Fail on invalid data (the default; accepted for Nango's CLI).")
+@click.option("-e", "--environment", default=None, metavar="ENV",
+              help="Nango environment: the secret key is read from NANGO_SECRET_KEY_<ENV>.")
+@click.option("--variant", default="base", show_default=True, help="The sync variant (sets nango.variant).")
+@click.option("-l", "--last-sync-date", "--lastSyncDate", "last_sync_date", default=None, metavar="DATE",
+              help="Sets nango.last_sync_date (an ISO 8601 date or time; legacy: checkpoints replace it).")
+@click.option("--auto-confirm", is_flag=True, help="Accepted for Nango's CLI: harness never prompts.")
 @click.option("--allow-writes", is_flag=True, help="Let a live run send non-GET requests.")
 @click.option("--max-pages", type=click.IntRange(min=1), default=None, help="Stop paginating after N pages.")
 @click.option("--max-records", type=click.IntRange(min=1), default=None, help="Stop after N saved records.")
@@ -59,14 +88,18 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
            payload: str | None, lenient: bool, allow_writes: bool, max_pages: int | None,
            max_records: int | None, source: str | None, via_nango_proxy: bool, persist_metadata: bool,
            timeout: float | None, as_json: bool, show: int, persist: bool, faults: tuple[str, ...],
-           webhook_url: str | None, run_number: int) -> None:
+           webhook_url: str | None, run_number: int, validate: bool, environment: str | None, variant: str,
+           last_sync_date: str | None, auto_confirm: bool) -> None:
     """Run FUNCTION (a sync, action or event function) for CONNECTION.
 
     Replays the scenario's recording when there is one, else runs live; --live, --replay and --record
     choose explicitly.
     """
+    from ..errors import UsageError
     from ..pipeline import UNSET, RunRequest, execute, prepare
 
+    if validate and lenient:
+        raise UsageError("--validate and --lenient contradict each other", hint="pass one of them")
     req = RunRequest(
         function=function, connection_id=connection, integration=integration, mode=mode, scenario=scenario,
         input=json_arg("--input", input_) if input_ is not None else UNSET,
@@ -77,6 +110,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         project=project_of(ctx), source=source, via_nango_proxy=via_nango_proxy,
         persist_metadata=persist_metadata, timeout=timeout, persist=persist, faults=list(faults) or None,
         run=run_number, record_mode=record_mode, record_on_failure=record_on_failure, fail_unplayed=fail_unplayed,
+        environment=environment, variant=variant, last_sync_date=_date("--last-sync-date", last_sync_date),
     )
     if webhook_url:
         from .send_webhooks import signing_key

@@ -25,13 +25,15 @@ from .refresh import TokenRefreshError
 DEFAULT_HOST = "https://api.nango.dev"
 
 
-def settings(env: dict[str, str] | None = None) -> tuple[str, str] | None:
-    """(host, secret key) when Nango is configured."""
+def settings(env: dict[str, str] | None = None, environment: str | None = None) -> tuple[str, str] | None:
+    """(host, secret key) when Nango is configured: `NANGO_SECRET_KEY`, or `NANGO_SECRET_KEY_<ENV>` for the
+    environment `-e ENV` names (as Nango's CLI reads it); the host from `NANGO_HOST` or `NANGO_HOSTPORT`."""
     env = dict(os.environ) if env is None else env
-    key = env.get("NANGO_SECRET_KEY")
+    name = f"NANGO_SECRET_KEY_{environment.upper().replace('-', '_')}" if environment else "NANGO_SECRET_KEY"
+    key = env.get(name)
     if not key:
         return None
-    return (env.get("NANGO_HOST") or DEFAULT_HOST).rstrip("/"), key
+    return (env.get("NANGO_HOST") or env.get("NANGO_HOSTPORT") or DEFAULT_HOST).rstrip("/"), key
 
 
 class NangoSource:

@@ -18,15 +18,16 @@ from .model import Connection
 SOURCES = ("file", "nango")
 
 
-def nango_settings(project_root: Path) -> tuple[str, str] | None:
-    return nango.settings(_environment(project_root))
+def nango_settings(project_root: Path, environment: str | None = None) -> tuple[str, str] | None:
+    return nango.settings(_environment(project_root), environment)
 
 
-def _require_nango(project_root: Path, why: str) -> tuple[str, str]:
-    found = nango_settings(project_root)
+def _require_nango(project_root: Path, why: str, environment: str | None = None) -> tuple[str, str]:
+    found = nango_settings(project_root, environment)
     if found is None:
-        raise ConfigError(f"{why} needs NANGO_SECRET_KEY",
-                          hint="set NANGO_SECRET_KEY (and NANGO_HOST for a self-hosted Nango) in the "
+        name = f"NANGO_SECRET_KEY_{environment.upper().replace('-', '_')}" if environment else "NANGO_SECRET_KEY"
+        raise ConfigError(f"{why} needs {name}",
+                          hint=f"set {name} (and NANGO_HOST for a self-hosted Nango) in the "
                                "environment or the project's .env")
     return found
 
@@ -41,7 +42,8 @@ def _from_cassette(stored: dict[str, Any]) -> Connection:
 
 
 def resolve(*, connections_file: Path, project_root: Path, state_dir: Path, connection_id: str,
-            integration: str, mode: str, source: str | None, stored: dict[str, Any] | None) -> Connection:
+            integration: str, mode: str, source: str | None, stored: dict[str, Any] | None,
+            environment: str | None = None) -> Connection:
     if source is not None and source not in SOURCES:
         raise UsageError(f"unknown connection source {source!r}", hint="use --source file or --source nango")
     if source != "nango":
@@ -52,7 +54,7 @@ def resolve(*, connections_file: Path, project_root: Path, state_dir: Path, conn
                 raise
             if stored and stored.get("connection_id") == connection_id:
                 return _from_cassette(stored)
-            if mode == "replay" or nango_settings(project_root) is None:
+            if mode == "replay" or nango_settings(project_root, environment) is None:
                 raise
-    host, key = _require_nango(project_root, "--source nango")
+    host, key = _require_nango(project_root, "--source nango", environment)
     return nango.NangoSource(host, key, integration, connection_id).fetch()

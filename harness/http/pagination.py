@@ -10,6 +10,7 @@ cleanly.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,14 +23,25 @@ TYPES = ("cursor", "link", "offset", "page")
 Fetch = Callable[[str, dict[str, Any], Any, str | None], Awaitable[httpx.Response]]
 
 
+# lodash's path syntax: `a.b`, `a[0].b`, `a["b.c"]`, `a['b']`.
+_PATH_PART = re.compile(r"""\[(["'])(?P<quoted>.*?)\1\]|\[(?P<index>[^\]]*)\]|(?P<plain>[^.\[\]]+)""")
+
+
+def path_parts(path: str) -> list[str]:
+    """The keys of a lodash-style path, as Nango reads `response_path` and the other paths."""
+    return [m.group("quoted") if m.group("quoted") is not None else m.group("index") if m.group("index") is not None
+            else m.group("plain") for m in _PATH_PART.finditer(path)]
+
+
 def get_path(data: Any, path: str | None) -> Any:
-    """lodash `get`: dotted path into dicts and lists (negative list indexes count from the end)."""
+    """lodash `get`: a dotted or bracketed path into dicts and lists (negative list indexes count from the
+    end)."""
     if not path:
         return data
     if isinstance(data, dict) and path in data:
         return data[path]  # lodash tries the whole path as one key first (`@odata.nextLink`)
     cur = data
-    for part in path.split("."):
+    for part in path_parts(path):
         if isinstance(cur, dict):
             cur = cur.get(part)
         elif isinstance(cur, list):
@@ -43,7 +55,7 @@ def get_path(data: Any, path: str | None) -> Any:
 
 
 def _set_path(bag: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
+    parts = path_parts(path)
     cur = bag
     for part in parts[:-1]:
         nxt = cur.get(part)
