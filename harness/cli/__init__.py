@@ -16,7 +16,7 @@ import click
 from .. import __version__
 from ..errors import EXIT_INTERRUPTED, HarnessError
 
-EXIT_INTERNAL = 70
+EXIT_INTERNAL = 70  # internal error (a bug in harness: please report it)
 
 
 class HarnessGroup(click.Group):
@@ -68,9 +68,11 @@ def _register() -> None:
     from .cassettes import cassettes
     from .checks import check, fuzz
     from .dev import dev
+    from .docs import docs_cmd
     from .dryrun import dryrun
     from .events import event, webhook
     from .listing import list_functions
+    from .mcp import mcp_cmd
     from .nango import import_nango_cmd
     from .packaging import compile_cmd, deploy_cmd, package_cmd
     from .records import records
@@ -97,6 +99,8 @@ def _register() -> None:
     main.add_command(clone_cmd)
     main.add_command(tools)
     main.add_command(dev)
+    main.add_command(mcp_cmd)
+    main.add_command(docs_cmd)
 
 
 _register()
