@@ -54,11 +54,19 @@ def text_of(result: Any) -> str:
 
 
 def test_actions_over_stdio_list_schema_call_and_errors(example: Path) -> None:
+    (exported,) = json.loads(CliRunner().invoke(main, ["--project", str(example), "tools", "--format", "mcp",
+                                                       "--json"]).stdout)["tools"]
+
     async def scenario() -> None:
         async with stdio_session(example) as session:
             listed = await session.list_tools()
             assert [t.name for t in listed.tools] == ["create-issue"]  # the sync is not a tool
             tool = listed.tools[0]
+            # What went over the wire is a valid MCP tool object, the same `harness tools --format mcp` exports.
+            wire = tool.model_dump(by_alias=True, exclude_none=True)
+            schema_file = Path(__file__).parent / "schemas/mcp_tool.schema.json"
+            jsonschema.Draft202012Validator(json.loads(schema_file.read_text())).validate(wire)
+            assert {k: wire[k] for k in ("name", "description", "inputSchema", "outputSchema")} == exported
             schema = tool.input_schema
             assert schema["type"] == "object" and schema["required"] == ["title"]
             assert schema["properties"]["title"] == {"minLength": 1, "title": "Title", "type": "string"}
@@ -67,11 +75,17 @@ def test_actions_over_stdio_list_schema_call_and_errors(example: Path) -> None:
 
             ok = await session.call_tool("create-issue", RECORDED_INPUT)  # the SDK checks it against outputSchema
             assert not ok.is_error
+            results = json.loads((Path(__file__).parent / "schemas/mcp_call_tool_result.schema.json").read_text())
+            # (`resultType` is the SDK's own field of the newest protocol revision, not in that schema.)
+            jsonschema.Draft202012Validator(results).validate(
+                ok.model_dump(by_alias=True, exclude_none=True, exclude={"result_type"}))
             assert ok.structured_content == RECORDED_OUTPUT
             assert json.loads(text_of(ok)) == RECORDED_OUTPUT
 
             bad = await session.call_tool("create-issue", {"title": "", "labels": "bug", "priority": 1})
             assert bad.is_error
+            jsonschema.Draft202012Validator(results).validate(
+                bad.model_dump(by_alias=True, exclude_none=True, exclude={"result_type"}))
             text = text_of(bad)
             assert text.startswith("3 problem(s) in the input of create-issue")
             for line in ("- title: String should have at least 1 character", "- labels: Input should be a valid array",
@@ -93,11 +107,16 @@ def test_actions_over_stdio_list_schema_call_and_errors(example: Path) -> None:
     run(scenario)
 
 
-def test_an_action_error_is_a_tool_error_with_its_payload(example: Path) -> None:
+def test_an_action_error_is_a_tool_error_with_its_payload_and_prints_stay_off_the_wire(example: Path) -> None:
     cassette = example / "cassettes/github/create-issue/default.yaml"
     text = cassette.read_text()
     assert '"number": 13,\n' in text
     cassette.write_text(text.replace('"number": 13,\n', ""))
+    # A function that prints must not corrupt the protocol stream on stdout.
+    fn = example / "functions/github/actions/create_issue.py"
+    fn.write_text(fn.read_text().replace("    meta = await nango.get_metadata()\n",
+                                         "    meta = await nango.get_metadata()\n    print('debugging', meta)\n"))
+    assert "print(" in fn.read_text()
 
     async def scenario() -> None:
         async with stdio_session(example) as session:
