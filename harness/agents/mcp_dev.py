@@ -80,13 +80,13 @@ class RunTestsArgs(_Args):
 
 class ExplainArgs(_Args):
     function: str = Field(description="The function: its name, or integration/name.")
-    integration: str | None = None
-    scenario: str = "default"
+    integration: str | None = Field(None, description="The integration, when several have a function of this name.")
+    scenario: str = Field("default", description="Which recording to replay.")
     input: Any = Field(None, description="The input that made the replay miss (default: the cassette's).")
-    metadata: Any = None
-    checkpoint: Any = None
-    payload: Any = None
-    run: int = Field(1, ge=1)
+    metadata: Any = Field(None, description="Metadata that made the replay miss (default: the cassette's).")
+    checkpoint: Any = Field(None, description="The starting checkpoint that made the replay miss.")
+    payload: Any = Field(None, description="A webhook payload (replays the sync's webhook handler).")
+    run: int = Field(1, ge=1, description="Run N of a multi-run scenario.")
 
 
 class CompileArgs(_Args):

@@ -12,6 +12,7 @@ from typing import Any
 from ..cassettes.format import Cassette, Interaction, load_cassette
 from ..cassettes.matching import InteractionIndex, describe, interaction_key, request_key
 from ..pipeline import Outcome
+from ..project import Project
 
 
 def _nearest(cassette: Cassette, message: str, method: str, url: str) -> tuple[int, Interaction] | None:
@@ -27,7 +28,7 @@ def _nearest(cassette: Cassette, message: str, method: str, url: str) -> tuple[i
     return n, cassette.interactions[n]
 
 
-def explain(project: Any, outcome: Outcome) -> dict[str, Any]:
+def explain(project: Project, outcome: Outcome) -> dict[str, Any]:
     result = outcome.result
     prepared = outcome.prepared
     definition = prepared.definition

@@ -43,6 +43,10 @@ def mcp_cmd(ctx: click.Context, dev: bool, http_port: int | None, host: str, liv
                              hint="with --dev, each tool call says its mode, connection and allow_writes")
     elif allow_writes and not live:
         raise UsageError("--allow-writes needs --live", hint="replays never send anything")
+    else:
+        from ..names import check_name
+
+        check_name("scenario", scenario, where="--scenario")
     try:
         import mcp  # noqa: F401
     except ImportError:
