@@ -173,10 +173,21 @@ def command_tree() -> list[dict[str, Any]]:
                                 "help": record[1] if record else ""})
         usage = " ".join([ctx.command_path, *cmd.collect_usage_pieces(ctx)])
         commands.append({"path": ctx.command_path, "usage": usage,
-                         "help": inspect.cleandoc(cmd.help or "").replace("\b\n", ""),
+                         "help": _help_markdown(cmd.help or ""),
                          "short_help": cmd.get_short_help_str(limit=120), "group": isinstance(cmd, click.Group),
                          "arguments": arguments, "options": options})
     return commands
+
+
+def _help_markdown(text: str) -> str:
+    """A command's help as Markdown: click's `\\b` paragraphs (kept as laid out) become text blocks."""
+    out = []
+    for para in inspect.cleandoc(text).split("\n\n"):
+        if para.startswith("\b\n"):
+            out.append("```text\n" + para[2:] + "\n```")
+        else:
+            out.append(" ".join(para.split()))
+    return "\n\n".join(out)
 
 
 def _render_command(c: dict[str, Any], level: str = "###") -> list[str]:
