@@ -94,26 +94,32 @@ class ActionContext:
     # -- run facts ---------------------------------------------------------------------------------
     @property
     def connection_id(self) -> str:
+        """The connection's id."""
         return self._run.connection.connection_id
 
     @property
     def integration_id(self) -> str:
+        """The integration id (the function's folder under functions/, Nango's provider config key)."""
         return self._run.definition.integration or self._run.connection.integration
 
     @property
     def provider_config_key(self) -> str:
+        """Nango's name for the integration id."""
         return self.integration_id
 
     @property
     def provider(self) -> str:
+        """The provider of the connection (an entry of the provider catalog)."""
         return self._run.connection.provider
 
     @property
     def variant(self) -> str:
+        """The sync variant this run is for (`base` unless a variant was given)."""
         return self._run.variant
 
     @property
     def last_sync_date(self) -> datetime | None:
+        """When the previous successful run of this sync started (None on the first run)."""
         return self._run.last_sync_date
 
     # -- HTTP --------------------------------------------------------------------------------------
@@ -192,18 +198,23 @@ class ActionContext:
                           f"[{attempt + 1}/{retries}]")
 
     async def get(self, endpoint: str, **kwargs: Any) -> httpx.Response:
+        """`proxy("GET", endpoint, **kwargs)`."""
         return await self.proxy("GET", endpoint, **kwargs)
 
     async def post(self, endpoint: str, **kwargs: Any) -> httpx.Response:
+        """`proxy("POST", endpoint, **kwargs)` (a live run needs --allow-writes)."""
         return await self.proxy("POST", endpoint, **kwargs)
 
     async def put(self, endpoint: str, **kwargs: Any) -> httpx.Response:
+        """`proxy("PUT", endpoint, **kwargs)` (a live run needs --allow-writes)."""
         return await self.proxy("PUT", endpoint, **kwargs)
 
     async def patch(self, endpoint: str, **kwargs: Any) -> httpx.Response:
+        """`proxy("PATCH", endpoint, **kwargs)` (a live run needs --allow-writes)."""
         return await self.proxy("PATCH", endpoint, **kwargs)
 
     async def delete(self, endpoint: str, **kwargs: Any) -> httpx.Response:
+        """`proxy("DELETE", endpoint, **kwargs)` (a live run needs --allow-writes)."""
         return await self.proxy("DELETE", endpoint, **kwargs)
 
     async def paginate(self, endpoint: str, *, params: dict[str, Any] | None = None,
@@ -238,6 +249,7 @@ class ActionContext:
         return parse_value(run.checkpoint, model) if model else dict(run.checkpoint)
 
     async def save_checkpoint(self, checkpoint: Any) -> None:
+        """Save resumable progress (validated against the declared checkpoint model: a flat map of scalars)."""
         run = self._run
         data, issues = check_checkpoint(checkpoint, run.checkpoint_model, strict=run.strict)
         run.report(issues)
@@ -246,6 +258,7 @@ class ActionContext:
         run.checkpoint_saved()
 
     async def clear_checkpoint(self) -> None:
+        """Forget the saved checkpoint: the next run starts from the beginning."""
         run = self._run
         if run.checkpoint is None:
             run.cleared_empty = True
@@ -265,6 +278,7 @@ class ActionContext:
         return parse_value(meta, model) if not [i for i in issues if i.severity == "error"] else meta
 
     async def set_metadata(self, metadata: Any) -> None:
+        """Replace the connection's metadata (shown in the result; sent to the source only with --persist-metadata)."""
         run = self._run
         data, issues = check_value(metadata, run.definition.metadata, "metadata", strict=run.strict, forbid_extra=False)
         run.report(issues)
@@ -272,6 +286,7 @@ class ActionContext:
         run.result.metadata_writes.append({"op": "set", "value": data})
 
     async def update_metadata(self, metadata: Any) -> None:
+        """Merge keys into the connection's metadata (shown in the result; sent only with --persist-metadata)."""
         run = self._run
         partial = to_jsonable(metadata)
         if not isinstance(partial, dict):
@@ -285,6 +300,7 @@ class ActionContext:
 
     # -- connection --------------------------------------------------------------------------------
     async def get_connection(self) -> ConnectionInfo:
+        """The connection: id, provider, provider_config_key, connection_config, metadata, credentials."""
         c = self._run.connection
         meta = self._run.metadata
         return ConnectionInfo(connection_id=c.connection_id, provider=c.provider,
@@ -293,11 +309,13 @@ class ActionContext:
                               credentials=dict(c.credentials))
 
     async def get_token(self) -> Any:
+        """The connection's credential: the access token (a string) or the credential object."""
         return self._run.connection.token()
 
     # -- logs --------------------------------------------------------------------------------------
     def log(self, *args: Any, level: str = "info") -> Logged:
-        """Log a message; works with and without `await` (Nango's templates write `await nango.log(...)`)."""
+        """Add a line to the run log; `level` is debug, info, warn or error. Works with and without `await`
+        (Nango's templates write `await nango.log(...)`)."""
         lvl = _LEVEL_ALIASES.get(level, level)
         if lvl not in LEVELS:
             lvl = "info"
@@ -323,6 +341,7 @@ class SyncContext(ActionContext):
         return name if self._run.variant == "base" else f"{name}::{self._run.variant}"
 
     async def batch_save(self, records: list[Any], model: str | type[BaseModel]) -> bool:
+        """Save records of `model` (a model class or its name), each validated; added/updated/unchanged are counted."""
         run = self._run
         name, cls = self._model(model)
         if not records:
@@ -339,6 +358,7 @@ class SyncContext(ActionContext):
         return True
 
     async def batch_update(self, records: list[Any], model: str | type[BaseModel]) -> bool:
+        """Merge partial records into stored ones by id (unknown ids are ignored)."""
         run = self._run
         name, cls = self._model(model)
         if not records:
@@ -353,6 +373,7 @@ class SyncContext(ActionContext):
         return True
 
     async def batch_delete(self, records: list[Any], model: str | type[BaseModel]) -> bool:
+        """Mark records of `model` deleted by id."""
         run = self._run
         name, _cls = self._model(model)
         if not records:
@@ -374,10 +395,12 @@ class SyncContext(ActionContext):
         return True
 
     async def track_deletes_start(self, model: str | type[BaseModel]) -> None:
+        """Start full-refresh deletion detection for `model`."""
         name, _ = self._model(model)
         self._run.store.track_deletes_start(self._full(name))
 
     async def track_deletes_end(self, model: str | type[BaseModel]) -> list[str]:
+        """End deletion detection: records of `model` not saved since the start are deleted; returns their ids."""
         run = self._run
         name, _ = self._model(model)
         gone = run.store.track_deletes_end(self._full(name))
@@ -403,5 +426,6 @@ class SyncContext(ActionContext):
                 return
 
     async def get_records_by_ids(self, ids: list[str | int], model: str | type[BaseModel]) -> dict[str, Any]:
+        """Stored records of `model` by id (a dict of id -> record; missing ids are left out)."""
         name, _ = self._model(model)
         return self._run.store.get_by_ids(self._full(name), [str(i) for i in ids])

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-EXIT_OK = 0
+EXIT_OK = 0  # success
 EXIT_FAILED = 1  # the function raised, or its data failed validation
 EXIT_USAGE = 2  # bad option, unknown function or connection, broken definition or configuration
 EXIT_CASSETTE = 3  # recording missing or unreadable, request not in the recording, recording refused
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # interrupted (Ctrl-C)
 
 
 class HarnessError(Exception):

@@ -10,10 +10,13 @@ modules beside the functions work.
 from __future__ import annotations
 
 import difflib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import traceback
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +66,40 @@ class Catalog:
         raise NotFoundError(f"unknown function {name!r}{where}", hint=hint)
 
 
+class _FromSource(importlib.machinery.SourceFileLoader):
+    """Compiles from the source every time: a function file edited within the second its cached bytecode was
+    written (same size, same mtime in seconds) would otherwise run as the stale copy."""
+
+    def get_code(self, fullname: str) -> types.CodeType:
+        source = self.get_data(self.path)
+        return self.source_to_code(source, self.path)
+
+
+class _FunctionsFinder(importlib.abc.MetaPathFinder):
+    """Helper modules under `functions/` (imported as `harness_functions.*`) load from source too."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+                  ) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(_ROOT_PACKAGE + ".") or path is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and isinstance(spec.loader, importlib.machinery.SourceFileLoader) and spec.origin:
+            spec.loader = _FromSource(fullname, spec.origin)
+        return spec
+
+
+_FINDER = _FunctionsFinder()
+
+
+def forget_function_modules() -> None:
+    """Drop every imported function and helper module, so the next load sees the files as they are now."""
+    for name in [n for n in sys.modules if n == _ROOT_PACKAGE or n.startswith(_ROOT_PACKAGE + ".")]:
+        del sys.modules[name]
+
+
 def _package(name: str, path: Path) -> None:
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
     if name in sys.modules:
         sys.modules[name].__path__ = [str(path)]
         return
@@ -91,7 +127,7 @@ def load_file(path: Path, integration: str, kind: str) -> list[Definition]:
     _package(pkg, path.parent.parent)
     _package(f"{pkg}.{kind}", path.parent)
     mod_name = f"{pkg}.{kind}.{path.stem}"
-    spec = importlib.util.spec_from_file_location(mod_name, path)
+    spec = importlib.util.spec_from_file_location(mod_name, path, loader=_FromSource(mod_name, str(path)))
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)

@@ -39,6 +39,9 @@ class Policy:
     update: bool = False  # accept changes: write new and changed snapshots
     update_new_only: bool = False  # write only snapshots that do not exist yet
     block_network: bool | None = None  # default: when strict
+    # Outside strict mode a missing snapshot is written (pytest's local habit); an agent's test run never
+    # writes behind its back, so there it is a failure instead.
+    write_missing: bool = True
 
     @classmethod
     def from_env(cls, *, strict: bool = False, update: bool = False, update_new_only: bool = False) -> Policy:
@@ -52,10 +55,37 @@ def snapshot_settings(project: Project) -> SnapshotSettings:
 
 
 @dataclass
+class Finding:
+    """One thing the verdict found about a scenario, structured so each face words it its own way."""
+
+    kind: str  # replay_miss | unplayed | unplayed_earlier | expected | missing_snapshot | stale_snapshot | wrote
+    message: str  # one line, without the scenario id
+    failing: bool = True  # False: a warning (or a note, for `wrote`)
+    diff: list[str] = field(default_factory=list)  # record-level lines (stale snapshot, expected mismatch)
+    command: str | None = None  # the re-record command (replay miss, unplayed interactions)
+
+    def text(self, scenario: Scenario, policy: Policy) -> str:
+        """The finding as the pytest plugin and `harness dev` print it."""
+        head = f"{scenario.id}: {self.message}"
+        if self.kind == "replay_miss":
+            return f"{head}\n  fix: re-record with `{self.command}`"
+        if self.kind == "unplayed":
+            return f"{head}; re-record with `{self.command}` or remove them from the cassette"
+        if self.kind == "expected":
+            return f"{head}:\n" + "\n".join(self.diff)
+        if self.kind == "missing_snapshot":
+            return f"{head}; write it with {fix_command(scenario)} and commit it"
+        if self.kind == "stale_snapshot":
+            return (f"{head}:\n" + "\n".join(self.diff)
+                    + f"\n  if the change is intended, accept it with {fix_command(scenario)}")
+        return head
+
+
+@dataclass
 class Verdict:
     scenario: Scenario
-    failures: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    policy: Policy
+    findings: list[Finding] = field(default_factory=list)
     written: list[str] = field(default_factory=list)  # project-relative snapshot paths written
     outcome: Outcome | None = None
     # The snapshot as stored and as this run makes it (set when they differ), for reports.
@@ -63,8 +93,16 @@ class Verdict:
     current: dict[str, Any] | None = None
 
     @property
+    def failures(self) -> list[str]:
+        return [f.text(self.scenario, self.policy) for f in self.findings if f.failing]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f.text(self.scenario, self.policy) for f in self.findings if not f.failing]
+
+    @property
     def passed(self) -> bool:
-        return not self.failures
+        return not any(f.failing for f in self.findings)
 
     def to_json(self) -> dict[str, Any]:
         return {"scenario": self.scenario.id, "passed": self.passed, "failures": self.failures,
@@ -76,47 +114,43 @@ def fix_command(scenario: Scenario, flag: str = "--snapshot-update") -> str:
             f"{scenario.name}` (or `harness test --update`)")
 
 
-def _rerecord(scenario: Scenario, connection_id: str) -> str:
-    return (f"`harness dryrun {scenario.qualified_function} {connection_id} --scenario {scenario.name} "
-            "--record`")
+def rerecord_command(scenario: Scenario, connection_id: str) -> str:
+    return f"harness dryrun {scenario.qualified_function} {connection_id} --scenario {scenario.name} --record"
 
 
 def judge(project: Project, scenario: Scenario, policy: Policy, settings: SnapshotSettings | None = None
           ) -> Verdict:
     """Replay `scenario` and decide whether it passes under `policy` (writing snapshots the policy allows)."""
     settings = settings or snapshot_settings(project)
-    verdict = Verdict(scenario)
+    verdict = Verdict(scenario, policy)
     block = policy.strict if policy.block_network is None else policy.block_network
     outcome = execute(RunRequest(function=scenario.qualified_function, scenario=scenario.name, mode="replay",
                                  run=None, project=project, block_network=block))
     verdict.outcome = outcome
     result = outcome.result
-    sc, rel = scenario, project.relative
-
-    def gate(message: str) -> None:
-        (verdict.failures if policy.strict else verdict.warnings).append(message)
+    sc, rel, found = scenario, project.relative, verdict.findings
+    rerecord = rerecord_command(sc, result.connection_id)
 
     if result.error is not None and result.error.type == "replay_miss":
-        verdict.failures.append(f"{sc.id}: {result.error.message}\n  fix: re-record with "
-                                f"{_rerecord(sc, result.connection_id)}")
+        found.append(Finding("replay_miss", result.error.message, command=rerecord))
         return verdict
     if result.unplayed:
         shown = ", ".join(f"{u.get('method', '?')} {u.get('uri', u.get('path', '?'))}" for u in result.unplayed[:5])
-        gate(f"{sc.id}: {len(result.unplayed)} recorded interaction(s) never played in {rel(sc.cassette)}: "
-             f"{shown}; re-record with {_rerecord(sc, result.connection_id)} or remove them from the cassette")
+        found.append(Finding("unplayed", f"{len(result.unplayed)} recorded interaction(s) never played in "
+                             f"{rel(sc.cassette)}: {shown}", failing=policy.strict, command=rerecord))
     doc = snapshot_document(result, settings)
     if outcome.previous:
         doc["previous_runs"] = [run_summary(r) for r in outcome.previous]
         unplayed_before = [u for r in outcome.previous for u in r.unplayed]
         if unplayed_before:
-            gate(f"{sc.id}: {len(unplayed_before)} recorded interaction(s) of the earlier runs were never "
-                 "played; re-record the scenario's runs in order with --record --run N")
+            found.append(Finding("unplayed_earlier", f"{len(unplayed_before)} recorded interaction(s) of the "
+                                 "earlier runs were never played; re-record the scenario's runs in order with "
+                                 "--record --run N", failing=policy.strict))
     context = outcome.context
     if context is not None and context.expected is not UNSET:
         lines = expected_differences(context.expected, doc)
         if lines:
-            verdict.failures.append(f"{sc.id}: the run does not match `expected:` in {rel(sc.cassette)}:\n"
-                                    + "\n".join(lines))
+            found.append(Finding("expected", f"the run does not match `expected:` in {rel(sc.cassette)}", diff=lines))
     path = sc.snapshot
     try:
         text: str | None = path.read_text(encoding="utf-8")
@@ -128,20 +162,18 @@ def judge(project: Project, scenario: Scenario, policy: Policy, settings: Snapsh
             write_atomic(path, cmp.text)
             verdict.written.append(rel(path))
     elif text is None:
-        if policy.strict:
-            verdict.failures.append(f"{sc.id}: no snapshot: {rel(path)} does not exist; write it with "
-                                    f"{fix_command(sc)} and commit it")
+        if policy.strict or not policy.write_missing:
+            found.append(Finding("missing_snapshot", f"no snapshot: {rel(path)} does not exist"))
         else:
             write_atomic(path, cmp.text)
             verdict.written.append(rel(path))
-            verdict.warnings.append(f"{sc.id}: wrote a new snapshot {rel(path)} (review and commit it; under CI "
-                                    "a missing snapshot fails)")
+            found.append(Finding("wrote", f"wrote a new snapshot {rel(path)} (review and commit it; under CI a "
+                                 "missing snapshot fails)", failing=False))
     elif not cmp.same:
         assert cmp.stored is not None and cmp.current is not None
         verdict.stored, verdict.current = cmp.stored, cmp.current
         lines = describe_differences(cmp.stored, cmp.current) or ["  values differ only in type (e.g. 1 vs 1.0)"]
-        verdict.failures.append(f"{sc.id}: the run differs from {rel(path)}:\n" + "\n".join(lines)
-                                + f"\n  if the change is intended, accept it with {fix_command(sc)}")
+        found.append(Finding("stale_snapshot", f"the run differs from {rel(path)}", diff=lines))
     return verdict
 
 

@@ -35,7 +35,8 @@ class Tool:
     definition: ActionDefinition
 
 
-def _object_schema(tp: Any) -> dict[str, Any]:
+def object_schema(tp: Any) -> dict[str, Any]:
+    """The JSON Schema of a tool's arguments: an object (an empty one for None), without a top-level title."""
     if tp is None:
         return {"type": "object", "properties": {}, "additionalProperties": False}
     schema = TypeAdapter(tp).json_schema()
@@ -67,7 +68,7 @@ def collect_tools(catalog: Catalog, integration: str | None = None) -> list[Tool
         output: dict[str, Any] | None = None
         if d.output is not None:
             output = TypeAdapter(d.output).json_schema()
-        tools.append(Tool(name[:64], description, _with_field_descriptions(_object_schema(d.input), description),
+        tools.append(Tool(name[:64], description, _with_field_descriptions(object_schema(d.input), description),
                           output, d))
     return tools
 

@@ -16,7 +16,7 @@ import click
 from .. import __version__
 from ..errors import EXIT_INTERRUPTED, HarnessError
 
-EXIT_INTERNAL = 70
+EXIT_INTERNAL = 70  # internal error (a bug in harness: please report it)
 
 
 class HarnessGroup(click.Group):
@@ -68,11 +68,13 @@ def _register() -> None:
     from .cassettes import cassettes
     from .check import check
     from .dev import dev
+    from .docs import docs_cmd
     from .dryrun import dryrun
     from .events import event, webhook
     from .fuzz import fuzz
     from .import_nango import import_nango_cmd
     from .listing import list_functions
+    from .mcp import mcp_cmd
     from .packaging import compile_cmd, deploy_cmd, package_cmd
     from .pytest_cmds import generate_tests, test_command
     from .records import records
@@ -103,6 +105,8 @@ def _register() -> None:
     main.add_command(clone_cmd)
     main.add_command(tools)
     main.add_command(dev)
+    main.add_command(mcp_cmd)
+    main.add_command(docs_cmd)
 
 
 _register()

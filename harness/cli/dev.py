@@ -9,7 +9,6 @@ it (the manifest's `helpers`), a cassette to its function; anything else re-runs
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,15 +16,9 @@ from pathlib import Path
 import click
 
 from ..errors import HarnessError
+from ..loader import forget_function_modules
 from ..project import Project
 from .options import project_of
-
-_ROOT_PACKAGE = "harness_functions"
-
-
-def _purge_modules() -> None:
-    for name in [n for n in sys.modules if n == _ROOT_PACKAGE or n.startswith(_ROOT_PACKAGE + ".")]:
-        del sys.modules[name]
 
 
 class DevLoop:
@@ -62,7 +55,7 @@ class DevLoop:
         started = time.perf_counter()
         what = ", ".join(sorted(self.project.relative(p) for p in changed)) if changed else "all functions"
         stamp = time.strftime("%H:%M:%S")
-        _purge_modules()
+        forget_function_modules()
         try:
             manifest = compile_project(self.project)
         except (CompileError, StaticCheckError) as exc:

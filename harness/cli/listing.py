@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-from typing import Any
 
 import click
 
@@ -17,27 +15,16 @@ from .options import project_of
 @click.pass_context
 def list_functions(ctx: click.Context, as_json: bool) -> None:
     """List the project's functions, and the files that could not be loaded."""
-    from ..definitions import ActionDefinition, EventDefinition, SyncDefinition
     from ..errors import EXIT_USAGE
+    from ..listing import listing_document
     from ..loader import load_catalog
 
     project = project_of(ctx)
     catalog = load_catalog(project.functions_dir)
-    rows: list[dict[str, Any]] = []
-    for d in sorted(catalog.definitions, key=lambda d: (d.integration, d.type, d.name)):
-        row: dict[str, Any] = {"name": d.name, "integration": d.integration, "type": d.type,
-                               "file": project.relative(Path(d.file)),
-                               "description": d.description}
-        if isinstance(d, SyncDefinition):
-            row.update(models=list(d.models), frequency=d.frequency, webhook=d.webhook is not None)
-        elif isinstance(d, ActionDefinition):
-            row.update(input=getattr(d.input, "__name__", None), output=getattr(d.output, "__name__", None))
-        elif isinstance(d, EventDefinition):
-            row.update(event=d.event)
-        rows.append(row)
-    problems = [{"file": p.file, "line": p.line, "message": p.message} for p in catalog.problems]
+    doc = listing_document(project, catalog)
+    rows = doc["functions"]
     if as_json:
-        sys.stdout.write(json.dumps({"functions": rows, "problems": problems}, indent=2) + "\n")
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         from rich.console import Console
         from rich.markup import escape

@@ -25,7 +25,7 @@ from .bundle import Bundle
 from .manifest import Manifest
 
 STATE_FORMAT = 1
-EXIT_DELIVERY = 4
+EXIT_DELIVERY = 4  # deploy: the target could not be written or did not accept the bundle
 KEY_ENV = "HARNESS_DEPLOY_KEY"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 

@@ -3,9 +3,9 @@
 The layout is SPEC §3's: `pyproject.toml` with `[tool.harness]` and a dependency on harness, `functions/`,
 `cassettes/`, `fixtures/connections.yaml`, `tests/` (a hand-written example; the plugin adds the scenario tests), a
 `.gitignore` that keeps `.env` and the throw-away parts of `.harness/` out of git (but not
-`.harness/deployed.json`, which deploy plans are computed against), and one example function from the
-template catalog with its cassette. Snapshot files, when a template has them, come along with the
-template's files (any folder of the template tree is copied).
+`.harness/deployed.json`, which deploy plans are computed against), the agent guide (`AGENTS.md` and a skill,
+see `guide.py`), and one example function from the template catalog with its cassette. Snapshot files, when a
+template has them, come along with the template's files (any folder of the template tree is copied).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .. import __version__
 from ..atomic import write_atomic
 from ..errors import ConfigError, UsageError
 from ..project import load_project
+from .guide import SKILL_PATH, agents_md, skill_md
 from .template_catalog import CloneResult, clone
 
 DEFAULT_TEMPLATE = "github-issues"
@@ -36,6 +37,7 @@ __pycache__/
 ENV_EXAMPLE = """\
 # Copy to .env (ignored by git) and fill in to run live or record: `harness dryrun issues github-demo --record`.
 GITHUB_TOKEN=
+# GITHUB_API_URL=https://api.github.com   (another base URL: GitHub Enterprise, a sandbox, a local fake)
 """
 
 TESTS = '''\
@@ -110,6 +112,8 @@ def init_project(target: Path, template: str = DEFAULT_TEMPLATE) -> tuple[list[P
         ".env.example": ENV_EXAMPLE,
         "README.md": _readme(name),
         "tests/test_functions.py": TESTS,
+        "AGENTS.md": agents_md(name),
+        SKILL_PATH: skill_md(),
     }
     written: list[Path] = []
     for rel, text in files.items():
