@@ -48,7 +48,7 @@ def test_a_plain_project_sees_no_scenario_and_keeps_syrupys_options(pytester: py
     res.assert_outcomes(passed=1)
     assert res.ret == 0  # syrupy's own choice (a warning) stands
     out = res.stdout.str()
-    assert "harness snapshots" not in out and "harness:" not in out and "scenario" not in out
+    assert "harness snapshots" not in out and "harness:" not in out and "[default]" not in out
     res = pytester.runpytest("--collect-only", "-q")
     assert [line for line in res.outlines if "::" in line] == ["tests/test_plain.py::test_one"]
 
