@@ -388,6 +388,11 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
         if store is not None:
             store.close()
     result.cassette = project.relative(prep.cassette_path) if mode != "live" else None
+    if replaying:
+        given = {"input": req.input, "metadata": req.metadata, "checkpoint": req.checkpoint, "payload": req.payload}
+        result.overrides = [name for name, value in given.items() if value is not UNSET]
+        result.overrides += ["faults"] if req.faults is not None else []
+        result.overrides += ["interactions"] if req.interactions else []
     if not replaying:
         persist_metadata(req, connection, result)
     if mode == "record" and stack.records and (result.ok or req.record_on_failure):

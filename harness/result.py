@@ -125,6 +125,8 @@ class RunResult:
     cassette: str | None = None
     cassette_written: bool = False
     capped: str | None = None
+    # A replay's values given on top of what its cassette holds (`--metadata`, fixture arguments...).
+    overrides: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -188,6 +190,7 @@ class RunResult:
             "unplayed": self.unplayed,
             "cassette": {"path": self.cassette, "written": self.cassette_written},
             "capped": self.capped,
+            "overrides": self.overrides,
         }
         if self.function_type == "action":
             doc["input"] = self.input

@@ -67,3 +67,13 @@ def test_a_replay_for_another_connection_is_refused(example: Path) -> None:
 
     with pytest.raises(UsageError, match="recorded for connection 'demo', not 'other'"):
         execute(RunRequest("issues", "other", mode="replay", project=load_project(example)))
+
+
+def test_explicit_overrides_stay_explicit_and_are_shown(example: Path, no_network: None) -> None:
+    project = load_project(example)
+    plain = execute(RunRequest("issues", mode="replay", project=project)).result
+    assert plain.ok and plain.to_json()["overrides"] == []
+    given = execute(RunRequest("issues", mode="replay", project=project, metadata={"owner": "octocat",
+                                                                                  "repo": "hello-world"})).result
+    assert given.ok and given.to_json()["overrides"] == ["metadata"]
+    assert given.final_metadata == {"owner": "octocat", "repo": "hello-world"}
