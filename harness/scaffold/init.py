@@ -17,7 +17,9 @@ from .. import __version__
 from ..atomic import write_atomic
 from ..errors import ConfigError, UsageError
 from ..project import load_project
+from ..names import check_name
 from .catalog import CloneResult, clone
+from .catalog import load_catalog as load_template_catalog
 
 DEFAULT_TEMPLATE = "github-issues"
 
@@ -95,6 +97,9 @@ harness deploy --to ./dist                # tests, plan, bundle
 
 
 def init_project(target: Path, template: str = DEFAULT_TEMPLATE) -> tuple[list[Path], CloneResult]:
+    # The template first: an unknown or bad name must not leave a half-made project behind.
+    check_name("template", template)
+    load_template_catalog().get(template)
     target = target.resolve()
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} is a file", hint="pass a new or empty folder")
