@@ -16,8 +16,8 @@ from pathlib import Path
 from .. import __version__
 from ..atomic import write_atomic
 from ..errors import ConfigError, UsageError
-from ..project import load_project
 from ..names import check_name
+from ..project import load_project
 from .catalog import CloneResult, clone
 from .catalog import load_catalog as load_template_catalog
 
