@@ -64,7 +64,8 @@ def test_plain_http_to_another_host_is_refused_before_anything_runs(example: Pat
                                                                     keyed: list[float], url: str) -> None:
     res = _deploy(invoke, example, url)
     assert res.exit_code == 2, res.output
-    assert "refusing to send $HARNESS_DEPLOY_KEY over plain http" in res.stderr and "--allow-insecure-http" in res.stderr
+    assert "refusing to send $HARNESS_DEPLOY_KEY over plain http" in res.stderr
+    assert "--allow-insecure-http" in res.stderr
     assert KEY not in res.output
     assert not (example / ".harness").exists()  # not even compiled
 
