@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_atomic
-from ..errors import EXIT_FAILED, ConfigError, HarnessError, UsageError
+from ..errors import EXIT_DELIVERY, EXIT_FAILED, ConfigError, HarnessError, UsageError
 from ..project import Project
 from ..retry_after import retry_after_seconds
 from . import releases, targets
@@ -28,7 +28,6 @@ from .bundle import Bundle
 from .manifest import Manifest
 
 STATE_FORMAT = 1
-EXIT_DELIVERY = 4
 KEY_ENV = "HARNESS_DEPLOY_KEY"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0
