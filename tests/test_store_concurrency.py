@@ -127,7 +127,7 @@ def test_a_lock_held_past_the_timeout_is_a_store_error(tmp_path: Path) -> None:
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(StoreError, match="stayed locked by another process for 0.05 s") as caught:
+        with pytest.raises(StoreError, match=r"stayed locked by another process for 0\.05 s") as caught:
             store.save("Rec", [{"id": "1"}])
         assert caught.value.exit_code == EXIT_STORE == 5
         assert store.list("Rec")[0] == []  # readers are not blocked (WAL)
