@@ -47,7 +47,7 @@ def owner_tag() -> str:
     global _tag_cache
     pid = os.getpid()
     if _tag_cache is None or _tag_cache[0] != pid:
-        _tag_cache = (pid, _start_time(pid) or "0")
+        _tag_cache = (pid, f"{pid}-{_start_time(pid) or '0'}")
     return _tag_cache[1]
 
 

@@ -103,8 +103,11 @@ class SqliteStore:
         self._key = (connection_id, integration)
         self._now = now
         self._tracking: dict[str, int] = {}
+        from .. import scratch
+
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            scratch.sweep(path.parent)  # scratch copies a killed run left in .harness/tmp/
             _create_private(path)
         except OSError as exc:
             raise StoreError(f"cannot create the records store {path}: {exc.strerror or exc}") from None
