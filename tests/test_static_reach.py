@@ -50,7 +50,8 @@ def test_a_helper_outside_the_integration_is_checked_before_anything_runs(make_p
     root = project(make_project, "from ...common import util", {"common/util.py": side_effect(marker)})
     res = compile_(root)
     assert res.exit_code == 2, res.output
-    assert "functions/common/util.py:2: top-level call to Path().write_text() runs when the module is imported" in res.stderr
+    assert ("functions/common/util.py:2: top-level call to Path().write_text() runs when the module is "
+            "imported") in res.stderr
     assert not marker.exists()  # never imported
     assert not (root / ".harness" / "manifest.json").exists()
 
