@@ -5,6 +5,7 @@ result, an error under --strict and CI. The helpers are tested here directly; th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from harness.errors import EXIT_USAGE
 from harness.http.faults import FaultTransport, parse_fault, unfired_error, unfired_issues
 
 
-def run(specs: list[str], paths: list[str], *, wrap: bool = False) -> FaultTransport:
+def run(specs: list[str], paths: list[str]) -> FaultTransport:
     """Send GET requests for `paths` through a FaultTransport over a transport that answers 200."""
     faults = FaultTransport(httpx.MockTransport(lambda r: httpx.Response(200, json=[])),
                             [parse_fault(s) for s in specs])
@@ -25,10 +26,8 @@ def run(specs: list[str], paths: list[str], *, wrap: bool = False) -> FaultTrans
     async def go() -> None:
         async with httpx.AsyncClient(transport=faults, base_url="https://api.example.com") as client:
             for path in paths:
-                try:
+                with contextlib.suppress(httpx.TransportError):  # an injected timeout or reset
                     await client.get(path)
-                except httpx.TransportError:
-                    pass  # an injected timeout or reset
 
     asyncio.run(go())
     return faults
