@@ -46,6 +46,15 @@ def sweep_folder(folder: Path) -> list[Path]:
     return removed
 
 
+def sweep_tree(root: Path) -> list[Path]:
+    """`sweep_folder` over `root` and every folder below it (hidden folders and `__pycache__` skipped)."""
+    removed: list[Path] = []
+    for folder, dirs, _files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+        removed += sweep_folder(Path(folder))
+    return removed
+
+
 def _fsync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)

@@ -113,6 +113,17 @@ def sweep(state_dir: Path) -> list[Path]:
     return removed
 
 
+def sweep_project(state_dir: Path, *trees: Path) -> list[Path]:
+    """What killed runs left in a project: `.harness/tmp/` entries, and the temporary files of atomic writes
+    in `.harness/` and in `trees` (the cassettes and functions folders), whose owner is gone."""
+    from .atomic import sweep_folder, sweep_tree
+
+    removed = sweep(state_dir) + sweep_folder(state_dir)
+    for tree in trees:
+        removed += sweep_tree(tree)
+    return removed
+
+
 def scratch_dir(state_dir: Path, kind: str) -> Path:
     """A new private folder in `.harness/tmp/`, owned by this process (the caller removes it when done)."""
     sweep(state_dir)

@@ -251,3 +251,12 @@ def test_sweep_removes_only_entries_whose_owner_is_gone(tmp_path: Path) -> None:
     with scratch.scratch(tmp_path, "work") as folder:
         assert folder.is_dir() and stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert not folder.exists()
+
+
+def test_sweep_project_removes_what_dead_runs_left_anywhere(live: tuple[Path, dict[str, str]]) -> None:
+    root, env = live
+    killed(harness(root, "dryrun", "full", "c1", "--record", kill_at="atomic-write:default.yaml", env=env))
+    killed(harness(root, "dryrun", "full", "c1", "--live", kill_at="store-scratch-ready", env=env))
+    assert len(leftovers(root)) == 2
+    removed = scratch.sweep_project(root / ".harness", root / "cassettes", root / "functions")
+    assert len(removed) == 2 and leftovers(root) == []

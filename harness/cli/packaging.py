@@ -108,6 +108,9 @@ def deploy_cmd(ctx: click.Context, target: str, skip_tests: bool, allow_destruct
             click.echo(targets.insecure_warning(endpoint), err=True)
     where = endpoint.shown if endpoint is not None else target
     deploy.target_id(project, target)  # refuses ftp://, s3://...
+    from ..scratch import sweep_project
+
+    sweep_project(project.state_dir)  # what a killed run left in .harness/
     manifest = _compile(project)
     try:
         bundle = build_bundle(project, manifest)
