@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 
+from harness.cli import main
 from harness.errors import EXIT_STORE, StoreError
 from harness.project import load_project
 from harness.records.sqlite import SqliteStore
@@ -83,6 +84,21 @@ def test_processes_writing_one_connection_and_a_reader_paging_meanwhile(tmp_path
     db = sqlite3.connect(path)
     total, distinct, top = db.execute("SELECT COUNT(*), COUNT(DISTINCT seq), MAX(seq) FROM records").fetchone()
     assert total == distinct == top == expected  # unique, and no gap
+    if writers == 2:
+        # `harness records list --limit 7` paging by cursor, as a user pages: nothing skipped, nothing twice.
+        (tmp_path / "functions").mkdir()
+        listed: list[str] = []
+        cursor: list[str] = []
+        while True:
+            res = CliRunner().invoke(main, ["--project", str(tmp_path), "records", "list", "c1", "--model", "Rec",
+                                            "--integration", "gh", "--limit", "7", "--json", *cursor])
+            assert res.exit_code == 0, res.output
+            page = json.loads(res.stdout)
+            listed += [r["id"] for r in page["records"]]
+            if not page["next_cursor"]:
+                break
+            cursor = ["--cursor", page["next_cursor"]]
+        assert sorted(listed) == sorted(seen) and len(listed) == expected
     # Each writer's batches carry increasing cursors in the order it saved them.
     for w in range(writers):
         spans = [db.execute("SELECT MIN(seq), MAX(seq) FROM records WHERE id LIKE ?", (f"w{w}-{b}-%",)).fetchone()
