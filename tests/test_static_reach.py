@@ -122,3 +122,24 @@ def test_loading_code_at_import_time_is_refused(make_project: Callable[..., Path
     root = project(make_project, "from ..loader import m", {"github/loader.py": code + "m = 1\n"})
     res = compile_(root)
     assert res.exit_code == 2 and "functions/github/loader.py:" in res.stderr, res.output
+
+
+@pytest.mark.parametrize("compiled", ["helper.so", "helper.abi3.so", "helper/__init__.abi3.so"])
+def test_a_compiled_module_python_would_load_instead_of_the_source_is_refused(make_project: Callable[..., Path],
+                                                                               compiled: str) -> None:
+    root = project(make_project, "from .. import helper", {"github/helper.py": "X = 1\n"})
+    path = root / "functions" / "github" / compiled
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x7fELF")
+    res = compile_(root)
+    assert res.exit_code == 2, res.output
+    assert "Python would load the compiled" in res.stderr and res.stderr.count("error:") == 1
+
+
+def test_a_package_wins_over_a_module_of_the_same_name(make_project: Callable[..., Path], tmp_path: Path) -> None:
+    marker = tmp_path / "ran.txt"
+    root = project(make_project, "from ..helper import X",
+                   {"github/helper.py": "X = 1\n", "github/helper/__init__.py": side_effect(marker) + "X = 2\n"})
+    res = compile_(root)
+    assert res.exit_code == 2 and "functions/github/helper/__init__.py:2:" in res.stderr, res.output
+    assert not marker.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import sys
 from dataclasses import dataclass
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 # Always allowed, besides the standard library and `[tool.harness.package] allow_imports`.
@@ -96,38 +97,47 @@ def _relative_targets(path: Path, node: ast.ImportFrom, root: Path) -> tuple[lis
     found: list[Path] = []
     missing: list[str] = []
 
-    def module_file(target: Path) -> Path | None:
-        for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-            if candidate.is_file():
-                return candidate
+    compiled: set[Path] = set()
+
+    def module_file(target: Path, label: str) -> Path | None:
+        # Python's own order: a package directory before a module, a compiled extension before a source.
+        for stem in (target / "__init__", target):
+            for suffix in EXTENSION_SUFFIXES:
+                if stem.with_name(stem.name + suffix).is_file():
+                    missing.append(f"{label} (Python would load the compiled {stem.name}{suffix} instead of a "
+                                   "source file; the bundle holds sources only)")
+                    compiled.add(target)
+                    return None
+            if stem.with_name(stem.name + ".py").is_file():
+                return stem.with_name(stem.name + ".py")
         return None
 
     if node.module:
         target = base.joinpath(*node.module.split("."))
-        hit = module_file(target)
-        if hit is None and not target.is_dir():
-            missing.append(f"{shown} (no {target.name}.py or package {target.name}/)")
-        elif hit is not None:
+        hit = module_file(target, shown)
+        if hit is not None:
             found.append(hit)
+        elif target not in compiled and not target.is_dir():
+            missing.append(f"{shown} (no {target.name}.py or package {target.name}/)")
         package = target if target.is_dir() else target.parent
         found += _packages_between(root, package)
         if target.is_dir():
             # `from ..pkg import mod`: `mod` may be a module of the package, or a name its __init__ defines.
             for name in names:
-                sub = module_file(target / name)
+                sub = module_file(target / name, f"{shown}.{name}")
                 if sub is not None:
                     found.append(sub)
-                elif name != "*" and hit is None:
+                elif name != "*" and hit is None and target / name not in compiled:
                     missing.append(f"{shown}.{name} (no {name}.py in {target.name}/, and no __init__.py to "
                                    "define it)")
     else:
         found += _packages_between(root, base)
         has_init = (base / "__init__.py").is_file()
         for name in names:
-            sub = module_file(base / name)
+            sub = module_file(base / name, f"{dots}{name}")
             if sub is not None:
                 found.append(sub)
-            elif name != "*" and not has_init and not (base / name).is_dir():
+            elif name != "*" and not has_init and not (base / name).is_dir() and base / name not in compiled:
                 missing.append(f"{dots}{name} (no {name}.py beside it)")
     return found, missing
 
