@@ -3,6 +3,11 @@
 The last deployed state lives in `.harness/deployed.json` (meant to be committed: it is what the next plan
 is computed against), one entry per target. A function's version is its declared `version`, else the
 previous deployed version plus one when its content hash changed (else unchanged), else "1".
+
+Delivery to a folder is `releases.py` (a release folder, then one atomic pointer); to an endpoint, a POST
+over TLS only (`targets.py` checks the URL). A deploy that was killed part-way is looked at by the next one
+(`recover`): a folder's leftovers are removed, a switched but unrecorded deployment is recorded, an endpoint
+delivery started but not recorded (`.harness/deploy-pending.json`) is reported.
 """
 
 from __future__ import annotations
