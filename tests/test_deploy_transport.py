@@ -223,3 +223,9 @@ def test_a_foreign_or_hostile_pointer_is_never_followed_or_overwritten(example: 
     assert "deployment.json" in res.stderr
     assert json.loads((target / "deployment.json").read_text()) == pointer
     assert sorted(p.name for p in target.iterdir()) == ["deployment.json"]
+
+
+@pytest.mark.parametrize("target", ["", "dist\x00x"])
+def test_a_target_that_is_no_folder_name_is_refused(example: Path, invoke: Invoke, target: str) -> None:
+    res = _deploy(invoke, example, target)
+    assert res.exit_code == 2 and "is not a folder name" in res.stderr, res.output

@@ -88,6 +88,8 @@ def target_id(project: Project, target: str) -> str:
     if targets.looks_like_url(target):
         raise UsageError(f"deploy target {target.split('://', 1)[0]}://... is not supported",
                          hint="deploy to a folder, or to an https:// endpoint")
+    if not target or "\x00" in target:
+        raise UsageError(f"deploy target {target!r} is not a folder name")
     return project.relative(Path(target))
 
 
