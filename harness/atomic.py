@@ -1,24 +1,104 @@
-"""Atomic file writes: a reader (or a crash) sees the old file or the complete new one, never a part."""
+"""Atomic file writes: a reader (or a crash) sees the old file or the complete new one, never a part.
+
+The data goes to a temporary file beside the target (same folder, so the rename is atomic), is fsynced,
+then renamed over the target; the folder is fsynced too. Permissions: a file meant to be committed
+(cassettes, snapshots, scaffolded code) gets the usual ones, `0666` less the umask, or keeps the mode of
+the file it replaces; a private file (tokens, the records store) passes `mode=0o600`, which is set on the
+temporary file before it is renamed, so the secret is never readable by others, not even for an instant.
+
+The temporary file is named `.<name>.~<pid>-<start>-<random>.tmp` (see `scratch.py`): a run killed before
+its rename leaves it behind, and the next atomic write into that folder removes it once its owner is gone.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import re
+import secrets
+import stat
 from pathlib import Path
 
+from . import scratch
+from .crashpoints import crash_point
 
-def write_atomic(path: Path, data: str | bytes) -> None:
+_TEMP = re.compile(r"\..+\.~(?P<tag>[0-9]+-[0-9]+)-[0-9a-f]{8,32}\.tmp")
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.~{scratch.owner_tag()}-{secrets.token_hex(6)}.tmp")
+
+
+def sweep_folder(folder: Path) -> list[Path]:
+    """Remove the temporary files of atomic writes in `folder` whose writer is gone; the paths removed."""
+    removed: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.endswith(".tmp") and e.name.startswith(".")]
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP.fullmatch(entry.name)
+        if m is None or scratch.is_alive(m.group("tag")):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def sweep_tree(root: Path) -> list[Path]:
+    """`sweep_folder` over `root` and every folder below it (hidden folders and `__pycache__` skipped)."""
+    removed: list[Path] = []
+    for folder, dirs, _files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+        removed += sweep_folder(Path(folder))
+    return removed
+
+
+def sweep_project(state_dir: Path, *trees: Path) -> list[Path]:
+    """What killed runs left in a project: `.harness/tmp/` entries, and the temporary files of atomic writes
+    in `.harness/` and in `trees` (the cassettes and functions folders), whose owner is gone."""
+    removed = scratch.sweep(state_dir) + sweep_folder(state_dir)
+    for tree in trees:
+        removed += sweep_tree(tree)
+    return removed
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
+    """Write `data` to `path` atomically. `mode` (e.g. `0o600`) sets the permissions exactly; without it
+    the file keeps the mode of the one it replaces, or gets `0666` less the umask."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_folder(path.parent)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    keep: int | None = None
+    if mode is None:
+        with contextlib.suppress(OSError):
+            keep = stat.S_IMODE(os.stat(path).st_mode)
+    tmp = _temp_name(path)
+    # O_EXCL: never write through a file (or a symlink) someone else put there.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o600 if mode is not None else 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
+            chosen = mode if mode is not None else keep
+            if chosen is not None:
+                os.fchmod(fh.fileno(), chosen)
             fh.write(raw)
             fh.flush()
             os.fsync(fh.fileno())
+        crash_point("atomic-write", path.name)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_folder(path.parent)

@@ -13,6 +13,8 @@ EXIT_OK = 0  # success
 EXIT_FAILED = 1  # the function raised, or its data failed validation
 EXIT_USAGE = 2  # bad option, unknown function or connection, broken definition or configuration
 EXIT_CASSETTE = 3  # recording missing or unreadable, request not in the recording, recording refused
+EXIT_DELIVERY = 4  # deploy: the target could not be written or did not accept the bundle
+EXIT_STORE = 5  # the records store: locked by another process beyond the timeout, or unreadable
 EXIT_INTERRUPTED = 130  # interrupted (Ctrl-C)
 
 
@@ -77,6 +79,13 @@ class ReplayMissError(CassetteError):
         self.nearest = nearest
         self.differences = differences or []
         super().__init__(message)
+
+
+class StoreError(HarnessError):
+    """The records store (`.harness/records.sqlite`) could not be used: another process held its lock
+    beyond the busy timeout, or the file is damaged. Never the function's fault, so never its error."""
+
+    exit_code = EXIT_STORE
 
 
 class WriteBlockedError(HarnessError):

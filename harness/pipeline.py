@@ -106,6 +106,8 @@ class RunRequest:
     record_on_failure: bool = False
     # Recorded interactions the run never asked for fail it (exit 3).
     fail_unplayed: bool = False
+    # Injected faults that never fired fail it (exit 2); otherwise they are warnings in the result.
+    fail_unfired: bool = False
     # Replays: extra interactions answered after the recorded ones (the cassette on disk is never changed).
     interactions: list[Any] = field(default_factory=list)
     # Replays: freeze `datetime.now()`/`time.time()` at the recording's moment.
@@ -360,6 +362,10 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
     payload = req.payload if req.payload is not UNSET else stored.payload
     faults = req.faults if req.faults is not None else stored.faults
 
+    if not replaying:
+        from .atomic import sweep_project
+
+        sweep_project(project.state_dir, project.cassettes_dir)  # what a killed run left behind
     started_at = datetime.now(UTC)
     stack = _stack(prep, req, cassette, context, connection, provider, base_url, scrubber, faults)
 
@@ -375,7 +381,8 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
     options = RunOptions(strict=req.strict, max_pages=req.max_pages, max_records=req.max_records,
                          interrupt_after_checkpoints=req.interrupt_after_checkpoints,
                          timeout_s=req.timeout or RunOptions.timeout_s, fail_unplayed=req.fail_unplayed,
-                         progress=req.progress, variant=req.variant, last_sync_date=req.last_sync_date)
+                         progress=req.progress, variant=req.variant, last_sync_date=req.last_sync_date,
+                         fail_unfired=req.fail_unfired)
     frozen = context.freeze_time() if replaying and context is not None and req.freeze else None
     try:
         with frozen_at(frozen):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 
 _KNOWN_KEYS = {"functions", "cassettes", "fixtures", "connections", "state", "providers", "scrub", "snapshot",
                "package", "deploy"}
@@ -29,9 +29,24 @@ class Project:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def cassette_path(self, integration: str, function: str, scenario: str, run: int = 1) -> Path:
-        """`<scenario>.yaml` for a scenario's first (or only) run, `<scenario>.run<N>.yaml` for run N."""
+        """`<scenario>.yaml` for a scenario's first (or only) run, `<scenario>.run<N>.yaml` for run N.
+
+        Every part is checked as one path segment, and the result must lie inside the cassettes folder:
+        a name from a command line or a file never makes a cassette outside it (UsageError, exit 2).
+        """
+        from .names import check_name, inside
+
+        check_name("integration", integration)
+        check_name("function", function)
+        check_name("scenario", scenario)
+        if not isinstance(run, int) or isinstance(run, bool) or run < 1:
+            raise UsageError(f"bad run number {run!r}", hint="runs are numbered from 1")
         name = scenario if run == 1 else f"{scenario}.run{run}"
-        return self.cassettes_dir / integration / function / f"{name}.yaml"
+        path = self.cassettes_dir / integration / function / f"{name}.yaml"
+        if not inside(self.cassettes_dir, path):
+            raise UsageError(f"cassette path {path} would lie outside {self.cassettes_dir}",
+                             hint="a folder of cassettes/ is a symlink out of it; replace it with a folder")
+        return path
 
     def relative(self, path: Path) -> str:
         try:

@@ -20,7 +20,7 @@ from . import __version__
 from .connections.model import Connection
 from .context import ActionContext, ProviderHTTPError, SyncContext
 from .definitions import ActionDefinition, ActionError, Definition, SyncDefinition
-from .errors import EXIT_CASSETTE, EXIT_FAILED, EXIT_USAGE, HarnessError, ReplayMissError, WriteBlockedError
+from .errors import EXIT_CASSETTE, EXIT_FAILED, EXIT_USAGE, HarnessError, ReplayMissError, StoreError, WriteBlockedError
 from .http.stack import HttpStack
 from .providers.catalog import Provider
 from .records.memory import MemoryStore
@@ -60,6 +60,8 @@ def _map_error(exc: BaseException, definition: Definition) -> RunError:
         return RunError("invalid_data", str(exc))
     if isinstance(exc, httpx.TransportError):
         return RunError("script_network_error", f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, StoreError):
+        return RunError("store_error", str(exc), exit_code=exc.exit_code)
     if isinstance(exc, HarnessError):
         return RunError("sdk_error", str(exc), exit_code=exc.exit_code if exc.exit_code != EXIT_USAGE else EXIT_FAILED)
     where = _where(exc, definition)
@@ -131,12 +133,12 @@ async def run_async(definition: Definition, connection: Connection, stack: HttpS
         result.error = _map_error(exc, definition)
     finally:
         await client.aclose()
-    _finish(result, state, stack)
+    _finish(result, state, stack, options)
     result.timings["total"] = (time.perf_counter() - started) * 1000
     return result
 
 
-def _finish(result: RunResult, state: RunState, stack: HttpStack) -> None:
+def _finish(result: RunResult, state: RunState, stack: HttpStack, options: RunOptions) -> None:
     result.final_checkpoint = state.checkpoint
     # Nango's checkpoint pitfalls, reported as warnings.
     if any(cp is not None for cp in result.checkpoints) and not state.checkpoint_read and result.capped is None:
@@ -152,6 +154,9 @@ def _finish(result: RunResult, state: RunState, stack: HttpStack) -> None:
         result.error = RunError("replay_miss", str(miss), payload={"differences": miss.differences},
                                 exit_code=EXIT_CASSETTE)
     result.unplayed = report.unplayed
+    result.issues.extend(report.unfired)
+    if options.fail_unfired and report.unfired_error is not None and result.error is None:
+        result.error = report.unfired_error
     if state.fail_unplayed and result.unplayed and result.error is None:
         result.error = RunError("unplayed_interactions",
                                 f"{len(result.unplayed)} recorded interaction(s) were never requested "

@@ -49,6 +49,8 @@ class RunOptions:
     progress: Callable[[RunResult], None] | None = None
     # Strict replay: recorded interactions the run never asked for fail it (exit 3).
     fail_unplayed: bool = False
+    # Injected faults that never fired fail the run (exit 2) instead of being a warning.
+    fail_unfired: bool = False
 
 
 class RunState:

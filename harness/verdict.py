@@ -138,6 +138,10 @@ def judge(project: Project, scenario: Scenario, policy: Policy, settings: Snapsh
         shown = ", ".join(f"{u.get('method', '?')} {u.get('uri', u.get('path', '?'))}" for u in result.unplayed[:5])
         found.append(Finding("unplayed", f"{len(result.unplayed)} recorded interaction(s) never played in "
                              f"{rel(sc.cassette)}: {shown}", failing=policy.strict, command=rerecord))
+    unfired = [i for i in result.issues if i.kind == "fault"]
+    if unfired:
+        found.append(Finding("unfired_faults", f"{len(unfired)} injected fault(s) never fired: {unfired[0].message}",
+                             failing=policy.strict))
     doc = snapshot_document(result, settings)
     if outcome.previous:
         doc["previous_runs"] = [run_summary(r) for r in outcome.previous]

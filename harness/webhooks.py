@@ -42,11 +42,26 @@ def legacy_sign(body: bytes | str, key: str) -> str:
     return hashlib.sha256(key.encode("utf-8") + _raw(body)).hexdigest()
 
 
-def verify(body: bytes | str, signature: str, key: str) -> bool:
-    """True when `signature` (the `X-Nango-Hmac-Sha256` header) signs these raw body bytes with `key`."""
-    if not signature or not key:
+def verify(body: bytes | str, signature: str | bytes | None, key: str) -> bool:
+    """True when `signature` (the `X-Nango-Hmac-Sha256` header) signs these raw body bytes with `key`.
+
+    The header may come as `str` or as raw `bytes` (ASGI frameworks hand headers over as bytes). Anything
+    that cannot be a hex digest (non-ASCII, wrong type) is simply not a valid signature: False, never an
+    exception an attacker could trigger with a crafted header.
+    """
+    if not signature or not key or not isinstance(key, str):
         return False
-    return hmac.compare_digest(sign(body, key), signature.strip().lower())
+    if isinstance(signature, str):
+        if not signature.isascii():
+            return False
+        given = signature.encode("ascii")
+    elif isinstance(signature, (bytes, bytearray, memoryview)):
+        given = bytes(signature)
+        if not given.isascii():
+            return False
+    else:
+        return False
+    return hmac.compare_digest(sign(body, key).encode("ascii"), given.strip().lower())
 
 
 def _iso(ts: float) -> str:

@@ -179,7 +179,8 @@ def test_deploy_plan_versions_and_destructive_changes(example: Path, invoke: Inv
     assert "tests: passed" in res.stdout and "+ github/issues" in res.stdout and "summary: 2 to add" in res.stdout
     doc = json.loads((target / "deployment.json").read_text())
     assert doc["versions"] == {"github/create-issue": "1", "github/issues": "1"}
-    with zipfile.ZipFile(target / "bundle.zip") as zf:
+    # The pointer names its release's bundle (releases/<deployment>-<sha12>/bundle.zip).
+    with zipfile.ZipFile(target / doc["bundle"]) as zf:
         assert "manifest.json" in zf.namelist()
     state = json.loads((example / ".harness" / "deployed.json").read_text())
     assert state["targets"][str(target)]["deployment"] == 1

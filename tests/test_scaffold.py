@@ -118,7 +118,7 @@ def test_new_writes_skeletons_that_compile_and_never_overwrites(project: Path) -
     res = invoke("--project", str(project), "new", "sync", "github", "pull-requests")
     assert res.exit_code == 2 and "already exists" in res.stderr
     res = invoke("--project", str(project), "new", "action", "github", "Bad Name")
-    assert res.exit_code == 2 and "bad name 'Bad Name'" in res.stderr
+    assert res.exit_code == 2 and "bad function name 'Bad Name'" in res.stderr
 
 
 def test_template_cassettes_are_what_the_recording_script_produces(tmp_path: Path) -> None:

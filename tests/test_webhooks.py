@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 from hypothesis import given
 from hypothesis import strategies as st
@@ -72,3 +73,21 @@ def test_auth_and_async_action_shapes() -> None:
     assert auth["type"] == "auth" and auth["operation"] == "creation" and auth["authMode"] == "OAUTH2"
     done = webhooks.async_action_payload(connection_id="c", provider_config_key="gh", action_id="42")
     assert done["payload"] == {"id": "42", "statusUrl": "/action/42"}
+
+
+@pytest.mark.parametrize("signature", ["é" * 64, "\u0663" * 64, "abc\u00e9", "\x00", " " * 3, "ff" * 200])
+def test_verify_is_false_for_non_ascii_or_garbage_signatures(signature: str) -> None:
+    body = webhooks.serialize({"type": "auth"})
+    assert webhooks.verify(body, signature, KEY) is False
+    assert webhooks.verify(body, signature.encode("utf-8"), KEY) is False
+
+
+def test_verify_accepts_the_signature_as_bytes() -> None:
+    body = webhooks.serialize({"type": "auth", "name": "é"})
+    signature = webhooks.sign(body, KEY)
+    assert webhooks.verify(body, signature.encode("ascii"), KEY) is True
+    assert webhooks.verify(body, b" " + signature.upper().encode("ascii") + b"\r\n", KEY) is True
+    assert webhooks.verify(body, bytearray(signature.encode("ascii")), KEY) is True
+    assert webhooks.verify(body, b"0" * 64, KEY) is False
+    assert webhooks.verify(body, None, KEY) is False
+    assert webhooks.verify(body, 12, KEY) is False  # type: ignore[arg-type]

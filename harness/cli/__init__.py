@@ -58,6 +58,7 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
       2  usage or configuration error (bad option, unknown function or connection, broken definition)
       3  recording problem (missing or invalid cassette, request not recorded, secret found)
       4  deploy: the target could not be written or did not accept the bundle
+      5  records store locked by another process beyond the timeout, or damaged
       70 internal error (a bug in harness)
       130 interrupted
     """

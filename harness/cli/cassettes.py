@@ -38,10 +38,14 @@ def _resolve(project: Project, target: str, scenario: str) -> Path:
         if not path.is_file():
             raise UsageError(f"no cassette at {target}", hint="see `harness cassettes list`")
         return path
+    from ..names import check_name
+
+    check_name("scenario", scenario)
     if "/" in target:
         integration, function = target.split("/", 1)
         candidates = [project.cassette_path(integration, function, scenario)]
     else:
+        check_name("function", target)  # a glob pattern below: no `..`, `*` or `/` may reach it
         root = project.cassettes_dir
         candidates = sorted(root.glob(f"*/{target}/{scenario}.yaml")) if root.is_dir() else []
     found = [c for c in candidates if c.is_file()]

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 
+def _ci() -> bool:
+    from ..verdict import ci_from_env
+
+    return ci_from_env()
+
+
 def _date(flag: str, value: str | None) -> datetime | None:
     """A date as Nango's `new Date(...)` takes the common forms: ISO 8601 dates and times (Z allowed)."""
     if value is None:
@@ -111,6 +117,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         persist_metadata=persist_metadata, timeout=timeout, persist=persist, faults=list(faults) or None,
         run=run_number, record_mode=record_mode, record_on_failure=record_on_failure, fail_unplayed=fail_unplayed,
         environment=environment, variant=variant, last_sync_date=_date("--last-sync-date", last_sync_date),
+        fail_unfired=fail_unplayed or _ci(),
     )
     if webhook_url:
         from .send_webhooks import signing_key

@@ -81,39 +81,57 @@ def package_cmd(ctx: click.Context, out: Path | None) -> None:
 
 
 @click.command("deploy")
-@click.option("--to", "target", required=True, metavar="DIR|URL", help="A folder, or an http(s) endpoint.")
+@click.option("--to", "target", required=True, metavar="DIR|URL", help="A folder, or an https endpoint.")
 @click.option("--skip-tests", is_flag=True, help="Do not run the test gate (the plan says so).")
 @click.option("--allow-destructive", is_flag=True, help="Allow removing functions or models.")
+@click.option("--allow-insecure-http", is_flag=True,
+              help="Send the key over plain http to a host that is not this machine (it can be read on the way).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and stop; deliver nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
 @click.pass_context
-def deploy_cmd(ctx: click.Context, target: str, skip_tests: bool, allow_destructive: bool, yes: bool,
-               dry_run: bool, as_json: bool) -> None:
+def deploy_cmd(ctx: click.Context, target: str, skip_tests: bool, allow_destructive: bool,
+               allow_insecure_http: bool, yes: bool, dry_run: bool, as_json: bool) -> None:
     """Gate on the tests, show the plan against the last deployed state, and deliver the bundle."""
+    from ..crashpoints import crash_point
     from ..errors import UsageError
-    from ..packaging import deploy
+    from ..packaging import deploy, targets
     from ..packaging.bundle import build_bundle
     from ..packaging.static_checks import StaticCheckError
 
     project = project_of(ctx)
+    # The target first: a URL with credentials, or a key that would travel in clear, stops everything.
+    endpoint = None
+    if deploy.is_url(target):
+        endpoint = targets.parse_endpoint(target, allow_insecure_http=allow_insecure_http)
+        if endpoint.insecure:
+            click.echo(targets.insecure_warning(endpoint), err=True)
+    where = endpoint.shown if endpoint is not None else target
+    deploy.target_id(project, target)  # refuses ftp://, s3://...
+    from ..atomic import sweep_project
+
+    sweep_project(project.state_dir)  # what a killed run left in .harness/
     manifest = _compile(project)
     try:
         bundle = build_bundle(project, manifest)
     except StaticCheckError as exc:
         _static_errors(exc)
         raise
-    if deploy.is_url(target) and not dry_run and not os.environ.get(deploy.KEY_ENV):
+    if endpoint is not None and not dry_run and not os.environ.get(deploy.KEY_ENV):
         from ..errors import ConfigError
 
-        raise ConfigError(f"deploying to {target} needs a key in ${deploy.KEY_ENV}",
+        raise ConfigError(f"deploying to {where} needs a key in ${deploy.KEY_ENV}",
                           hint=f"export {deploy.KEY_ENV}=... (it is sent as 'Authorization: Bearer ...')")
     if skip_tests:
         tests = "skipped"
     else:
         click.echo(f"running the tests: {' '.join(deploy.test_command()[1:])} (CI=1)", err=True)
         tests = deploy.run_tests(project).status
-    plan = deploy.make_plan(project, manifest, target, tests)
+    recovery = deploy.recover(project, target, clean=not dry_run)
+    for note in recovery.notes:
+        click.echo(f"note: {note}", err=True)
+    plan = deploy.make_plan(project, manifest, target, tests, last=recovery.last)
+    plan.deployment = max(plan.deployment, recovery.floor + 1)
     if as_json:
         sys.stdout.write(json.dumps(plan.to_json(), indent=2) + "\n")
     else:
@@ -132,12 +150,11 @@ def deploy_cmd(ctx: click.Context, target: str, skip_tests: bool, allow_destruct
     if interactive and not yes and not click.confirm("Deploy?", default=False):
         click.echo("deploy cancelled", err=True)
         ctx.exit(1)
-    if deploy.is_url(target):
-        deploy.deliver_to_url(target, plan, bundle)
-        where = target
+    if endpoint is not None:
+        deploy.deliver_to_url(target, plan, bundle, allow_insecure_http=allow_insecure_http, project=project)
     else:
         deploy.deliver_to_folder(Path(target), plan, bundle)
-        where = target
+    crash_point("deploy-delivered")
     deploy.save_state(project, plan, manifest, bundle)
     versions = ", ".join(f"{k}@v{v}" for k, v in sorted(plan.versions().items()))
     click.echo(f"deployed {plan.deployment} to {where}: {versions}", err=True)

@@ -49,7 +49,7 @@ def list_records(ctx: click.Context, connection: str, model: str, integration: s
             after = datetime.fromisoformat(modified_after.replace("Z", "+00:00")).timestamp()
         except ValueError:
             raise UsageError(f"--modified-after: {modified_after!r} is not an ISO-8601 date-time") from None
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 19):
         raise UsageError(f"--cursor: {cursor!r} is not a cursor this store returned")
     store = SqliteStore(path, connection, integration, RealClock().now)
     try:

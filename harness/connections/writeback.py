@@ -13,10 +13,8 @@ exporting a new token, wins over a stale stored value.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +61,6 @@ def save(state_dir: Path, name: str, source: str | None, connection_id: str, bas
     data = _read(path)
     data[_key(source, connection_id)] = {"base": fingerprint(base), "value": value}
     _ensure_ignored(state_dir)
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o600)
+    # Private (tokens): the mode is set before the rename, so the file is never readable by others.
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", mode=0o600)
     return path

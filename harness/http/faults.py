@@ -9,6 +9,10 @@ Faults are written `KIND[xTIMES][@WHERE]`:
 - TIMES: how many times it fires (default 1);
 - WHERE: `N` for the Nth request of the run (1-based), or a path glob (`/repos/*/issues`); default: the first
   request.
+
+A fault that never fired (its path was never requested, its N lies beyond the run's requests) means the
+scenario does not test what it says: `unfired()` lists them after the run, `unfired_issues()` turns them into
+warnings for the result, and `unfired_error()` into the error a strict run (`--strict`, CI) fails with.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ..errors import UsageError
+from ..errors import EXIT_USAGE, UsageError
+from ..result import Issue, RunError
 
 _FAULT = re.compile(r"^(?P<kind>\d{3}|timeout|reset)(?::retry-after=(?P<after>[\d.]+))?(?:x(?P<times>\d+))?"
                     r"(?:@(?P<where>.+))?$")
@@ -66,12 +71,43 @@ def parse_fault(text: str) -> Fault:
                  retry_after=after)
 
 
+@dataclass(frozen=True)
+class Unfired:
+    """A fault that fired fewer times than asked (usually never), and why, in the run's terms."""
+
+    fault: Fault
+    fired: int
+    requests: int  # how many requests the run made
+    paths: tuple[str, ...]  # some of the paths it requested (for the message)
+
+    @property
+    def message(self) -> str:
+        f = self.fault
+        times = "never fired" if self.fired == 0 else f"fired {self.fired} of {f.times} times"
+        if f.at is not None:
+            last = f.at + f.times - 1
+            why = (f"the run made {self.requests} request(s), so request #{f.at if self.fired == 0 else last} "
+                   "never came")
+        else:
+            seen = ", ".join(self.paths[:3]) + (", ..." if len(self.paths) > 3 else "")
+            why = (f"no request matched {f.path}" if self.fired == 0 else f"only {self.fired} request(s) matched "
+                   f"{f.path}") + (f" (requested: {seen})" if seen else " (the run made no request)")
+        return f"fault {f.spec()} {times}: {why}; the scenario does not test what it says"
+
+
 class FaultTransport(httpx.AsyncBaseTransport):
+    MAX_PATHS = 20  # distinct paths kept for messages
+
     def __init__(self, inner: httpx.AsyncBaseTransport, faults: list[Fault]) -> None:
         self.inner = inner
         self.faults = faults
         self.count = 0
         self.injected: list[str] = []
+        self.paths: list[str] = []
+
+    def unfired(self) -> list[Unfired]:
+        """Faults that fired fewer times than their TIMES (path never requested, N beyond the run)."""
+        return [Unfired(f, f.fired, self.count, tuple(self.paths)) for f in self.faults if f.fired < f.times]
 
     def _pick(self, request: httpx.Request) -> Fault | None:
         for fault in self.faults:
@@ -87,6 +123,9 @@ class FaultTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.count += 1
+        path = request.url.path
+        if len(self.paths) < self.MAX_PATHS and path not in self.paths:
+            self.paths.append(path)
         fault = self._pick(request)
         if fault is None:
             return await self.inner.handle_async_request(request)
@@ -104,3 +143,34 @@ class FaultTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _fault_transports(transport: httpx.AsyncBaseTransport | None) -> list[FaultTransport]:
+    """The FaultTransports in a stack (following `.inner`), outermost first."""
+    found: list[FaultTransport] = []
+    seen: set[int] = set()
+    while transport is not None and id(transport) not in seen:
+        seen.add(id(transport))
+        if isinstance(transport, FaultTransport):
+            found.append(transport)
+        transport = getattr(transport, "inner", None)
+    return found
+
+
+def unfired_issues(transport: httpx.AsyncBaseTransport | None) -> list[Issue]:
+    """One warning per fault of the stack that never fired (or fired fewer times than asked), for
+    `RunResult.issues`. Pure: call it after the run with the stack's top (or the FaultTransport)."""
+    return [Issue("fault", u.message, severity="warning")
+            for t in _fault_transports(transport) for u in t.unfired()]
+
+
+def unfired_error(transport: httpx.AsyncBaseTransport | None) -> RunError | None:
+    """The error a strict run (`--strict`, CI) fails with when a fault never fired; None otherwise."""
+    unfired = [u for t in _fault_transports(transport) for u in t.unfired()]
+    if not unfired:
+        return None
+    more = f" (and {len(unfired) - 1} more)" if len(unfired) > 1 else ""
+    return RunError("unfired_faults", unfired[0].message + more,
+                    payload={"unfired": [{"fault": u.fault.spec(), "fired": u.fired, "times": u.fault.times,
+                                          "requests": u.requests} for u in unfired]},
+                    exit_code=EXIT_USAGE)

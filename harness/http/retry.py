@@ -10,6 +10,7 @@ then the provider's `retry.in_body` (a regex over a string of the error body), e
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -17,6 +18,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from ..providers.catalog import Provider
+from ..retry_after import retry_after_seconds
 
 MAX_BACKOFF_S = 600.0
 BASE_BACKOFF_S = 3.0
@@ -69,19 +71,16 @@ def _reset_wait(value: str, now: float) -> float | None:
             except ValueError:
                 return None
     else:
+        if not math.isfinite(number) or not 0 <= number <= 1e15:
+            return None  # `inf`, `nan` or absurd: not a reset time (an endless wait would hang the run)
         # Nango's rule: a number is milliseconds when read as such it lands after 1971, else seconds.
         when = number / 1000 if datetime.fromtimestamp(min(number / 1000, 4e9), UTC).year > 1971 else number
     return float(when - now) if when > now else None
 
 
 def _after_wait(value: str, now: float) -> float | None:
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-        except (TypeError, ValueError):
-            return None
+    # One reading of Retry-After (seconds or HTTP date) for provider retries and deploy delivery.
+    return retry_after_seconds(value, now)
 
 
 def wait_seconds(response: httpx.Response | None, provider: Provider, attempt: int, now: float) -> float:

@@ -28,9 +28,9 @@ from ..clock import Clock, RealClock
 from ..connections.model import Connection
 from ..errors import ReplayMissError, UsageError
 from ..providers.catalog import Provider
-from ..result import Exchange
+from ..result import Exchange, Issue, RunError
 from .episodes import NewEpisodesTransport
-from .faults import Fault, FaultTransport
+from .faults import Fault, FaultTransport, unfired_error, unfired_issues
 from .guard import WriteGuardTransport
 from .live import LiveTransport
 from .loose import LooseReplayTransport
@@ -63,6 +63,9 @@ class StackReport:
     unplayed: list[dict[str, Any]] = field(default_factory=list)
     injected: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    # Faults that never fired (a path never requested, an N beyond the run): warnings, and the strict error.
+    unfired: list[Issue] = field(default_factory=list)
+    unfired_error: RunError | None = None
 
 
 class HttpStack:
@@ -102,6 +105,8 @@ class HttpStack:
         if self._faults is not None:
             out.injected = list(self._faults.injected)
             out.faults = list(self._faults.faults)
+            out.unfired = unfired_issues(self._faults)
+            out.unfired_error = unfired_error(self._faults)
         return out
 
 

@@ -160,8 +160,8 @@ def _required_fields(model: Any) -> list[str]:
 def _entry(project: Project, d: Definition, problems: list[str], warnings: list[str]) -> FunctionEntry:
     file = Path(d.file)
     where = _posix(project, file)
-    boundary = project.functions_dir / d.integration
-    helpers = sources.local_modules(file, boundary)
+    # Helpers anywhere under functions/ (the static checks saw the same set before anything was imported).
+    helpers = sources.local_modules(file, project.functions_dir)
     base: dict[str, Any] = {
         "name": d.name, "integration": d.integration, "type": d.type, "description": d.description,
         "file": where, "helpers": [_posix(project, h) for h in helpers], "version": d.version,

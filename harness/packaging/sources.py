@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import sys
 from dataclasses import dataclass
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 # Always allowed, besides the standard library and `[tool.harness.package] allow_imports`.
@@ -17,7 +18,9 @@ BASE_ALLOWED = frozenset({"pydantic", "httpx", "harness", "typing_extensions", "
 
 # Calls that touch the network or the filesystem when they run at import time.
 _DENIED_ROOTS = frozenset({"httpx", "requests", "urllib", "urllib3", "socket", "subprocess", "shutil",
-                           "aiohttp", "http", "ftplib", "smtplib", "sqlite3", "tempfile", "glob"})
+                           "aiohttp", "http", "ftplib", "smtplib", "sqlite3", "tempfile", "glob",
+                           # loading code the static checks cannot see
+                           "importlib", "runpy", "pkgutil", "ctypes", "zipimport"})
 _DENIED_NAMES = frozenset({"open", "exec", "eval", "compile", "__import__", "input", "breakpoint"})
 _DENIED_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes", "open", "mkdir", "touch",
                              "unlink", "rmdir", "rename", "replace", "iterdir", "glob", "rglob", "urlopen",
@@ -45,56 +48,135 @@ def parse(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
-def _resolve_relative(path: Path, level: int, module: str | None, names: list[str], boundary: Path
-                      ) -> list[Path]:
-    """Files a relative import refers to, kept inside `boundary` (the integration's folder)."""
+@dataclass
+class LocalImports:
+    """What a function file needs from `functions/`: the modules it imports relatively (transitively,
+    with the `__init__.py` of every package on the way, which Python runs too), and the relative imports
+    the bundle could not satisfy (a missing module, one above `functions/`, one a symlink leads out of it)."""
+
+    modules: list[Path]
+    problems: list[Finding]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _packages_between(root: Path, folder: Path) -> list[Path]:
+    """The `__init__.py` files of the folders from below `root` down to `folder` (each one is executed when
+    a module inside is imported; harmless to check when it is not)."""
+    out: list[Path] = []
+    try:
+        rel = folder.relative_to(root)
+    except ValueError:
+        return out
+    current = root
+    for part in rel.parts:
+        current = current / part
+        init = current / "__init__.py"
+        if init.is_file():
+            out.append(init)
+    return out
+
+
+def _relative_targets(path: Path, node: ast.ImportFrom, root: Path) -> tuple[list[Path], list[str]]:
+    """Files one relative import needs, and what it names that the bundle would not contain."""
     base = path.parent
-    for _ in range(level - 1):
+    for _ in range(node.level - 1):
         base = base.parent
-    targets: list[Path] = []
-    stems = [module] if module else names
-    for stem in stems:
-        target = base.joinpath(*stem.split("."))
-        for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-            if candidate.is_file():
-                targets.append(candidate)
-                break
-        if module:
-            # `from ..pkg import mod`: `mod` may be a module of the package too.
+    dots = "." * node.level
+    shown = f"{dots}{node.module or ''}"
+    if not _inside(base, root):
+        return [], [f"relative import `from {shown} import ...` climbs above functions/: the bundle holds only "
+                    "functions/ (move the module under functions/)"]
+    names = [a.name for a in node.names]
+    found: list[Path] = []
+    missing: list[str] = []
+
+    compiled: set[Path] = set()
+
+    def module_file(target: Path, label: str) -> Path | None:
+        # Python's own order: a package directory before a module, a compiled extension before a source.
+        for stem in (target / "__init__", target):
+            for suffix in EXTENSION_SUFFIXES:
+                if stem.with_name(stem.name + suffix).is_file():
+                    missing.append(f"{label} (Python would load the compiled {stem.name}{suffix} instead of a "
+                                   "source file; the bundle holds sources only)")
+                    compiled.add(target)
+                    return None
+            if stem.with_name(stem.name + ".py").is_file():
+                return stem.with_name(stem.name + ".py")
+        return None
+
+    if node.module:
+        target = base.joinpath(*node.module.split("."))
+        hit = module_file(target, shown)
+        if hit is not None:
+            found.append(hit)
+        elif target not in compiled and not target.is_dir():
+            missing.append(f"{shown} (no {target.name}.py or package {target.name}/)")
+        package = target if target.is_dir() else target.parent
+        found += _packages_between(root, package)
+        if target.is_dir():
+            # `from ..pkg import mod`: `mod` may be a module of the package, or a name its __init__ defines.
             for name in names:
-                sub = target / f"{name}.py"
-                if sub.is_file():
-                    targets.append(sub)
-    inside = []
-    for t in targets:
-        try:
-            t.resolve().relative_to(boundary.resolve())
-        except ValueError:
-            continue
-        inside.append(t)
-    return inside
+                sub = module_file(target / name, f"{shown}.{name}")
+                if sub is not None:
+                    found.append(sub)
+                elif name != "*" and hit is None and target / name not in compiled:
+                    missing.append(f"{shown}.{name} (no {name}.py in {target.name}/, and no __init__.py to "
+                                   "define it)")
+    else:
+        found += _packages_between(root, base)
+        has_init = (base / "__init__.py").is_file()
+        for name in names:
+            sub = module_file(base / name, f"{dots}{name}")
+            if sub is not None:
+                found.append(sub)
+            elif name != "*" and not has_init and not (base / name).is_dir() and base / name not in compiled:
+                missing.append(f"{dots}{name} (no {name}.py beside it)")
+    return found, missing
 
 
-def local_modules(entry: Path, boundary: Path) -> list[Path]:
-    """The helper modules `entry` imports relatively, transitively, within `boundary` (sorted, no entry)."""
+def local_imports(entry: Path, root: Path) -> LocalImports:
+    """Every module under `root` (the functions folder) that `entry` imports relatively, transitively, and
+    every relative import that names something the bundle would not contain."""
     seen: set[Path] = {entry.resolve()}
     todo = [entry]
-    found: list[Path] = []
+    modules: list[Path] = []
+    problems: list[Finding] = []
     while todo:
         current = todo.pop()
         try:
             tree = parse(current)
-        except SyntaxError:
-            continue
+        except (SyntaxError, OSError, UnicodeDecodeError, ValueError):
+            continue  # the loader reports it with its line
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level > 0:
-                for target in _resolve_relative(current, node.level, node.module, [a.name for a in node.names],
-                                                boundary):
-                    if target.resolve() not in seen:
-                        seen.add(target.resolve())
-                        found.append(target)
-                        todo.append(target)
-    return sorted(found)
+            if not (isinstance(node, ast.ImportFrom) and node.level > 0):
+                continue
+            targets, missing = _relative_targets(current, node, root)
+            for what in missing:
+                problems.append(Finding(current, node.lineno, f"imports {what}: the bundle would not contain it"))
+            for target in targets:
+                if not _inside(target, root):
+                    problems.append(Finding(current, node.lineno,
+                                            f"imports {target.name}, which resolves outside functions/ "
+                                            f"({target.resolve()}; a symlink?): the bundle would not contain it"))
+                    continue
+                if target.resolve() not in seen:
+                    seen.add(target.resolve())
+                    modules.append(target)
+                    todo.append(target)
+    return LocalImports(sorted(modules), problems)
+
+
+def local_modules(entry: Path, root: Path) -> list[Path]:
+    """The helper modules `entry` imports relatively, transitively, within `root` (sorted, no entry)."""
+    return local_imports(entry, root).modules
 
 
 def import_findings(path: Path, tree: ast.Module, allowed: frozenset[str]) -> list[Finding]:

@@ -28,34 +28,57 @@ def allowed_imports(project: Project) -> frozenset[str]:
     return sources.BASE_ALLOWED | frozenset(extra)
 
 
-def function_files(project: Project) -> list[Path]:
-    """Function files as the loader finds them, plus the local modules they import (sorted)."""
-    found: set[Path] = set()
+def _entries(project: Project) -> list[Path]:
+    """Function files as the loader finds them (the files `compile` will import)."""
     root = project.functions_dir
     if not root.is_dir():
         return []
+    found: list[Path] = []
     for integration in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
         for folder in KIND_FOLDERS:
-            for path in sorted((integration / folder).glob("*.py")):
-                if path.name.startswith("_"):
-                    continue
-                found.add(path)
-                found.update(sources.local_modules(path, integration))
-    return sorted(found)
+            found += [p for p in sorted((integration / folder).glob("*.py")) if not p.name.startswith("_")]
+    return found
+
+
+def _scan(project: Project) -> tuple[list[Path], list[sources.Finding]]:
+    files: set[Path] = set()
+    problems: list[sources.Finding] = []
+    for path in _entries(project):
+        files.add(path)
+        # Helpers anywhere under functions/ (another integration's folder, a shared one): all are imported
+        # by the same package, so all are checked, and all go into the bundle.
+        found = sources.local_imports(path, project.functions_dir)
+        files.update(found.modules)
+        problems += found.problems
+    return sorted(files), problems
+
+
+def function_files(project: Project) -> list[Path]:
+    """Function files as the loader finds them, plus every local module they import (sorted)."""
+    return _scan(project)[0]
 
 
 def static_check(project: Project, files: list[Path] | None = None) -> list[str]:
     """Every finding over the files, rendered `file:line: message` (syntax errors are the loader's)."""
     allowed = allowed_imports(project)
     findings: list[sources.Finding] = []
-    for path in files if files is not None else function_files(project):
+    if files is None:
+        files, findings = _scan(project)
+    seen: set[tuple[str, int, str]] = set()
+    for path in files:
         try:
             tree = sources.parse(path)
-        except SyntaxError:
+        except (SyntaxError, OSError, UnicodeDecodeError, ValueError):
             continue
         findings += sources.import_findings(path, tree, allowed)
         findings += sources.side_effect_findings(path, tree)
-    return [f.render(project.root) for f in sorted(findings, key=lambda f: (str(f.file), f.line))]
+    out = []
+    for f in sorted(findings, key=lambda f: (str(f.file), f.line, f.message)):
+        key = (str(f.file), f.line, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f.render(project.root))
+    return out
 
 
 def require_clean(project: Project) -> None:

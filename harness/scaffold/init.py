@@ -16,9 +16,11 @@ from pathlib import Path
 from .. import __version__
 from ..atomic import write_atomic
 from ..errors import ConfigError, UsageError
+from ..names import check_name
 from ..project import load_project
 from .guide import SKILL_PATH, agents_md, skill_md
 from .template_catalog import CloneResult, clone
+from .template_catalog import load_catalog as load_template_catalog
 
 DEFAULT_TEMPLATE = "github-issues"
 
@@ -97,6 +99,9 @@ harness deploy --to ./dist                # tests, plan, bundle
 
 
 def init_project(target: Path, template: str = DEFAULT_TEMPLATE) -> tuple[list[Path], CloneResult]:
+    # The template first: an unknown or bad name must not leave a half-made project behind.
+    check_name("template", template)
+    load_template_catalog().get(template)
     target = target.resolve()
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} is a file", hint="pass a new or empty folder")

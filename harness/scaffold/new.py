@@ -8,10 +8,11 @@ from pathlib import Path
 from ..atomic import write_atomic
 from ..definitions import EVENTS
 from ..errors import ConfigError, UsageError
+from ..names import check_name, inside
 from ..project import Project
 
 KINDS = {"sync": "syncs", "action": "actions", "on-event": "on_events"}
-_NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+_NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
 
 
 def _camel(name: str) -> str:
@@ -103,12 +104,16 @@ async def {fn}(nango: ActionContext) -> None:
 def new_function(project: Project, kind: str, integration: str, name: str, event: str | None = None) -> Path:
     if kind not in KINDS:
         raise UsageError(f"unknown kind {kind!r}", hint="use sync, action or on-event")
-    for what, value in (("integration", integration), ("name", name)):
-        if not _NAME.match(value):
-            raise UsageError(f"bad {what} {value!r}",
+    for what, value in (("integration", integration), ("function", name)):
+        check_name(what, value)  # never a path: no `..`, `/`, NUL, leading dot
+        if not _NAME.fullmatch(value):
+            raise UsageError(f"bad {what} name {value!r}",
                              hint="use lower-case letters and digits, separated by dashes or underscores")
     module = name.replace("-", "_")
     path = project.functions_dir / integration / KINDS[kind] / f"{module}.py"
+    if not inside(project.functions_dir, path):
+        raise UsageError(f"{path} would lie outside {project.functions_dir}",
+                         hint="functions/<integration> is a symlink out of the project; replace it with a folder")
     if path.exists():
         raise ConfigError(f"{project.relative(path)} already exists", hint="pick another name, or edit that file")
     home = project.functions_dir / integration

@@ -15,6 +15,7 @@ import yaml
 
 from ..atomic import write_atomic
 from ..errors import ConfigError, NotFoundError
+from ..names import check_name, inside
 from ..project import Project
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -95,6 +96,7 @@ class CloneResult:
 
 def clone(project: Project, name: str, catalog: TemplateCatalog | None = None) -> CloneResult:
     catalog = catalog or load_catalog()
+    check_name("template", name)
     template = catalog.get(name)
     base = TEMPLATES_DIR / template.name
     plan: list[tuple[Path, bytes]] = []
@@ -107,6 +109,9 @@ def clone(project: Project, name: str, catalog: TemplateCatalog | None = None) -
         if root is None:
             continue
         target = root.joinpath(*rel.parts[1:])
+        if not inside(root, target):
+            conflicts.append(f"{project.relative(target)} (outside {project.relative(root)}: a symlink?)")
+            continue
         if target.exists():
             if target.read_bytes() == data:
                 unchanged.append(target)

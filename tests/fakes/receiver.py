@@ -20,6 +20,9 @@ class Received:
 class Receiver:
     statuses: list[int] = field(default_factory=list)  # answers to give, in order; then 200
     received: list[Received] = field(default_factory=list)
+    # Extra headers of the answers, in the same order as `statuses` (Retry-After, say).
+    answer_headers: list[dict[str, str]] = field(default_factory=list)
+    host: str = "127.0.0.1"  # the address to listen on (a non-loopback one to test TLS rules)
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -39,14 +42,17 @@ class Receiver:
                 body = self.rfile.read(length)
                 receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
+                extra = receiver.answer_headers.pop(0) if receiver.answer_headers else {}
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("content-length", "0")
                 self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
