@@ -80,6 +80,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "interactions fail; sockets are blocked during scenario tests.")
     group.addoption("--harness-no-scenarios", action="store_true", default=False,
                     help="Do not add the scenario tests (hand-written tests only).")
+    from .reports.pytest_html import add_option  # --harness-html (harness.reports)
+
+    add_option(group)
 
 
 def _ci() -> bool:
@@ -139,6 +142,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if strict and getattr(config.option, "warn_unused_snapshots", False):
         # In CI an unused snapshot is a failure, whatever the local habit says.
         config.option.warn_unused_snapshots = False
+    from .reports.pytest_html import configure as configure_html_report
+
+    configure_html_report(config)
 
 
 def _wanted(config: pytest.Config, scenario: Scenario) -> bool:
@@ -213,6 +219,7 @@ class ScenarioItem(pytest.Item):
         sc = self.scenario
         ran = run_scenario(state.project, sc.function, sc.name, integration=sc.integration,
                            block_network=state.strict)
+        self.harness_ran = ran  # read by the HTML report (harness.reports.pytest_html)
         result = ran.result
         failures: list[str] = []
         if result.error is not None and result.error.type == "replay_miss":
@@ -252,6 +259,7 @@ class ScenarioItem(pytest.Item):
         except FileNotFoundError:
             text = None
         cmp = compare(doc, text, state.settings.apply, self._rel(path))
+        self.harness_comparison = cmp  # read by the HTML report
         same, mine = cmp.same, cmp.text
         if state.update:
             if not same:

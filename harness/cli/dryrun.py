@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
+from ..reports.cli import check_target, html_option, write_runs
 from .options import json_arg, project_of
 
 
@@ -52,6 +54,7 @@ from .options import json_arg, project_of
               help="Inject a fault: 429@3, 503x2@1, timeout@/repos/*, reset@2 (repeatable).")
 @click.option("--webhook-url", default=None, metavar="URL",
               help="After the run, POST Nango-shaped sync webhooks here, signed with $NANGO_WEBHOOK_SIGNING_KEY.")
+@html_option
 @click.pass_context
 def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None, record_mode: str | None,
            record_on_failure: bool, fail_unplayed: bool, scenario: str,
@@ -59,7 +62,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
            payload: str | None, lenient: bool, allow_writes: bool, max_pages: int | None,
            max_records: int | None, source: str | None, via_nango_proxy: bool, persist_metadata: bool,
            timeout: float | None, as_json: bool, show: int, persist: bool, faults: tuple[str, ...],
-           webhook_url: str | None, run_number: int) -> None:
+           webhook_url: str | None, run_number: int, html: Path | None) -> None:
     """Run FUNCTION (a sync, action or event function) for CONNECTION.
 
     Replays the scenario's recording when there is one, else runs live; --live, --replay and --record
@@ -83,6 +86,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         from .send_webhooks import signing_key
 
         signing_key()  # fail before running, not after
+    check_target(html)
     prepared = prepare(req)
     for problem in prepared.catalog.problems:
         click.echo(f"warning: skipped {problem}", err=True)
@@ -110,6 +114,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         from .render import render_result
 
         render_result(result, show=show)
+    write_runs(ctx, html, results if run_number > 1 else [result])  # --html (harness.reports)
     if webhook_url:
         from .send_webhooks import send_sync_webhooks
 
