@@ -74,7 +74,8 @@ def _failure_text(report: pytest.TestReport) -> str | None:
 
 def _skip_reason(report: pytest.TestReport) -> str | None:
     if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
-        return str(report.longrepr[2])
+        reason = str(report.longrepr[2])
+        return reason.removeprefix("Skipped: ")
     return report.longreprtext or None
 
 

@@ -73,7 +73,7 @@ class TestReport:
         elif outcome == "passed" and when == "call" and xfail:
             entry.verdict = "xpassed"
         if text and (outcome != "passed" or xfail):
-            entry.messages.append(text if when == "call" else f"[{when}] {text}")
+            entry.messages.append(f"[{when}] {text}" if outcome == "failed" and when != "call" else text)
 
     def add_scenario(self, nodeid: str, data: dict[str, Any]) -> None:
         self.entry(nodeid).scenario = data

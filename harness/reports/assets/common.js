@@ -147,6 +147,7 @@ const H = (() => {
       this.root.style.setProperty("--vt-min", min + "px");
       this.head.replaceChildren(...columns.map((c, i) => el("div", { "data-col": i, role: "columnheader",
         title: c.title || c.label, class: c.cls || null }, c.label)));
+      this.drawn = null;
     }
     setSort(col, dir) {
       for (const cell of this.head.children) cell.removeAttribute("aria-sort");
@@ -160,7 +161,7 @@ const H = (() => {
       this.empty.hidden = view.length > 0;
       this.root.setAttribute("aria-rowcount", String(view.length));
       if (!keepScroll) this.root.scrollTop = 0;
-      this.render();
+      this.render(true);
     }
     select(row) { this.selected = row; this.render(); }
     scrollTo(pos) {
@@ -171,10 +172,16 @@ const H = (() => {
       }
       this.render();
     }
-    render() {
+    /* Re-renders only when the rows in view changed (a scroll within them keeps the same elements). */
+    render(force) {
       const h = this.root.clientHeight || 600;
       const first = Math.max(0, Math.floor(this.root.scrollTop / this.rh) - 4);
       const last = Math.min(this.view.length, first + Math.ceil(h / this.rh) + 8);
+      const key = first + ":" + last + ":" + h;
+      if (!force && this.drawn === key && this.drawnView === this.view && this.drawnSel === this.selected) return;
+      this.drawn = key;
+      this.drawnView = this.view;
+      this.drawnSel = this.selected;
       const rows = [];
       const o = this.o;
       for (let pos = first; pos < last; pos++) {

@@ -135,17 +135,21 @@ const Records = (() => {
     function columnsOf(mm) {
       const cols = [{ key: "#", label: "#", width: "64px", cls: "num" }];
       if (mm.mixed) cols.push({ key: "kind", label: "kind", width: "80px" });
-      for (const key of mm.keys) cols.push({ key, label: key, width: key === "id" ? "140px" : "180px" });
+      // Columns share the width; past what fits, the table scrolls sideways.
+      for (const key of mm.keys) cols.push({ key, label: key, width: "minmax(120px, 1fr)", min: "120px" });
       return cols;
     }
 
     function showDetail(row) {
       const r = m.recs[row];
       const found = r && m.issueIds.get(String(r.id));
-      detail.replaceChildren(el("h3", null, m.name + " · " + KINDS[m.kinds[row]] + " #" + (row + 1)),
-        found ? el("ul", { class: "issue-list" }, ...found.map((i) => el("li", { class: "badge " + (i.severity || "error") },
-          (i.path ? i.path + ": " : "") + i.message))) : null,
-        H.jsonBlock(r));
+      const parts = [el("h3", null, m.name + " · " + KINDS[m.kinds[row]] + " #" + (row + 1))];
+      if (found) {
+        parts.push(el("ul", { class: "issue-list" }, ...found.map((i) => el("li", { class: "badge " + (i.severity || "error") },
+          (i.path ? i.path + ": " : "") + i.message))));
+      }
+      parts.push(H.jsonBlock(r));
+      detail.replaceChildren(...parts);
     }
 
     function apply(keepScroll) {
