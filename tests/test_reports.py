@@ -137,6 +137,20 @@ def test_dryrun_html_is_the_same_document_as_json(cli: Callable[..., Result], ex
     assert f"wrote {out}" in res.stderr
 
 
+def test_a_multi_run_scenario_puts_every_run_on_the_page(cli: Callable[..., Result], example: Path,
+                                                         tmp_path: Path) -> None:
+    source = example / "cassettes/github/issues/default.yaml"
+    shutil.copy(source, example / "cassettes/github/issues/twice.yaml")
+    shutil.copy(source, example / "cassettes/github/issues/twice.run2.yaml")
+    out = tmp_path / "twice.html"
+    res = cli(example, "dryrun", "issues", "demo", "--scenario", "twice", "--run", "2", "--html", str(out))
+    assert res.exit_code == 0, res.output
+    runs = page_data(out.read_text())["runs"]
+    assert [r["label"] for r in runs] == ["run 1", "run 2"]
+    # Run 2 replays the same answers on the store run 1 left: nothing new.
+    assert [r["result"]["totals"]["added"] for r in runs] == [12, 0]
+
+
 def test_a_failed_run_still_writes_its_report_with_the_error(cli: Callable[..., Result], example: Path,
                                                              tmp_path: Path) -> None:
     out = tmp_path / "failed.html"

@@ -2,7 +2,8 @@
 
 One browser for the module. Every test saves a screenshot under its temporary folder; with
 `HARNESS_SCREENSHOTS=docs` they are also written there (the README's pictures:
-`HARNESS_SCREENSHOTS=docs python -m pytest tests/test_reports_browser.py`).
+`HARNESS_SCREENSHOTS=docs python -m pytest tests/test_reports_browser.py`). Without Chromium (or selenium) the
+module is skipped with a message saying what to install; with HARNESS_REQUIRE_BROWSER=1 (CI) it fails instead.
 """
 
 from __future__ import annotations
@@ -19,21 +20,33 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from harness.reports import render_run_page, run_document
+from harness.reports import render_index_page, render_records_page, render_run_page, run_document
 from harness.result import Issue
 
 from .test_reports import HOSTILE, demo_result
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+# Another browser build or driver: HARNESS_CHROMIUM and HARNESS_CHROMEDRIVER (paths).
+CHROMIUM = os.environ.get("HARNESS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = os.environ.get("HARNESS_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--window-size=1400,1000"]
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+# CI sets HARNESS_REQUIRE_BROWSER once it installed Chromium: a missing piece then fails instead of skipping.
+_REQUIRED = os.environ.get("HARNESS_REQUIRE_BROWSER", "") not in ("", "0")
+try:
+    from selenium import webdriver
+except ImportError:
+    if _REQUIRED:
+        raise
+    pytest.skip("selenium is not installed (pip install -e '.[test]'): the browser tests are skipped",
+                allow_module_level=True)
 if not (os.path.isfile(CHROMIUM) and os.path.isfile(DRIVER)):
-    pytest.skip("no Chromium here: the browser tests need Debian's chromium and chromium-driver "
-                "(apt-get install -y chromium chromium-driver)", allow_module_level=True)
+    _MISSING = ("no Chromium here: the browser tests need Debian's chromium and chromium-driver "
+                "(apt-get install -y chromium chromium-driver)")
+    if _REQUIRED:
+        pytest.fail(_MISSING, pytrace=False)
+    pytest.skip(_MISSING, allow_module_level=True)
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -153,6 +166,23 @@ def test_hostile_values_stay_text_and_issues_link_to_their_records(browser: WebD
                                    "'[data-panel=records] .vt-row [role=gridcell]')).map((c) => c.textContent)")
     assert HOSTILE in cells  # the very string, as text
     assert "title: too long" in css(browser, "[data-role=detail]").text
+
+
+def test_the_pages_a_server_ui_reuses(browser: WebDriver, tmp_path: Path) -> None:
+    records = tmp_path / "records.html"
+    rows = [{"id": str(n), "name": f"n{n}"} for n in range(500)]
+    records.write_text(render_records_page("records", {"Contact": rows, "Deal": [{"id": "d1"}]}), encoding="utf-8")
+    browser.get(records.as_uri() + "#model=Contact&q=name%3Dn42")
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
+    wait_text(browser, "[data-role=count]", "1 of 500 records")
+    index = tmp_path / "index.html"
+    index.write_text(render_index_page("connections", [{"heading": "Connections", "columns": ["id", "provider"],
+                                                        "rows": [{"cells": ["demo", "github"], "href": "a.html"},
+                                                                 {"cells": ["crm", "hubspot"], "href": "b.html"}]}]))
+    open_report(browser, index)
+    css(browser, "[data-role=filter]").send_keys("spot")
+    WebDriverWait(browser, 10).until(lambda b: [r.text for r in b.find_elements(By.CSS_SELECTOR, "tbody tr")
+                                                if r.is_displayed()] == ["crm hubspot"])
 
 
 def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDriver, example: Path,
