@@ -226,6 +226,9 @@ def test_check_and_webhook_write_reports(cli: Callable[..., Result], make_projec
     (run,) = page_data((tmp_path / "webhook.html").read_text())["runs"]
     assert run["result"]["type"] == "webhook"
     assert run["result"]["records"]["Issue"]["saved"] == [{"id": "7", "title": "from a hook"}]
+    # Live runs with a real token: the pages hold the scrubbed document, never the credential.
+    for page in ("check.html", "webhook.html"):
+        assert fake_github.token not in (tmp_path / page).read_text()
 
 
 # -- the test report under pytest -------------------------------------------------------------------------
@@ -324,6 +327,18 @@ def test_the_test_report_after_accepting_and_with_bad_paths(pytester: pytest.Pyt
     res = pytester.runpytest("--harness-html", str(project))
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     assert "harness: --harness-html" in res.stderr.str() and "is a folder" in res.stderr.str()
+
+
+@pytest.mark.parametrize("html", [False, True])
+def test_scenario_items_do_not_keep_their_runs(pytester: pytest.Pytester, project: Path, html: bool) -> None:
+    (project / "tests" / "test_hand.py").unlink()
+    reprec = pytester.inline_run(*(["--harness-html", "r.html"] if html else []))
+    reprec.assertoutcome(passed=1, failed=1)
+    (call,) = reprec.getcalls("pytest_collection_finish")
+    items = [i for i in call.session.items if hasattr(i, "scenario")]
+    assert len(items) == 2
+    assert all(i.harness_ran is None and i.harness_comparison is None for i in items)
+    assert (project / "r.html").is_file() == html
 
 
 def test_render_test_page_escapes_and_marks_verdicts() -> None:

@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from harness.reports import render_index_page, render_records_page, render_run_page, run_document
+from harness.reports import (
+    TestReport,
+    render_index_page,
+    render_records_page,
+    render_run_page,
+    render_test_page,
+    run_document,
+)
+from harness.reports.diffdoc import snapshot_diff
 from harness.result import Issue
 
 from .test_reports import HOSTILE, demo_result
@@ -51,7 +59,7 @@ if not (os.path.isfile(CHROMIUM) and os.path.isfile(DRIVER)):
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +147,11 @@ def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli
     assert css(browser, "[data-panel=requests] .mark.fault").text == "fault 503@2"
     assert css(browser, "[data-panel=requests] .mark.retry").text == "retry 1"
     screenshot(browser, tmp_path, "run-report-requests")
+    # The logs, by level: the retry decision is a warning.
+    css(browser, "[data-tab=logs]").click()
+    Select(css(browser, "[data-panel=logs] [data-role=level]")).select_by_value("2")
+    lines = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "[data-panel=logs] .vt-row")]
+    assert len(lines) == 1 and "Retrying HTTP call (reason: status_code_503)" in lines[0]
     css(browser, "[data-tab=timeline]").click()
     markers = browser.find_elements(By.CSS_SELECTOR, "[data-role=timeline] .cp")
     assert len(markers) == 3
@@ -218,6 +231,36 @@ def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDr
     WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
     assert browser.current_url.endswith("report-runs/github--issues--default.html")
     assert "ISSUE 1" in " ".join(r.text for r in browser.find_elements(By.CSS_SELECTOR, ".vt-row"))
+
+
+def test_test_report_shows_checkpoint_and_other_differences(browser: WebDriver, tmp_path: Path) -> None:
+    stored = {"status": "success",
+              "checkpoints": {"initial": None, "saved": [{"s": "a"}, {"s": "b"}], "final": {"s": "b"}},
+              "records": {"M": {"1": {"id": "1"}, "2": {"id": "2", "gone": True}}}}
+    current = {"status": "failed", "checkpoints": {"initial": None, "saved": [{"s": "a"}, {"s": "c"}, {"s": "d"}],
+                                                   "final": {"s": "d"}},
+               "records": {"M": {"1": {"id": "1", "new_field": 1}, "3": {"id": "3"}}}}
+    report = TestReport(["-q"])
+    report.record("x/y[default]", "call", "failed", text="differs")
+    report.add_scenario("x/y[default]", {"snapshot_state": "changed", "diff": snapshot_diff(stored, current)})
+    out = tmp_path / "tests.html"
+    out.write_text(render_test_page(report.to_json(1)), encoding="utf-8")
+    open_report(browser, out)
+    assert css(browser, 'h4[data-section="checkpoints"]').text == (
+        "checkpoints: 2 saved in the snapshot, 3 in the run")
+    boxes = browser.find_elements(By.CSS_SELECTOR, ".checkpoints-diff .sbs")
+    assert [b.find_element(By.CSS_SELECTOR, ".side-head.rec").text for b in boxes] == [
+        "checkpoint final", "checkpoint saved #2", "checkpoint saved #3"]
+    assert boxes[1].find_element(By.CSS_SELECTOR, ".ln.r.chg").text.strip() == '"s": "c"'
+    assert boxes[2].find_element(By.CSS_SELECTOR, ".ln.l.gap") and "add" in boxes[2].find_element(
+        By.CSS_SELECTOR, ".ln.r").get_attribute("class")
+    # A field only in the run is added (right), a record only in the snapshot is removed (left).
+    changed = css(browser, '.sbs[data-record="1"]')
+    assert changed.find_element(By.CSS_SELECTOR, '.ln.r.add[data-path="new_field"]').text.strip() == '"new_field": 1'
+    removed = css(browser, '.sbs[data-record="2"][data-change="removed"]')
+    assert removed.find_elements(By.CSS_SELECTOR, ".ln.l.del") and not removed.find_elements(By.CSS_SELECTOR,
+                                                                                              ".ln.r.add")
+    assert css(browser, '.sbs[data-record="3"]').get_attribute("data-change") == "added"
 
 
 def test_a_100000_record_report_is_interactive_within_2_seconds(browser: WebDriver, example: Path,

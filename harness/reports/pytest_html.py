@@ -55,10 +55,27 @@ def _target(config: pytest.Config) -> Path | None:
 
 
 def configure(config: pytest.Config) -> None:
-    """Register the report plugin when `--harness-html` was given (in the controller and in each worker)."""
+    """Register the report plugin when `--harness-html` was given (in the controller and in each worker),
+    else the one hook that drops what scenario items leave for it."""
     path = _target(config)
-    if path is not None:
-        config.pluginmanager.register(HtmlReport(config, path), "harness-html-report")
+    plugin = HtmlReport(config, path) if path is not None else _Forget()
+    config.pluginmanager.register(plugin, "harness-html-report")
+
+
+def _forget(item: pytest.Item) -> None:
+    # A scenario's run and comparison can hold 100,000s of records: not kept past the item's report.
+    for name in ("harness_ran", "harness_comparison"):
+        if getattr(item, name, None) is not None:
+            setattr(item, name, None)
+
+
+class _Forget:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report: pytest.TestReport = yield
+        if report.when == "call":
+            _forget(item)
+        return report
 
 
 def runs_folder(path: Path) -> Path:
@@ -152,6 +169,8 @@ class HtmlReport:
         except Exception as exc:  # a report problem must not change the test's verdict
             data = {"integration": sc.integration, "function": sc.function, "name": sc.name,
                     "report_error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            _forget(item)
         # A list of its own: item.user_properties is shared with the teardown report.
         report.user_properties = [*report.user_properties, (_PROP, json.dumps(data, default=str))]
         return report
