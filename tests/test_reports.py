@@ -29,7 +29,7 @@ from .conftest import GH_CONNECTIONS, REPO
 from .test_invariants_fuzz import GOOD
 
 _DATA = re.compile(r'<script type="application/json" id="harness-data">(.*?)</script>', re.S)
-HOSTILE = '</script><script>window.pwned = 1</script><!-- \u2028 & "quotes"'
+HOSTILE = '</script><script>window.pwned = 1</script><!-- \u2028 & "quotes" Ünïcödé 🚀'
 
 
 def page_data(text: str) -> Any:
