@@ -142,8 +142,15 @@ def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli
     screenshot(browser, tmp_path, "run-report")
     # The waterfall marks the injected fault and the retry that followed it, between the checkpoints.
     css(browser, "[data-tab=requests]").click()
-    rows = [r.text.split("\n") for r in browser.find_elements(By.CSS_SELECTOR, "[data-panel=requests] .vt-row")]
-    assert [r[0] for r in rows] == ["1", "checkpoint 1", "2", "3", "checkpoint 2", "4", "checkpoint 3"]
+    rows = browser.execute_script("return Array.from(document.querySelectorAll('[data-panel=requests] .vt-row'))"
+                                  ".map((r) => Array.from(r.children).slice(0, 3).map((c) => c.textContent))")
+    assert rows == [["1", "GET", "/repos/octocat/hello-world/issues?state=all&per_page=5"],
+                    ["", "◆", 'checkpoint 1 saved: {"since":"2026-01-05T10:00:00Z"}'],
+                    ["2", "GET", "/repos/octocat/hello-world/issues?per_page=5&state=all&page=2"],
+                    ["3", "GET", "/repos/octocat/hello-world/issues?per_page=5&state=all&page=2"],
+                    ["", "◆", 'checkpoint 2 saved: {"since":"2026-01-10T10:00:00Z"}'],
+                    ["4", "GET", "/repos/octocat/hello-world/issues?per_page=5&state=all&page=3"],
+                    ["", "◆", 'checkpoint 3 saved: {"since":"2026-01-12T10:00:00Z"}']]
     assert css(browser, "[data-panel=requests] .mark.fault").text == "fault 503@2"
     assert css(browser, "[data-panel=requests] .mark.retry").text == "retry 1"
     screenshot(browser, tmp_path, "run-report-requests")

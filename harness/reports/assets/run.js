@@ -73,7 +73,8 @@
       cell: (row, c) => {
         if (row < 0) {
           const n = -1 - row, cp = cps[n];
-          return ["", "checkpoint " + (n + 1), cp === null ? "cleared" : text(cp), "", "", "", null][c] ?? cpBar(n);
+          const what = "checkpoint " + (n + 1) + (cp === null ? " cleared" : " saved: " + text(cp));
+          return ["", "◆", what, "", "", "", null][c] ?? cpBar(n);
         }
         const r = reqs[row];
         switch (c) {
