@@ -156,7 +156,8 @@ class ActionContext:
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         creds_at_401: dict[str, Any] | None = None
         for attempt in range(retries + 1):
-            request = run.client.build_request(method, url, headers=req_headers, content=content, **extra)
+            request = run.client.build_request(method, url, headers=req_headers, content=content, **extra,
+                                               extensions={"harness_attempt": attempt})
             try:
                 response = await run.client.send(request)
             except httpx.TransportError as exc:
@@ -255,6 +256,7 @@ class ActionContext:
         run.report(issues)
         run.checkpoint = data
         run.result.checkpoints.append(data)
+        run.result.checkpoint_requests.append(len(run.result.requests))
         run.checkpoint_saved()
 
     async def clear_checkpoint(self) -> None:
@@ -264,6 +266,7 @@ class ActionContext:
             run.cleared_empty = True
         run.checkpoint = None
         run.result.checkpoints.append(None)
+        run.result.checkpoint_requests.append(len(run.result.requests))
 
     # -- metadata ----------------------------------------------------------------------------------
     async def get_metadata(self) -> Any:

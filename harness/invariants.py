@@ -149,8 +149,10 @@ def check_sync(definition: SyncDefinition, run: RunFn, *, points: list[int] | No
     return report
 
 
-def check_request(req: RunRequest, *, points: list[int] | None = None, max_points: int = 20) -> Report:
-    """`check_sync` on the function `req` names, each run being `req` with the check's overrides."""
+def check_request(req: RunRequest, *, points: list[int] | None = None, max_points: int = 20,
+                  wrap: Callable[[RunFn], RunFn] | None = None) -> Report:
+    """`check_sync` on the function `req` names, each run being `req` with the check's overrides (`wrap`
+    sees every run: the HTML report keeps them)."""
     from .errors import UsageError
     from .pipeline import execute, prepare
 
@@ -163,4 +165,4 @@ def check_request(req: RunRequest, *, points: list[int] | None = None, max_point
     def run(**overrides: Any) -> RunResult:
         return execute(replace(req, **overrides), prepared).result
 
-    return check_sync(definition, run, points=points, max_points=max_points)
+    return check_sync(definition, wrap(run) if wrap is not None else run, points=points, max_points=max_points)

@@ -80,6 +80,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "interactions fail; sockets are blocked during scenario tests.")
     group.addoption("--harness-no-scenarios", action="store_true", default=False,
                     help="Do not add the scenario tests (hand-written tests only).")
+    from .reports.pytest_html import add_option  # --harness-html (harness.reports)
+
+    add_option(group)
 
 
 def _find_project(config: pytest.Config) -> tuple[Project | None, str | None]:
@@ -145,6 +148,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # In a harness project's CI an unused snapshot is a failure, whatever the local habit says (only
         # here: anywhere else the plugin has returned above and touches nothing).
         config.option.warn_unused_snapshots = False
+    from .reports.pytest_html import configure as configure_html_report
+
+    configure_html_report(config)
 
 
 def _wanted(config: pytest.Config, scenario: Scenario) -> bool:
@@ -275,6 +281,9 @@ class ScenarioItem(pytest.Item):
         state = self.config.stash[_STATE]
         assert state.project is not None
         verdict = judge(state.project, self.scenario, state.policy, state.settings)
+        # Read by the HTML report (harness.reports.pytest_html), which forgets them after the item's report.
+        self.harness_ran = verdict.outcome
+        self.harness_comparison = verdict.comparison
         self.user_properties.extend(("harness_written", rel) for rel in verdict.written)
         for message in verdict.warnings:
             warnings.warn(HarnessWarning(message), stacklevel=1)

@@ -71,12 +71,21 @@ class Exchange:
     duration_ms: float
     source: str  # live | replay
     error: str | None = None
+    at_ms: float | None = None  # when it started, from the start of the run
+    attempt: int = 0  # 0 for a first try, N for the Nth retry of the same call
+    fault: str | None = None  # the injected fault (`--fault` spec) that answered it
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.method, "url": self.url, "status": self.status,
                                "duration_ms": round(self.duration_ms, 3), "source": self.source}
         if self.error:
             out["error"] = self.error
+        if self.at_ms is not None:
+            out["at_ms"] = round(self.at_ms, 3)
+        if self.attempt:
+            out["attempt"] = self.attempt
+        if self.fault:
+            out["fault"] = self.fault
         return out
 
 
@@ -114,6 +123,8 @@ class RunResult:
     error: RunError | None = None
     models: dict[str, ModelChanges] = field(default_factory=dict)
     checkpoints: list[dict[str, Any] | None] = field(default_factory=list)
+    # How many requests had been made when each checkpoint was saved (the report's timeline).
+    checkpoint_requests: list[int] = field(default_factory=list)
     initial_checkpoint: dict[str, Any] | None = None
     final_checkpoint: dict[str, Any] | None = None
     metadata_writes: list[dict[str, Any]] = field(default_factory=list)
@@ -182,7 +193,7 @@ class RunResult:
             "records": {name: {"saved": c.saved, "updated": c.updated, "deleted": c.deleted}
                         for name, c in self.models.items()},
             "checkpoints": {"initial": self.initial_checkpoint, "saved": self.checkpoints,
-                            "final": self.final_checkpoint},
+                            "final": self.final_checkpoint, "after_requests": self.checkpoint_requests},
             "metadata": {"writes": self.metadata_writes, "final": self.final_metadata},
             "logs": self.logs,
             "requests": [r.to_json() for r in self.requests],
@@ -201,4 +212,5 @@ class RunResult:
         else:
             for req in doc["requests"]:
                 req.pop("duration_ms", None)
+                req.pop("at_ms", None)
         return doc

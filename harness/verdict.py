@@ -24,7 +24,7 @@ from .scenarios import Scenario, orphan_snapshots
 from .snapshots.diff import describe_differences
 from .snapshots.document import SnapshotSettings, run_summary, snapshot_document
 from .snapshots.expected import expected_differences
-from .snapshots.files import compare
+from .snapshots.files import Comparison, compare
 from .unset import UNSET
 
 
@@ -91,6 +91,7 @@ class Verdict:
     # The snapshot as stored and as this run makes it (set when they differ), for reports.
     stored: dict[str, Any] | None = None
     current: dict[str, Any] | None = None
+    comparison: Comparison | None = None
 
     @property
     def failures(self) -> list[str]:
@@ -161,6 +162,7 @@ def judge(project: Project, scenario: Scenario, policy: Policy, settings: Snapsh
     except FileNotFoundError:
         text = None
     cmp = compare(doc, text, settings.apply, rel(path))
+    verdict.comparison = cmp
     if policy.update and (text is None or not policy.update_new_only):
         if not cmp.same:
             write_atomic(path, cmp.text)

@@ -11,7 +11,8 @@ from pathlib import Path
 from .conftest import REPO
 
 PACKAGE = REPO / "harness"
-FACES = ("harness.cli", "harness.pytest_plugin", "harness.packaging", "harness.scaffold", "harness.agents")
+FACES = ("harness.cli", "harness.pytest_plugin", "harness.packaging", "harness.scaffold", "harness.agents",
+         "harness.reports")
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

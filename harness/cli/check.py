@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
+from ..reports.cli import RunCollector, check_target, html_option, write_runs
 from .options import project_of
 
 
@@ -20,17 +22,22 @@ from .options import project_of
 @click.option("--points", type=click.IntRange(min=1), default=20, show_default=True,
               help="At most this many interruption points (spread over the run's checkpoints).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@html_option
 @click.pass_context
 def check(ctx: click.Context, function: str, connection: str, mode: str | None, integration: str | None,
-          points: int, as_json: bool) -> None:
+          points: int, as_json: bool, html: Path | None) -> None:
     """Check a sync's invariants: resuming from any checkpoint reaches the same records; a second run from
     the final checkpoint adds nothing; Nango's checkpoint pitfalls."""
     from ..errors import EXIT_FAILED
     from ..invariants import check_request
     from ..pipeline import RunRequest
 
+    check_target(html)
+    runs = RunCollector()  # --html: every run the checks make, on one page
     report = check_request(RunRequest(function=function, connection_id=connection, integration=integration,
-                                      mode=mode or "live", project=project_of(ctx)), max_points=points)
+                                      mode=mode or "live", project=project_of(ctx)), max_points=points,
+                           wrap=runs.wrap)
+    write_runs(ctx, html, runs.runs, report.to_json(), runs.labels)
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..reports.cli import check_target, html_option, write_runs
 from .options import json_arg, project_of
 
 if TYPE_CHECKING:
@@ -87,6 +89,7 @@ def _date(flag: str, value: str | None) -> datetime | None:
               help="Inject a fault: 429@3, 503x2@1, timeout@/repos/*, reset@2 (repeatable).")
 @click.option("--webhook-url", default=None, metavar="URL",
               help="After the run, POST Nango-shaped sync webhooks here, signed with $NANGO_WEBHOOK_SIGNING_KEY.")
+@html_option
 @click.pass_context
 def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None, record_mode: str | None,
            record_on_failure: bool, fail_unplayed: bool, scenario: str,
@@ -95,7 +98,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
            max_records: int | None, source: str | None, via_nango_proxy: bool, persist_metadata: bool,
            timeout: float | None, as_json: bool, show: int, persist: bool, faults: tuple[str, ...],
            webhook_url: str | None, run_number: int, validate: bool, environment: str | None, variant: str,
-           last_sync_date: str | None, auto_confirm: bool) -> None:
+           last_sync_date: str | None, auto_confirm: bool, html: Path | None) -> None:
     """Run FUNCTION (a sync, action or event function) for CONNECTION.
 
     Replays the scenario's recording when there is one, else runs live; --live, --replay and --record
@@ -123,6 +126,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         from .send_webhooks import signing_key
 
         signing_key()  # fail before running, not after
+    check_target(html)
     prepared = prepare(req)
     for problem in prepared.catalog.problems:
         click.echo(f"warning: skipped {problem}", err=True)
@@ -146,6 +150,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         from .render import render_result
 
         render_result(result, show=show)
+    write_runs(ctx, html, outcome.results)  # --html (harness.reports)
     if webhook_url:
         from .send_webhooks import send_sync_webhooks
 

@@ -5,8 +5,11 @@ Both are dry runs: same modes (`--live`, `--replay`, `--record`), scenarios and 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from ..reports.cli import collect, html_option
 from .dryrun import dryrun
 from .options import project_of
 
@@ -24,13 +27,15 @@ from .options import project_of
 @click.option("--lenient", is_flag=True, help="Report invalid data as warnings instead of failing.")
 @click.option("--persist", is_flag=True, help="Keep the records in .harness/records.sqlite.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@html_option
 @click.pass_context
 def webhook(ctx: click.Context, function: str, connection: str, payload: str, mode: str | None, scenario: str,
-            integration: str | None, allow_writes: bool, lenient: bool, persist: bool, as_json: bool) -> None:
+            integration: str | None, allow_writes: bool, lenient: bool, persist: bool, as_json: bool,
+            html: Path | None) -> None:
     """Run the webhook handler of sync FUNCTION for CONNECTION with a payload."""
     ctx.invoke(dryrun, function=function, connection=connection, payload=payload, mode=mode, scenario=scenario,
                integration=integration, allow_writes=allow_writes, lenient=lenient, persist=persist,
-               as_json=as_json)
+               as_json=as_json, html=html)
 
 
 @click.command()
@@ -44,9 +49,10 @@ def webhook(ctx: click.Context, function: str, connection: str, payload: str, mo
 @click.option("--integration", default=None, help="Only this integration's event functions.")
 @click.option("--allow-writes", is_flag=True, help="Let a live run send non-GET requests.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document per function on stdout.")
+@html_option
 @click.pass_context
 def event(ctx: click.Context, event: str, connection: str, mode: str | None, scenario: str,
-          integration: str | None, allow_writes: bool, as_json: bool) -> None:
+          integration: str | None, allow_writes: bool, as_json: bool, html: Path | None) -> None:
     """Run every EVENT function of CONNECTION's integration (as Nango does when the event happens)."""
     from ..connections.file import read_connections
     from ..definitions import EventDefinition
@@ -65,6 +71,7 @@ def event(ctx: click.Context, event: str, connection: str, mode: str | None, sce
         where = f" in integration {integration!r}" if integration else ""
         raise NotFoundError(f"no {event} function{where}",
                             hint="declare one with @on_event(...) in functions/<integration>/on_events/")
-    for definition in targets:
-        ctx.invoke(dryrun, function=definition.qualified_name, connection=connection, mode=mode, scenario=scenario,
-                   allow_writes=allow_writes, as_json=as_json)
+    with collect(ctx, html):  # one --html report for every function
+        for definition in targets:
+            ctx.invoke(dryrun, function=definition.qualified_name, connection=connection, mode=mode,
+                       scenario=scenario, allow_writes=allow_writes, as_json=as_json, html=html)

@@ -37,11 +37,13 @@ _MARK = "# harness-generated sha256="
               help="Only this integration's scenarios.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME", help="Only scenarios of this name.")
 @click.option("-n", "workers", default=None, metavar="N", help="Run on N processes (pytest-xdist; `auto` works).")
+@click.option("--html", "html", type=click.Path(path_type=Path), default=None, metavar="PATH",
+              help="Write the session's HTML test report to PATH (pytest's --harness-html).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def test_command(ctx: click.Context, update: bool, strict: bool, functions: tuple[str, ...],
                  integrations: tuple[str, ...], scenarios: tuple[str, ...], workers: str | None,
-                 pytest_args: tuple[str, ...]) -> None:
+                 html: Path | None, pytest_args: tuple[str, ...]) -> None:
     """Run the project's tests and scenario snapshots under pytest; extra arguments go to pytest.
 
     Exits with pytest's code (0 passed, 1 failures, 2 interrupted, 4 usage error, 5 nothing collected).
@@ -58,6 +60,8 @@ def test_command(ctx: click.Context, update: bool, strict: bool, functions: tupl
             args += [flag, value]
     if workers is not None:
         args += ["-p", "xdist", "-n", workers]
+    if html is not None:
+        args += ["--harness-html", str(html.absolute())]  # pytest runs in the project's root
     args += list(pytest_args)
     done = subprocess.run(args, cwd=project.root, check=False)
     ctx.exit(done.returncode)

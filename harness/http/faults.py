@@ -131,15 +131,18 @@ class FaultTransport(httpx.AsyncBaseTransport):
             return await self.inner.handle_async_request(request)
         fault.fired += 1
         self.injected.append(f"{fault.spec()} -> request #{self.count} {request.method} {request.url.path}")
-        if fault.kind == "timeout":
-            raise httpx.ReadTimeout("injected timeout", request=request)
-        if fault.kind == "reset":
-            raise httpx.ReadError("injected connection reset", request=request)
+        # `harness_fault` lets the observing transport above mark the exchange as injected.
+        if fault.kind in ("timeout", "reset"):
+            error: httpx.TransportError = (
+                httpx.ReadTimeout("injected timeout", request=request) if fault.kind == "timeout"
+                else httpx.ReadError("injected connection reset", request=request))
+            error.harness_fault = fault.spec()  # type: ignore[attr-defined]
+            raise error
         headers = {"content-type": "application/json"}
         if fault.retry_after is not None:
             headers["retry-after"] = f"{fault.retry_after:g}"
         return httpx.Response(int(fault.kind), headers=headers, request=request,
-                              content=b'{"message": "injected fault"}')
+                              content=b'{"message": "injected fault"}', extensions={"harness_fault": fault.spec()})
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -1,4 +1,9 @@
-"""The top of every stack: logs each exchange (method, scrubbed URL, status, time) for the run result."""
+"""The top of every stack: logs each exchange (method, scrubbed URL, status, time) for the run result.
+
+It also notes when each exchange started (from the transport's creation, the start of the run), which retry
+of a call it was (the context marks its requests with `harness_attempt`) and, when the fault injector below
+answered it, the fault's spec (`harness_fault` on the response or the exception).
+"""
 
 from __future__ import annotations
 
@@ -19,18 +24,23 @@ class ObservingTransport(httpx.AsyncBaseTransport):
         self.source = source
         self.exchanges = exchanges
         self.on_exchange = on_exchange
+        self._origin = time.perf_counter()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
         url = self.scrubber.url(str(request.url))
+        at_ms = (started - self._origin) * 1000
+        attempt = int(request.extensions.get("harness_attempt") or 0)
         try:
             response = await self.inner.handle_async_request(request)
         except Exception as exc:
             self.exchanges.append(Exchange(request.method, url, None, (time.perf_counter() - started) * 1000,
-                                           self.source, error=type(exc).__name__))
+                                           self.source, error=type(exc).__name__, at_ms=at_ms, attempt=attempt,
+                                           fault=getattr(exc, "harness_fault", None)))
             raise
         self.exchanges.append(Exchange(request.method, url, response.status_code,
-                                       (time.perf_counter() - started) * 1000, self.source))
+                                       (time.perf_counter() - started) * 1000, self.source, at_ms=at_ms,
+                                       attempt=attempt, fault=response.extensions.get("harness_fault")))
         if self.on_exchange is not None:
             self.on_exchange()
         return response

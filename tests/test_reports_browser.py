@@ -1,0 +1,302 @@
+"""The HTML reports in a real headless Chromium (Debian's `chromium` and `chromium-driver`, driven by selenium).
+
+One browser for the module. Every test saves a screenshot under its temporary folder; with
+`HARNESS_SCREENSHOTS=docs` they are also written there (the README's pictures:
+`HARNESS_SCREENSHOTS=docs python -m pytest tests/test_reports_browser.py`). Without Chromium (or selenium) the
+module is skipped with a message saying what to install; with HARNESS_REQUIRE_BROWSER=1 (CI) it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from harness.reports import (
+    TestReport,
+    render_index_page,
+    render_records_page,
+    render_run_page,
+    render_test_page,
+    run_document,
+)
+from harness.reports.diffdoc import snapshot_diff
+from harness.result import Issue
+
+from .test_reports import HOSTILE, demo_result
+
+# Another browser build or driver: HARNESS_CHROMIUM and HARNESS_CHROMEDRIVER (paths).
+CHROMIUM = os.environ.get("HARNESS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = os.environ.get("HARNESS_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1400,1000"]
+
+# CI sets HARNESS_REQUIRE_BROWSER once it installed Chromium: a missing piece then fails instead of skipping.
+_REQUIRED = os.environ.get("HARNESS_REQUIRE_BROWSER", "") not in ("", "0")
+try:
+    from selenium import webdriver
+except ImportError:
+    if _REQUIRED:
+        raise
+    pytest.skip("selenium is not installed (pip install -e '.[test]'): the browser tests are skipped",
+                allow_module_level=True)
+if not (os.path.isfile(CHROMIUM) and os.path.isfile(DRIVER)):
+    _MISSING = ("no Chromium here: the browser tests need Debian's chromium and chromium-driver "
+                "(apt-get install -y chromium chromium-driver)")
+    if _REQUIRED:
+        pytest.fail(_MISSING, pytrace=False)
+    pytest.skip(_MISSING, allow_module_level=True)
+
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    profile = tempfile.mkdtemp(prefix="harness-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(DRIVER))
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_report(browser: WebDriver, path: Path) -> float:
+    """Load the page and wait for its script to finish; returns when it did (ms from navigation start)."""
+    browser.get(path.as_uri())
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
+    ready = browser.execute_script("return window.harnessReady")
+    assert isinstance(ready, (int, float))
+    return float(ready)
+
+
+def screenshot(browser: WebDriver, folder: Path, name: str, *, docs_too: bool = True) -> None:
+    browser.save_screenshot(str(folder / f"{name}.png"))
+    docs = os.environ.get("HARNESS_SCREENSHOTS")
+    if docs and docs_too:
+        Path(docs).mkdir(parents=True, exist_ok=True)
+        shutil.copy(folder / f"{name}.png", Path(docs) / f"{name}.png")
+
+
+def css(browser: WebDriver, selector: str) -> Any:
+    return browser.find_element(By.CSS_SELECTOR, selector)
+
+
+def wait_text(browser: WebDriver, selector: str, want: str) -> None:
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.CSS_SELECTOR, selector).text == want,
+                                     f"{selector} never showed {want!r}")
+
+
+def visible_ids(browser: WebDriver) -> list[str]:
+    """The id column of the rows the records table rendered (read in one script: rows re-render on scroll)."""
+    ids = browser.execute_script("return Array.from(document.querySelectorAll('[data-panel=records] .vt-row'))"
+                                 ".map((row) => row.children[1].textContent)")
+    assert isinstance(ids, list)
+    return [str(i) for i in ids]
+
+
+def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli: Callable[..., Result],
+                                                         example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run.html"
+    res = cli(example, "dryrun", "issues", "demo", "--html", str(out), "--fault", "503@2")
+    assert res.exit_code == 0, res.output
+    open_report(browser, out)
+    assert css(browser, '.counts tr[data-model="Issue"] [data-count="added"]').text == "12"
+    assert css(browser, '.counts tfoot [data-count="added"]').text == "12"
+    assert css(browser, '[data-fact="status"]').text == "success"
+    assert css(browser, '[data-fact="requests"]').text == "4"
+    wait_text(browser, "[data-role=count]", "12 records")
+    assert visible_ids(browser)[:3] == ["1001", "1002", "1003"]
+    # Filtering finds a record by id; clicking it shows the whole record.
+    css(browser, "[data-role=filter]").send_keys("id=1007")
+    wait_text(browser, "[data-role=count]", "1 of 12 records")
+    assert visible_ids(browser) == ["1007"]
+    css(browser, "[data-panel=records] .vt-row").click()
+    assert '"title": "Issue 7"' in css(browser, "[data-role=detail]").text
+    # Sorting: by number, descending on the second click.
+    css(browser, "[data-role=filter]").send_keys(Keys.CONTROL, "a", Keys.BACKSPACE)
+    wait_text(browser, "[data-role=count]", "12 records")
+    number = css(browser, '[data-panel=records] .vt-head [data-col="2"]')
+    number.click()
+    number.click()
+    assert number.get_attribute("aria-sort") == "descending"
+    assert visible_ids(browser)[:2] == ["1012", "1011"]
+    browser.execute_script("document.querySelector('[data-panel=records] .vt').scrollLeft = 0")
+    screenshot(browser, tmp_path, "run-report")
+    # The waterfall marks the injected fault and the retry that followed it, between the checkpoints.
+    css(browser, "[data-tab=requests]").click()
+    rows = browser.execute_script("return Array.from(document.querySelectorAll('[data-panel=requests] .vt-row'))"
+                                  ".map((r) => Array.from(r.children).slice(0, 3).map((c) => c.textContent))")
+    assert rows == [["1", "GET", "/repos/octocat/hello-world/issues?state=all&per_page=5"],
+                    ["", "◆", 'checkpoint 1 saved: {"since":"2026-01-05T10:00:00Z"}'],
+                    ["2", "GET", "/repos/octocat/hello-world/issues?per_page=5&state=all&page=2"],
+                    ["3", "GET", "/repos/octocat/hello-world/issues?per_page=5&state=all&page=2"],
+                    ["", "◆", 'checkpoint 2 saved: {"since":"2026-01-10T10:00:00Z"}'],
+                    ["4", "GET", "/repos/octocat/hello-world/issues?per_page=5&state=all&page=3"],
+                    ["", "◆", 'checkpoint 3 saved: {"since":"2026-01-12T10:00:00Z"}']]
+    assert css(browser, "[data-panel=requests] .mark.fault").text == "fault 503@2"
+    assert css(browser, "[data-panel=requests] .mark.retry").text == "retry 1"
+    screenshot(browser, tmp_path, "run-report-requests")
+    # The logs, by level: the retry decision is a warning.
+    css(browser, "[data-tab=logs]").click()
+    Select(css(browser, "[data-panel=logs] [data-role=level]")).select_by_value("2")
+    lines = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "[data-panel=logs] .vt-row")]
+    assert len(lines) == 1 and "Retrying HTTP call (reason: status_code_503)" in lines[0]
+    css(browser, "[data-tab=timeline]").click()
+    markers = browser.find_elements(By.CSS_SELECTOR, "[data-role=timeline] .cp")
+    assert len(markers) == 3
+    markers[1].find_element(By.TAG_NAME, "button").click()
+    shown = css(browser, "[data-role=checkpoint]").text
+    assert "checkpoint 2 · after request 3 of 4" in shown and '"since": "2026-01-10T10:00:00Z"' in shown
+
+
+def test_hostile_values_stay_text_and_issues_link_to_their_records(browser: WebDriver, example: Path,
+                                                                   tmp_path: Path) -> None:
+    result = demo_result(example)
+    result.models["Issue"].saved[2]["title"] = HOSTILE
+    result.issues.append(Issue(kind="record", message="too long", model="Issue", record_id="1003", path="title"))
+    out = tmp_path / "hostile.html"
+    out.write_text(render_run_page([run_document(result)]), encoding="utf-8")
+    open_report(browser, out)
+    assert browser.execute_script("return window.pwned") is None
+    css(browser, "[data-tab=issues]").click()
+    css(browser, '[data-panel=issues] a[data-record="1003"]').click()
+    wait_text(browser, "[data-role=count]", "1 of 12 records")
+    assert css(browser, "[data-role=filter]").get_attribute("value") == "id=1003"
+    row = css(browser, "[data-panel=records] .vt-row")
+    assert "selected" in row.get_attribute("class") and "has-issue" in row.get_attribute("class")
+    cells = browser.execute_script("return Array.from(document.querySelectorAll("
+                                   "'[data-panel=records] .vt-row [role=gridcell]')).map((c) => c.textContent)")
+    assert HOSTILE in cells  # the very string, as text
+    assert "title: too long" in css(browser, "[data-role=detail]").text
+
+
+def test_the_pages_a_server_ui_reuses(browser: WebDriver, tmp_path: Path) -> None:
+    records = tmp_path / "records.html"
+    rows = [{"id": str(n), "name": f"n{n}"} for n in range(500)]
+    records.write_text(render_records_page("records", {"Contact": rows, "Deal": [{"id": "d1"}]}), encoding="utf-8")
+    browser.get(records.as_uri() + "#model=Contact&q=name%3Dn42")
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
+    wait_text(browser, "[data-role=count]", "1 of 500 records")
+    index = tmp_path / "index.html"
+    index.write_text(render_index_page("connections", [{"heading": "Connections", "columns": ["id", "provider"],
+                                                        "rows": [{"cells": ["demo", "github"], "href": "a.html"},
+                                                                 {"cells": ["crm", "hubspot"], "href": "b.html"}]}]))
+    open_report(browser, index)
+    css(browser, "[data-role=filter]").send_keys("spot")
+    WebDriverWait(browser, 10).until(lambda b: [r.text for r in b.find_elements(By.CSS_SELECTOR, "tbody tr")
+                                                if r.is_displayed()] == ["crm hubspot"])
+
+
+def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDriver, example: Path,
+                                                                  tmp_path: Path) -> None:
+    issues = example / "functions/github/syncs/issues.py"
+    issues.write_text(issues.read_text().replace('title=row["title"]', 'title=row["title"].upper()'))
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "HARNESS_PROJECT", "PYTEST_ADDOPTS")}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                          "--harness-html", "report.html"], cwd=example, env=env, capture_output=True, text=True,
+                         check=False)
+    assert run.returncode == 1, run.stdout + run.stderr
+    open_report(browser, example / "report.html")
+    assert css(browser, '[data-count="failed"]').text == "1 failed"
+    test = css(browser, 'details.test[data-id="cassettes/github/issues/default.yaml::github/issues[default]"]')
+    assert test.get_attribute("open") is not None
+    head = test.find_element(By.CSS_SELECTOR, 'h4[data-model="Issue"]').text
+    assert head == "records.Issue: 0 added, 0 removed, 12 changed (snapshot 12, run 12)"
+    first = test.find_element(By.CSS_SELECTOR, '.sbs[data-record="1001"]')
+    assert first.find_element(By.CSS_SELECTOR, '.ln.l.chg[data-path="title"]').text.strip() == '"title": "Issue 1"'
+    assert first.find_element(By.CSS_SELECTOR, '.ln.r.chg[data-path="title"]').text.strip() == '"title": "ISSUE 1"'
+    assert len(first.find_elements(By.CSS_SELECTOR, ".ln.chg")) == 2  # only the changed field is marked
+    assert test.find_element(By.CSS_SELECTOR, ".accept code").text == (
+        "harness test --update --function github/issues --scenario default")
+    # The filters: hiding the failures leaves the passing scenario.
+    css(browser, 'input[data-verdict="failed"]').click()
+    wait_text(browser, "#test-tools [data-role=count]", "1 of 2 tests")
+    css(browser, 'input[data-verdict="failed"]').click()
+    browser.execute_script("window.scrollTo(0, 0)")
+    screenshot(browser, tmp_path, "test-report")
+    # The link to the scenario's run report opens it.
+    test.find_element(By.CSS_SELECTOR, "a.run-link").click()
+    # The report page was ready too: wait for the new page first, then for its script.
+    WebDriverWait(browser, 30).until(lambda b: b.current_url.endswith("report-runs/github--issues--default.html"))
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
+    assert "ISSUE 1" in " ".join(r.text for r in browser.find_elements(By.CSS_SELECTOR, ".vt-row"))
+
+
+def test_test_report_shows_checkpoint_and_other_differences(browser: WebDriver, tmp_path: Path) -> None:
+    stored = {"status": "success",
+              "checkpoints": {"initial": None, "saved": [{"s": "a"}, {"s": "b"}], "final": {"s": "b"}},
+              "records": {"M": {"1": {"id": "1"}, "2": {"id": "2", "gone": True}}}}
+    current = {"status": "failed", "checkpoints": {"initial": None, "saved": [{"s": "a"}, {"s": "c"}, {"s": "d"}],
+                                                   "final": {"s": "d"}},
+               "records": {"M": {"1": {"id": "1", "new_field": 1}, "3": {"id": "3"}}}}
+    report = TestReport(["-q"])
+    report.record("x/y[default]", "call", "failed", text="differs")
+    report.add_scenario("x/y[default]", {"snapshot_state": "changed", "diff": snapshot_diff(stored, current)})
+    out = tmp_path / "tests.html"
+    out.write_text(render_test_page(report.to_json(1)), encoding="utf-8")
+    open_report(browser, out)
+    assert css(browser, 'h4[data-section="checkpoints"]').text == (
+        "checkpoints: 2 saved in the snapshot, 3 in the run")
+    boxes = browser.find_elements(By.CSS_SELECTOR, ".checkpoints-diff .sbs")
+    assert [b.find_element(By.CSS_SELECTOR, ".side-head.rec").text for b in boxes] == [
+        "checkpoint final", "checkpoint saved #2", "checkpoint saved #3"]
+    assert boxes[1].find_element(By.CSS_SELECTOR, ".ln.r.chg").text.strip() == '"s": "c"'
+    assert boxes[2].find_element(By.CSS_SELECTOR, ".ln.l.gap") and "add" in boxes[2].find_element(
+        By.CSS_SELECTOR, ".ln.r").get_attribute("class")
+    # A field only in the run is added (right), a record only in the snapshot is removed (left).
+    changed = css(browser, '.sbs[data-record="1"]')
+    assert changed.find_element(By.CSS_SELECTOR, '.ln.r.add[data-path="new_field"]').text.strip() == '"new_field": 1'
+    removed = css(browser, '.sbs[data-record="2"][data-change="removed"]')
+    assert removed.find_elements(By.CSS_SELECTOR, ".ln.l.del") and not removed.find_elements(By.CSS_SELECTOR,
+                                                                                              ".ln.r.add")
+    assert css(browser, '.sbs[data-record="3"]').get_attribute("data-change") == "added"
+
+
+def test_a_100000_record_report_is_interactive_within_2_seconds(browser: WebDriver, example: Path,
+                                                                tmp_path: Path) -> None:
+    result = demo_result(example)
+    changes = result.models["Issue"]
+    total = 100_000
+    changes.saved = [{"id": str(n), "number": n, "title": f"Issue {n} about thing {n % 97}",
+                      "state": "closed" if n % 3 == 0 else "open", "author": f"user{n % 1000}",
+                      "updated_at": f"2026-01-{1 + n % 28:02d}T10:00:00Z"} for n in range(1, total + 1)]
+    changes.added_count = total
+    out = tmp_path / "big.html"
+    out.write_text(render_run_page([run_document(result)]), encoding="utf-8")
+    # Measured in the browser: from navigation start to the end of the page's script (data parsed, the
+    # summary, the tabs and the first rows of the records table rendered). The machine is shared: the best
+    # of up to three loads counts, so one that waited for a busy CPU does not decide.
+    loads = []
+    while len(loads) < 3 and (not loads or min(loads) >= 2000):
+        loads.append(open_report(browser, out))
+    assert min(loads) < 2000, f"ready after {', '.join(f'{ms:.0f}' for ms in loads)} ms"
+    wait_text(browser, "[data-role=count]", "100000 records")
+    css(browser, "[data-role=filter]").send_keys("id=77777")
+    wait_text(browser, "[data-role=count]", "1 of 100000 records")
+    assert visible_ids(browser) == ["77777"]
+    css(browser, "[data-role=filter]").send_keys(Keys.CONTROL, "a", Keys.BACKSPACE)
+    wait_text(browser, "[data-role=count]", "100000 records")
+    # Only the rows in view are in the page, even after scrolling half way down.
+    browser.execute_script("document.querySelector('[data-panel=records] .vt').scrollTop = 1200000")
+    WebDriverWait(browser, 10).until(lambda b: visible_ids(b) and int(visible_ids(b)[0]) > 40000)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "[data-panel=records] .vt-row")) < 100
+    screenshot(browser, tmp_path, "run-report-100k", docs_too=False)
