@@ -75,6 +75,7 @@ def _register() -> None:
     from .packaging import compile_cmd, deploy_cmd, package_cmd
     from .records import records
     from .scaffold import clone_cmd, init_cmd, new_cmd
+    from .serve import serve
     from .testing import generate_tests, test_command
     from .tools import tools
 
@@ -97,6 +98,7 @@ def _register() -> None:
     main.add_command(clone_cmd)
     main.add_command(tools)
     main.add_command(dev)
+    main.add_command(serve)
 
 
 _register()
