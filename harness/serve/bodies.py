@@ -68,7 +68,7 @@ class SyncName(_Body):
 
 class TriggerOpts(_Body):
     reset: bool | None = None
-    emptyCache: bool | None = None  # noqa: N815 - Nango's key
+    emptyCache: bool | None = None  # Nango's spelling
 
 
 class TriggerSyncBody(_Body):

@@ -307,6 +307,8 @@ class Runner:
             finished = await self._execute(lambda req=req: execute(req))  # type: ignore[misc]
             finished.extra = {"harness.trigger": event}
             self._after(finished)
+            if finished.result is not None:
+                self._keep_metadata(conn, finished.result)
             self._line(f"{event} {definition.qualified_name}", conn, finished)
             out.append(finished)
         return out

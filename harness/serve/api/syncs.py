@@ -29,7 +29,10 @@ from .common import authed, body_json, header, json_response, runtime
 
 def _targets(rt: Runtime, integration: str, names: list[str], connection_id: str | None
              ) -> tuple[list[SyncDefinition], list[ServeConnection]]:
-    syncs = [rt.registry.sync(integration, n) for n in dict.fromkeys(names)] if names else rt.registry.syncs(integration)
+    if names:
+        syncs = [rt.registry.sync(integration, n) for n in dict.fromkeys(names)]
+    else:
+        syncs = rt.registry.syncs(integration)
     if not syncs:
         raise ApiError(404, "no_syncs_found", f"Integration {integration!r} has no syncs.")
     conns = ([rt.registry.connection(integration, connection_id)] if connection_id
