@@ -57,8 +57,12 @@ def make_provider(*, console: bool = False, exporter: SpanExporter | None = None
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 
-    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES still win (Resource.create reads them).
-    resource = Resource.create({"service.name": "harness", "service.version": __version__})
+    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win (Resource.create reads them); else "harness".
+    resource = Resource.create()
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": "harness"}))
+    if "service.version" not in resource.attributes:
+        resource = resource.merge(Resource({"service.version": __version__}))
     provider = TracerProvider(resource=resource)
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
