@@ -199,7 +199,8 @@ def test_a_rejected_connection_is_not_created(served: Served, tmp_path: Path) ->
     before = state(served)
     response = served.client.post("/connections", json={"provider_config_key": "github", "connection_id": "no",
                                                         "connection_config": {"reject": True},
-                                                        "credentials": {"type": "OAUTH2", "access_token": "tok-123456"}})
+                                                        "credentials": {"type": "OAUTH2",
+                                                                        "access_token": "tok-123456"}})
     error = error_of(response, 400, "connection_validation_failed")
     assert error["message"] == "this account is not allowed"
     assert served.client.get("/connections/no", params={"provider_config_key": "github"}).status_code == 404

@@ -88,7 +88,8 @@ def test_connection_lifecycle_runs_event_functions(root: Path) -> None:
         meta = wait_for("the welcome function", lambda: (m := served.client.get(
             "/connections/new-1", params={"provider_config_key": "github"}).json()["metadata"]).get("welcomed") and m)
         assert meta == {"owner": "octocat", "repo": "hello-world", "welcomed": True}
-        assert any(line.startswith("validate-connection github/check-connection new-1: success") for line in served.logs)
+        validated = "validate-connection github/check-connection new-1: success"
+        assert any(line.startswith(validated) for line in served.logs)
         # The new connection is a connection like the others: its syncs run, replayed from the cassettes.
         status = served.run_sync("issues", connection="new-1")
         assert status["latestResult"]["Issue"]["added"] == 12

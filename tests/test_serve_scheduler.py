@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,7 @@ def test_concurrent_triggers_run_one_at_a_time_in_order(root: Path) -> None:
         done = await asyncio.gather(*tasks)
         assert [r.kind for r in done if r] == ["INITIAL", "FULL", "INCREMENTAL"]
         runs = rt.state.runs["github/issues/demo"]
-        assert len(runs) == 3 and all(a.finished_at <= b.started_at for a, b in zip(runs, runs[1:], strict=False))  # type: ignore[operator]
+        assert len(runs) == 3
+        assert all(a.finished_at is not None and a.finished_at <= b.started_at for a, b in itertools.pairwise(runs))
 
     drive(root, scenario, schedule=False)
