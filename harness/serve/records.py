@@ -12,6 +12,7 @@ its closing brace instead of parsing and re-encoding every record (the listing's
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -35,18 +36,18 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _metadata(created: float, updated: float, deleted: float | None, seq: int) -> str:
+@functools.lru_cache(maxsize=8192)
+def _metadata_head(created: float, updated: float, deleted: float | None) -> str:
+    # A batch of records shares its timestamps, so this is computed once per batch, not per record.
     action = "DELETED" if deleted is not None else ("ADDED" if created == updated else "UPDATED")
-    deleted_at = json.dumps(iso(deleted))
-    return (f'"_nango_metadata":{{"first_seen_at":"{iso(created)}","last_modified_at":"{iso(updated)}",'
-            f'"last_action":"{action}","deleted_at":{deleted_at},"pruned_at":null,"cursor":"{seq}"}}')
+    deleted_at = f'"{iso(deleted)}"' if deleted is not None else "null"
+    return (f',"_nango_metadata":{{"first_seen_at":"{iso(created)}","last_modified_at":"{iso(updated)}",'
+            f'"last_action":"{action}","deleted_at":{deleted_at},"pruned_at":null,"cursor":"')
 
 
-def _splice(data: str, meta: str) -> str:
-    body = data.rstrip()
-    if body == "{}":
-        return "{" + meta + "}"
-    return body[:-1] + "," + meta + "}"
+def _record(data: str, created: float, updated: float, deleted: float | None, seq: int) -> str:
+    # A stored record is a compact JSON object with at least its `id`: the metadata goes before its `}`.
+    return f'{data[:-1]}{_metadata_head(created, updated, deleted)}{seq}"}}}}'
 
 
 class RecordReader:
@@ -85,7 +86,7 @@ class RecordReader:
         rows = self._conn().execute(sql + " ORDER BY seq LIMIT ?", (*args, limit + 1)).fetchall()
         page = rows[:limit]
         next_cursor = str(page[-1][4]) if len(rows) > limit else None
-        records = ",".join(_splice(d, _metadata(c, u, x, s)) for d, c, u, x, s in page)
+        records = ",".join([_record(d, c, u, x, s) for d, c, u, x, s in page])
         return f'{{"records":[{records}],"next_cursor":{json.dumps(next_cursor)}}}', next_cursor
 
     def counts(self, connection: str, integration: str, models: list[str]) -> dict[str, int]:
