@@ -255,3 +255,17 @@ def test_unknown_paths_and_methods(served: Served) -> None:
     wrong = served.client.delete("/sync/status")
     assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
     assert served.client.get("/health").json() == {"result": "ok"}
+
+
+def test_a_sync_trigger_can_name_the_recording(tmp_path: Path) -> None:
+    root = full_project(tmp_path / "p")
+    cassette(root, "github", "items", "sync", scenario="two", metadata={"ids": ["x", "y"]})
+    with Served(root) as served:
+        response = served.client.post("/sync/trigger", headers={"X-Harness-Scenario": "two"}, json={
+            "syncs": ["items"], "provider_config_key": "github", "connection_id": "demo"})
+        assert response.status_code == 200
+        wait_for("the run", lambda: served.status("items").get("latestExecutionStatus") == "SUCCESS")
+        assert ids(served.records("Item")) == ["x", "y"]
+        unknown = served.client.post("/sync/trigger", headers={"X-Harness-Scenario": "three"}, json={
+            "syncs": ["items"], "provider_config_key": "github"})
+        assert unknown.status_code == 404 and "'three'" in unknown.json()["error"]["message"]

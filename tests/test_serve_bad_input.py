@@ -179,6 +179,7 @@ def test_bad_record_queries_are_400(served: Served, unchanged: None, params: dic
     ("POST", "/action/trigger", {"X-Async": "maybe"}, "invalid_headers"),
     ("POST", "/action/trigger", {"X-Max-Retries": "9"}, "invalid_headers"),
     ("POST", "/action/trigger", {"X-Async": "true", "X-Max-Retries": "-1"}, "invalid_headers"),
+    ("POST", "/action/trigger", {"X-Harness-Scenario": "../default"}, "invalid_headers"),
 ])
 def test_other_bad_requests_are_400(served: Served, unchanged: None, method: str, path: str,
                                     headers: dict[str, str], code: str) -> None:

@@ -36,6 +36,15 @@ def test_a_broken_project_is_refused(cli: Callable[..., Result], tmp_path: Path)
     assert result.exit_code == 2 and "not valid YAML" in result.output
 
 
+def test_a_store_that_is_not_a_database_is_refused(cli: Callable[..., Result], example: Path,
+                                                    tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("not a database, " * 100)
+    result = cli(example, "serve", "--secret-key", "k", "--port", "0", "--store", str(bogus))
+    assert result.exit_code == 2 and result.output.startswith(f"error: {bogus}: not a records database")
+    assert bogus.read_text() == "not a database, " * 100
+
+
 def test_help(cli: Callable[..., Result], example: Path) -> None:
     result = cli(example, "serve", "--help")
     assert result.exit_code == 0

@@ -177,3 +177,13 @@ def test_a_port_in_use_is_a_one_line_error(root: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == (f"error: port {port} on 127.0.0.1 is already in use (stop what uses it, or pass "
                                    "--port N (0 picks a free port))")
+
+
+def test_spans_on_the_console(root: Path) -> None:
+    with ServeProcess(root, "--no-schedule", "--otel-console") as server:
+        server.trigger("issues")
+        wait_for("the run", lambda: server.status("issues").get("latestExecutionStatus") == "SUCCESS")
+        wait_for("the spans", lambda: any('"name": "sync github/issues"' in line for line in server.lines))
+        assert server.stop() == 0
+    text = "\n".join(server.lines)
+    assert '"name": "GET /repos/octocat/hello-world/issues"' in text and '"harness.model.Issue.added": 12' in text

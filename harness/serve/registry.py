@@ -27,6 +27,7 @@ from ..connections.file import read_connections
 from ..connections.model import Connection
 from ..definitions import ActionDefinition, Definition, EventDefinition, SyncDefinition
 from ..loader import Catalog, load_catalog
+from ..names import is_safe_name
 from ..project import Project
 from . import errors
 from .clock import wall_time
@@ -95,8 +96,6 @@ class Registry:
         # (integration, function) -> scenario -> the cassette's harness head
         self.scenarios: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.connections: dict[tuple[str, str], ServeConnection] = {}
-        # Connections the app deleted: the files still list them, the API no longer does.
-        self.deleted: set[tuple[str, str]] = set()
         self._load_scenarios()
         self._load_connections()
 
@@ -154,6 +153,9 @@ class Registry:
         """The recording a replayed run uses: the one asked for, else the one recorded with this input."""
         recorded = self.scenarios.get((definition.integration, definition.name), {})
         if explicit is not None:
+            if not is_safe_name(explicit) or "." in explicit:
+                raise errors.ApiError(400, "invalid_headers", f"Invalid X-Harness-Scenario {explicit!r}: use "
+                                      "letters, digits, dashes and underscores.")
             if not self.live and explicit not in recorded:
                 names = ", ".join(sorted(recorded)) or "none"
                 raise errors.ApiError(404, "unknown_scenario", f"No recording {explicit!r} of "
@@ -239,11 +241,10 @@ class Registry:
 
     def register(self, conn: ServeConnection) -> None:
         self.connections[conn.key] = conn
-        self.deleted.discard(conn.key)
 
     def remove(self, conn: ServeConnection) -> None:
+        # The connections file may still list it; the API no longer does, until the process restarts.
         self.connections.pop(conn.key, None)
-        self.deleted.add(conn.key)
 
     def set_metadata(self, conn: ServeConnection, metadata: dict[str, Any]) -> None:
         conn.metadata = metadata

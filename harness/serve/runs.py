@@ -50,6 +50,10 @@ def checkpoint_key(definition: Definition, *, webhook: bool = False) -> str:
     return f"{definition.type}:{definition.name}"
 
 
+def _runs(req: RunRequest) -> Callable[[], Outcome]:
+    return lambda: execute(req)
+
+
 @dataclass
 class AsyncAction:
     id: str
@@ -119,6 +123,10 @@ class Runner:
             result.error = RunError("script_aborted", "harness serve stopped during the run")
             result.status = "failed"
 
+    def pending(self) -> list[asyncio.Task[Any]]:
+        """Runs (and event functions, async actions) queued or going."""
+        return [t for t in self._tasks if not t.done()]
+
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -168,7 +176,7 @@ class Runner:
     async def action(self, definition: Definition, conn: ServeConnection, input: Any, *, scenario: str,
                      parent: Context | None = None) -> Finished:
         req = self._request(definition, conn, scenario=scenario, input=input)
-        finished = await self._execute(lambda: execute(req))
+        finished = await self._execute(_runs(req))
         finished.extra = {"harness.trigger": "api"}
         self._after(finished, parent)
         if finished.result is not None:
@@ -303,8 +311,7 @@ class Runner:
         """Run every `event` function of the connection's integration, in order."""
         out = []
         for definition in self.registry.events(conn.integration, event):
-            req = self._request(definition, conn, scenario="default")
-            finished = await self._execute(lambda req=req: execute(req))  # type: ignore[misc]
+            finished = await self._execute(_runs(self._request(definition, conn, scenario="default")))
             finished.extra = {"harness.trigger": event}
             self._after(finished)
             if finished.result is not None:
@@ -332,7 +339,7 @@ class Runner:
     async def stop(self, grace_s: float) -> None:
         """Let runs in flight finish within the grace period, then interrupt them; queued runs never start."""
         self.executor.stopping.set()
-        pending = [t for t in self._tasks if not t.done()]
+        pending = self.pending()
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace_s)
             if late:

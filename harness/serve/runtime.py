@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..clock import Clock
+from ..errors import ConfigError
 from ..project import Project
 from ..records.sqlite import SqliteStore
 from .clock import WallClock
@@ -56,7 +58,11 @@ class Runtime:
         else:
             self.store_path = self.tmp_dir / "records.sqlite"
         try:
-            SqliteStore(self.store_path, "", "", self.clock.now).close()  # creates the schema
+            try:
+                SqliteStore(self.store_path, "", "", self.clock.now).close()  # creates the schema
+            except sqlite3.DatabaseError as exc:
+                raise ConfigError(f"{self.store_path}: not a records database ({exc})",
+                                  hint="pass --store with a new file or one harness serve wrote") from None
             self.registry = Registry(project, live=config.live)
             self.state = ServeState(self.store_path.with_name(self.store_path.stem + ".state.json")
                                     if config.store is not None or config.live else None)
@@ -96,7 +102,7 @@ class Runtime:
         """Wait until no run is queued or running (tests)."""
         while True:
             await asyncio.sleep(0)
-            pending = [t for t in self.runner._tasks if not t.done()]
+            pending = self.runner.pending()
             if not pending:
                 return
             await asyncio.wait(pending)

@@ -98,7 +98,7 @@ class ServeState:
                    for r in self.runs.get(run_key(integration, sync, connection_id), []))
 
     def forget_connection(self, integration: str, connection_id: str) -> None:
-        for key in [k for k in self.runs if k.startswith(f"{integration}/") and k.endswith(f"/{connection_id}")]:
+        for key in [k for k in self.runs if k.split("/")[0] == integration and k.split("/")[-1] == connection_id]:
             del self.runs[key]
         self.metadata.pop(f"{integration}/{connection_id}", None)
         self.save()
