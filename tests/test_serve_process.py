@@ -114,6 +114,18 @@ def test_a_stop_mid_run_interrupts_it_after_the_grace_and_keeps_whole_batches(ro
         assert again.stop(signal.SIGINT) == 0
 
 
+def test_a_second_signal_interrupts_at_once(root: Path, tmp_path: Path) -> None:
+    cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.05})
+    store = tmp_path / "serve.sqlite"
+    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "60") as server:
+        server.trigger()
+        wait_for("a batch", lambda: server.status()["recordCount"]["Slow"] >= 10)
+        server.proc.send_signal(signal.SIGTERM)  # a clean stop: the run may take its 60 s grace...
+        assert server.stop(signal.SIGINT, timeout=20) == 0  # ...but a second signal interrupts it now
+    assert last_run(store)["error"]["type"] == "script_aborted"
+    assert stored(store)[1] == "ok"
+
+
 def test_a_run_in_flight_finishes_within_the_grace(root: Path, tmp_path: Path) -> None:
     cassette(root, "github", "slow", "sync", metadata={"batches": 4, "pause": 0.25})
     store = tmp_path / "serve.sqlite"

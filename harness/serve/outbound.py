@@ -9,6 +9,7 @@ background, in the order sent per URL; a stop waits for the deliveries in flight
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ class Outbound:
         self.key = key
         self.clock = clock
         self.log = log
-        self.deliveries: list[Delivery] = []
+        self.deliveries: deque[Delivery] = deque(maxlen=1000)  # the latest, for tests and diagnostics
         self._tasks: set[asyncio.Task[None]] = set()
         self._chain: asyncio.Task[None] | None = None
 

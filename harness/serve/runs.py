@@ -50,6 +50,9 @@ def checkpoint_key(definition: Definition, *, webhook: bool = False) -> str:
     return f"{definition.type}:{definition.name}"
 
 
+KEEP_ASYNC_RESULTS = 1000
+
+
 def _runs(req: RunRequest) -> Callable[[], Outcome]:
     return lambda: execute(req)
 
@@ -103,6 +106,7 @@ class Runner:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._async_lock = asyncio.Lock()
         self.async_actions: dict[str, AsyncAction] = {}
+        self._hurry = asyncio.Event()
         self.mode = "live" if options.live else "replay"
 
     # -- building requests -------------------------------------------------------------------------
@@ -134,7 +138,7 @@ class Runner:
         return task
 
     def _after(self, finished: Finished, parent: Context | None = None) -> None:
-        """Spans, metadata written by the run, a log line."""
+        """A stop's interruption named as such, and the run's spans."""
         result = finished.result
         if result is None:
             return
@@ -189,6 +193,9 @@ class Runner:
                      parent: Context | None = None) -> AsyncAction:
         """Queue an action; `answer` turns its outcome into (ok, output or the error answer)."""
         job = AsyncAction(str(uuid.uuid4()), conn.integration, conn.connection_id, definition.name)
+        done = [k for k, j in self.async_actions.items() if j.status != "pending"]
+        for key in done[:max(0, len(self.async_actions) - KEEP_ASYNC_RESULTS)]:
+            del self.async_actions[key]  # the oldest results go first (404 `not_found` afterwards)
         self.async_actions[job.id] = job
 
         async def go() -> None:
@@ -336,16 +343,28 @@ class Runner:
         self.adhoc.remove(conn.connection_id)
 
     # -- stopping ----------------------------------------------------------------------------------
+    def hurry(self) -> None:
+        """A second stop signal: interrupt the runs in flight now instead of after the grace period."""
+        self._hurry.set()
+        self.executor.interrupting.set()
+
     async def stop(self, grace_s: float) -> None:
         """Let runs in flight finish within the grace period, then interrupt them; queued runs never start."""
         self.executor.stopping.set()
-        pending = self.pending()
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=grace_s)
-            if late:
-                self.executor.interrupting.set()
-                _, late = await asyncio.wait(late, timeout=max(1.0, min(5.0, grace_s)))
-            for task in late:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        hurry = asyncio.ensure_future(self._hurry.wait())
+        try:
+            while (pending := self.pending()) and not self._hurry.is_set() and loop.time() < deadline:
+                await asyncio.wait([*pending, hurry], timeout=deadline - loop.time(),
+                                   return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hurry.cancel()
+        late = self.pending()
+        if late:
+            self.executor.interrupting.set()
+            _, rest = await asyncio.wait(late, timeout=max(1.0, min(5.0, grace_s)))
+            for task in rest:
                 task.cancel()
         for key, run in list(self.running.items()):
             # Still running after the interruption (stuck outside any HTTP call or save): marked failed;

@@ -4,7 +4,8 @@ The socket is bound before uvicorn starts (so `--port 0` picks a free port and t
 port in use is a one-line error, exit 2). The line `harness serve: listening on http://HOST:PORT ...` is
 printed once the application has started (schedules running). SIGINT or SIGTERM stops it: no new
 connections, requests in flight answered, runs in flight given the grace period (then interrupted and
-marked failed), queued webhooks delivered; exit 0. A second signal stops at once.
+marked failed), queued webhooks delivered; exit 0. A second signal interrupts the runs at once (still a clean
+stop); a third stops waiting for anything.
 """
 
 from __future__ import annotations
@@ -82,10 +83,18 @@ def serve(runtime: Runtime, sock: socket.socket, *, announce: Callable[[str], No
     async def main() -> None:
         loop = asyncio.get_running_loop()
 
+        signals = 0
+
         def stop(sig: signal.Signals) -> None:
-            if server.should_exit:
-                server.force_exit = True
+            # 1st: a clean stop with the grace period; 2nd: interrupt the runs now (still a clean stop);
+            # 3rd: stop waiting for anything.
+            nonlocal signals
+            signals += 1
             server.should_exit = True
+            if signals == 2:
+                runtime.runner.hurry()
+            elif signals > 2:
+                server.force_exit = True
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
