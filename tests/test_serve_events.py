@@ -81,7 +81,7 @@ def test_connection_lifecycle_runs_event_functions(root: Path) -> None:
         created = _create(served)
         assert created.status_code == 201, created.text
         body = created.json()
-        assert body["connection_id"] == "new-1" and body["provider"] == "github"
+        assert body["connection_id"] == "new-1" and body["provider"] == "github" and body["end_user"] is None
         assert body["credentials"] == {"type": "OAUTH2", "access_token": "<scrubbed:access_token>"}
         assert "gho_secret_value_1234" not in created.text  # a replay never hands out a real secret
         # post-connection-creation ran (in the background) and its metadata write stayed on the connection.
@@ -118,5 +118,12 @@ def test_creating_a_connection_twice_overrides_it(root: Path) -> None:
         assert again.json()["metadata"]["v"] == 2
         assert [c["connection_id"] for c in served.client.get("/connections").json()["connections"]] == [
             "demo", "new-1"]
+        # A re-connection that fails validation leaves the connection as it was, and runnable.
+        refused = _create(served, metadata={"v": 3}, connection_config={"reject": True})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "connection_validation_failed"
+        kept = served.client.get("/connections/new-1", params={"provider_config_key": "github"}).json()
+        assert kept["metadata"]["v"] == 2 and kept["connection_config"] == {}
+        assert served.run_sync("issues", connection="new-1")["latestExecutionStatus"] == "SUCCESS"
+        assert "reject" not in served.runtime.runner.adhoc.path.read_text()
         unknown_type = _create(served, "new-2", credentials={"type": "MAGIC"})
         assert unknown_type.status_code == 400 and unknown_type.json()["error"]["code"] == "invalid_body"

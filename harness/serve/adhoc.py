@@ -29,6 +29,7 @@ class AdhocConnections:
         self._entries: dict[str, dict[str, Any]] = {}
         self._owners: dict[str, str] = {}  # connection id -> integration
         self._variables: dict[str, list[str]] = {}
+        self._previous: dict[str, tuple[dict[str, Any], str, list[str]]] = {}
         self._counter = 0
 
     def owner(self, connection_id: str) -> str | None:
@@ -49,7 +50,11 @@ class AdhocConnections:
 
     def add(self, *, connection_id: str, integration: str, provider: str, credentials: dict[str, Any],
             connection_config: dict[str, Any], metadata: dict[str, Any] | None, base_url: str | None) -> None:
-        self.remove(connection_id)
+        """Write the connection; until `commit` (or `rollback`) the entry it replaces is kept aside."""
+        self._drop_previous(connection_id)
+        if connection_id in self._entries:
+            self._previous[connection_id] = (self._entries.pop(connection_id), self._owners.pop(connection_id),
+                                             self._variables.pop(connection_id, []))
         entry: dict[str, Any] = {"integration": integration, "provider": provider,
                                  "credentials": self._references(connection_id, credentials),
                                  "connection_config": connection_config}
@@ -61,17 +66,42 @@ class AdhocConnections:
         self._owners[connection_id] = integration
         self._write()
 
+    def commit(self, connection_id: str) -> None:
+        self._drop_previous(connection_id)
+
+    def rollback(self, connection_id: str) -> None:
+        """Back to what was there before the last `add` (nothing, or the entry it replaced)."""
+        self._forget(connection_id)
+        previous = self._previous.pop(connection_id, None)
+        if previous is not None:
+            entry, owner, variables = previous
+            self._entries[connection_id], self._owners[connection_id] = entry, owner
+            self._variables[connection_id] = variables
+        self._write()
+
     def remove(self, connection_id: str) -> None:
+        self._drop_previous(connection_id)
+        if self._forget(connection_id):
+            self._write()
+
+    def _forget(self, connection_id: str) -> bool:
         if self._entries.pop(connection_id, None) is None:
-            return
+            return False
         self._owners.pop(connection_id, None)
         for name in self._variables.pop(connection_id, []):
             os.environ.pop(name, None)
-        self._write()
+        return True
+
+    def _drop_previous(self, connection_id: str) -> None:
+        previous = self._previous.pop(connection_id, None)
+        for name in previous[2] if previous is not None else []:
+            os.environ.pop(name, None)
 
     def close(self) -> None:
         for connection_id in list(self._entries):
             self.remove(connection_id)
+        for connection_id in list(self._previous):
+            self._drop_previous(connection_id)
 
     def _write(self) -> None:
         # `$` must survive YAML as is; safe_dump quotes what needs quoting.

@@ -136,13 +136,12 @@ async def create_connection(request: Request) -> Response:
                         metadata=body.metadata, base_url=base_url)
     conn = rt.registry.build(connection_id=connection_id, integration=integration, provider=provider,
                              connection_config=dict(body.connection_config or {}), metadata=body.metadata,
-                             credentials=credentials, tags=dict(body.tags or {}), end_user=body.model_extra
-                             and body.model_extra.get("end_user"), base_url=base_url)
+                             credentials=credentials, tags=dict(body.tags or {}),
+                             end_user=(body.model_extra or {}).get("end_user"), base_url=base_url)
     for finished in await rt.runner.events(conn, "validate-connection"):
         result = finished.result
         if result is None or not result.ok:
-            if existing is None:
-                rt.runner.adhoc.remove(connection_id)
+            rt.runner.adhoc.rollback(connection_id)  # the connection stays as it was (or absent)
             message = "Connection failed validation"
             payload = result.error.payload if result is not None and result.error is not None else None
             if isinstance(payload, dict):
@@ -150,6 +149,7 @@ async def create_connection(request: Request) -> Response:
             elif finished.error is not None:
                 message = f"{message}: {finished.error}"
             raise ApiError(400, "connection_validation_failed", message, payload=payload)
+    rt.runner.adhoc.commit(connection_id)
     if existing is not None:
         rt.scheduler.remove_connection(existing)
     rt.registry.register(conn)
