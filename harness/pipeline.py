@@ -70,6 +70,9 @@ class RunRequest:
     function: str
     # Empty: the connection the scenario's cassette was recorded with (replays).
     connection_id: str = ""
+    # An explicit connection instead of the one the cassette (replay) or the connection source (live) gives;
+    # in a replay its credentials become placeholders and the cassette's base URL is kept.
+    connection: Connection | None = None
     integration: str | None = None
     mode: str | None = None
     scenario: str = "default"
@@ -257,6 +260,12 @@ def _read_cassette(prep: Prepared, req: RunRequest) -> tuple[Cassette, ScenarioC
 
 def _connection(prep: Prepared, req: RunRequest, context: ScenarioContext | None, replaying: bool) -> Connection:
     project = prep.project
+    if req.connection is not None:
+        if not replaying:
+            return req.connection
+        given = req.connection.with_placeholders()
+        base = context.base_url if context is not None else None
+        return replace(given, base_url=base or given.base_url)
     if replaying:
         assert context is not None
         stored = context.connection
@@ -264,13 +273,12 @@ def _connection(prep: Prepared, req: RunRequest, context: ScenarioContext | None
         if stored is None:
             raise CassetteError(f"{where}: its `harness:` section names no connection, so it cannot be replayed",
                                 hint="adopt it with `harness cassettes adopt`, or re-record it with --record")
-        if req.connection_id and req.connection_id != stored.connection_id:
-            raise UsageError(f"{where} was recorded for connection {stored.connection_id!r}, not "
-                             f"{req.connection_id!r}",
-                             hint=f"replay it as {stored.connection_id!r}, or record a scenario for "
-                                  f"{req.connection_id!r} with --record --scenario NAME")
         # Hermetic: the cassette alone; its credentials are placeholders, the function sends what it recorded.
-        return stored.to_connection().with_placeholders()
+        # A connection id asked for only names the run (`nango.connection_id`); nothing else is looked up.
+        connection = stored.to_connection().with_placeholders()
+        if req.connection_id and req.connection_id != stored.connection_id:
+            connection = replace(connection, connection_id=req.connection_id)
+        return connection
     from .connections.resolve import resolve
 
     if not req.connection_id:
@@ -399,6 +407,7 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
         given = {"input": req.input, "metadata": req.metadata, "checkpoint": req.checkpoint, "payload": req.payload}
         result.overrides = [name for name, value in given.items() if value is not UNSET]
         result.overrides += ["faults"] if req.faults is not None else []
+        result.overrides += ["connection"] if req.connection is not None else []
         result.overrides += ["interactions"] if req.interactions else []
     if not replaying:
         persist_metadata(req, connection, result)

@@ -12,7 +12,7 @@ from .conftest import REPO
 
 PACKAGE = REPO / "harness"
 FACES = ("harness.cli", "harness.pytest_plugin", "harness.packaging", "harness.scaffold", "harness.agents",
-         "harness.reports")
+         "harness.reports", "harness.serve")
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:
@@ -138,11 +138,12 @@ def test_every_module_says_what_it_owns() -> None:
 
 
 def test_module_names_do_not_repeat_across_packages() -> None:
-    # CLI modules are named after the command they hold (`cli/fuzz.py` is `harness fuzz`), so they may share
-    # a name with the engine module the command drives.
+    # CLI modules are named after the command they hold (`cli/fuzz.py` is `harness fuzz`) and serve's API
+    # modules after the endpoints they answer (`api/records.py` is `/records`), so they may share a name with
+    # the engine module behind them.
     seen: dict[str, list[str]] = {}
     for name, (_, is_package) in MODULES.items():
-        if not is_package and not name.startswith("harness.cli."):
+        if not is_package and not name.startswith(("harness.cli.", "harness.serve.api.")):
             seen.setdefault(name.rsplit(".", 1)[1], []).append(name)
     repeated = {leaf: sorted(names) for leaf, names in seen.items() if len(names) > 1}
     assert repeated == {}

@@ -62,11 +62,12 @@ def test_bundled_scenarios_replay_from_their_cassette_alone(source: Path, connec
         assert "hostile" not in repr(result.to_json())
 
 
-def test_a_replay_for_another_connection_is_refused(example: Path) -> None:
-    from harness.errors import UsageError
-
-    with pytest.raises(UsageError, match="recorded for connection 'demo', not 'other'"):
-        execute(RunRequest("issues", "other", mode="replay", project=load_project(example)))
+def test_another_connection_id_only_names_the_replay(example: Path, no_network: None) -> None:
+    # The id asked for is what the function sees; the connection's data still comes from the cassette alone.
+    (example / "fixtures/connections.yaml").write_text(HOSTILE_CONNECTIONS.replace("demo:", "other:"))
+    result = execute(RunRequest("issues", "other", mode="replay", project=load_project(example))).result
+    assert result.ok and result.connection_id == "other"
+    assert result.final_metadata == {"owner": "octocat", "repo": "hello-world"}
 
 
 def test_explicit_overrides_stay_explicit_and_are_shown(example: Path, no_network: None) -> None:

@@ -80,6 +80,7 @@ def _register() -> None:
     from .pytest_cmds import generate_tests, test_command
     from .records import records
     from .scaffold import clone_cmd, init_cmd, new_cmd
+    from .serve import serve
     from .tools import tools
 
     main.add_command(dryrun)
@@ -108,6 +109,7 @@ def _register() -> None:
     main.add_command(dev)
     main.add_command(mcp_cmd)
     main.add_command(docs_cmd)
+    main.add_command(serve)
 
 
 _register()

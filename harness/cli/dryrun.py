@@ -90,6 +90,9 @@ def _date(flag: str, value: str | None) -> datetime | None:
 @click.option("--webhook-url", default=None, metavar="URL",
               help="After the run, POST Nango-shaped sync webhooks here, signed with $NANGO_WEBHOOK_SIGNING_KEY.")
 @html_option
+@click.option("--otel", is_flag=True,
+              help="Export the run's OpenTelemetry spans (OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, else stderr; "
+                   "needs the [serve] extra).")
 @click.pass_context
 def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None, record_mode: str | None,
            record_on_failure: bool, fail_unplayed: bool, scenario: str,
@@ -98,7 +101,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
            max_records: int | None, source: str | None, via_nango_proxy: bool, persist_metadata: bool,
            timeout: float | None, as_json: bool, show: int, persist: bool, faults: tuple[str, ...],
            webhook_url: str | None, run_number: int, validate: bool, environment: str | None, variant: str,
-           last_sync_date: str | None, auto_confirm: bool, html: Path | None) -> None:
+           last_sync_date: str | None, auto_confirm: bool, html: Path | None, otel: bool) -> None:
     """Run FUNCTION (a sync, action or event function) for CONNECTION.
 
     Replays the scenario's recording when there is one, else runs live; --live, --replay and --record
@@ -138,6 +141,9 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
     label = f"{prepared.mode} {prepared.definition.qualified_name}"
     with live_progress(label, prepared.mode in ("live", "record")) as progress:
         req.progress = progress
+        import time
+
+        started = time.time()  # taken outside the replay's frozen clock, for the spans
         outcome = execute(req, prepared)
     result = outcome.result
     if outcome.previous or run_number > 1:
@@ -151,6 +157,10 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
 
         render_result(result, show=show)
     write_runs(ctx, html, outcome.results)  # --html (harness.reports)
+    if otel:
+        from ..telemetry import export_run
+
+        export_run(result, started_at=started)
     if webhook_url:
         from .send_webhooks import send_sync_webhooks
 

@@ -1,0 +1,201 @@
+"""`harness serve` as a user runs it: a real process, a ready line, signals, a crash and a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+import pytest
+
+from tests.serve_support import KEY, cassette, full_project, wait_for
+
+READY = re.compile(r"^harness serve: listening on (http://127\.0\.0\.1:\d+) \(replay; Ctrl-C to stop\)$")
+
+
+class ServeProcess:
+    def __init__(self, root: Path, *args: str) -> None:
+        self.root = root
+        self.args = args
+        self.lines: list[str] = []
+
+    def __enter__(self) -> Self:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--port", "0", "--secret-key", KEY,
+                                      *self.args], cwd=self.root, env=env, stderr=subprocess.PIPE, text=True)
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            if m := READY.match(self.lines[-1]):
+                self.url = m.group(1)
+                break
+        else:
+            raise AssertionError("no ready line: " + "\n".join(self.lines))
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.client = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20)
+        return self
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.client.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def status(self, sync: str = "slow") -> dict[str, Any]:
+        entry: dict[str, Any] = self.client.get("/sync/status", params={
+            "syncs": sync, "provider_config_key": "github", "connection_id": "demo"}).json()["syncs"][0]
+        return entry
+
+    def trigger(self, sync: str = "slow") -> None:
+        response = self.client.post("/sync/trigger", json={"syncs": [sync], "provider_config_key": "github",
+                                                           "connection_id": "demo"})
+        assert response.status_code == 200, response.text
+
+
+def stored(store: Path) -> tuple[int, str]:
+    db = sqlite3.connect(store)
+    try:
+        count = db.execute("SELECT COUNT(*) FROM records WHERE model='Slow'").fetchone()[0]
+        check = db.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        db.close()
+    return count, check
+
+
+def last_run(store: Path) -> dict[str, Any]:
+    state = json.loads(store.with_name(store.stem + ".state.json").read_text())
+    run: dict[str, Any] = state["runs"]["github/slow/demo"][-1]
+    return run
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return full_project(tmp_path / "p")
+
+
+def test_a_stop_mid_run_interrupts_it_after_the_grace_and_keeps_whole_batches(root: Path, tmp_path: Path) -> None:
+    cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.05})
+    store = tmp_path / "state" / "serve.sqlite"
+    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "0.3") as server:
+        server.trigger()
+        wait_for("a few batches", lambda: server.status()["recordCount"]["Slow"] >= 20)
+        assert server.status()["status"] == "RUNNING"
+        assert server.stop() == 0
+    count, check = stored(store)
+    assert check == "ok" and 20 <= count < 3000 and count % 10 == 0  # each batch whole, or not at all
+    run = last_run(store)
+    assert run["status"] == "STOPPED" and run["error"]["type"] == "script_aborted"
+    assert any("sync github/slow demo: failed" in line and "script_aborted" in line for line in server.lines)
+    # After a restart the status says so, and the records are still there.
+    with ServeProcess(root, "--no-schedule", "--store", str(store)) as again:
+        status = again.status()
+        assert status["latestExecutionStatus"] == "STOPPED" and status["error"]["type"] == "script_aborted"
+        assert status["recordCount"] == {"Slow": count}
+        assert again.stop(signal.SIGINT) == 0
+
+
+def test_a_second_signal_interrupts_at_once(root: Path, tmp_path: Path) -> None:
+    cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.05})
+    store = tmp_path / "serve.sqlite"
+    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "60") as server:
+        server.trigger()
+        wait_for("a batch", lambda: server.status()["recordCount"]["Slow"] >= 10)
+        server.proc.send_signal(signal.SIGTERM)  # a clean stop: the run may take its 60 s grace...
+        assert server.stop(signal.SIGINT, timeout=20) == 0  # ...but a second signal interrupts it now
+    assert last_run(store)["error"]["type"] == "script_aborted"
+    assert stored(store)[1] == "ok"
+
+
+def test_a_run_in_flight_finishes_within_the_grace(root: Path, tmp_path: Path) -> None:
+    cassette(root, "github", "slow", "sync", metadata={"batches": 4, "pause": 0.25})
+    store = tmp_path / "serve.sqlite"
+    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "20") as server:
+        server.trigger()
+        wait_for("the first batch", lambda: server.status()["recordCount"]["Slow"] >= 10)
+        assert server.stop() == 0
+    assert stored(store) == (40, "ok")
+    assert last_run(store)["status"] == "SUCCESS"
+
+
+def test_a_crash_mid_run_is_reported_after_the_restart(root: Path, tmp_path: Path) -> None:
+    cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.05})
+    store = tmp_path / "serve.sqlite"
+    with ServeProcess(root, "--no-schedule", "--store", str(store)) as server:
+        server.trigger()
+        wait_for("a batch", lambda: server.status()["recordCount"]["Slow"] >= 10)
+        assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert last_run(store)["status"] == "RUNNING"  # what the crash left
+    count, check = stored(store)
+    assert check == "ok" and count % 10 == 0
+    with ServeProcess(root, "--no-schedule", "--store", str(store)) as again:
+        assert again.status()["latestExecutionStatus"] == "STOPPED"
+        assert any("stopped during its run; marked failed" in line for line in again.lines)
+        assert again.stop() == 0
+    assert last_run(store)["error"]["type"] == "script_aborted"
+
+
+def test_schedules_and_a_generated_key(root: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("HARNESS_SERVE_SECRET_KEY", None)
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--port", "0"], cwd=root, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        key = re.search(r"Authorization: Bearer (harness-[0-9a-f]{32})", first)
+        assert key, first
+        ready = READY.match(proc.stderr.readline().rstrip("\n"))
+        assert ready
+        client = httpx.Client(base_url=ready.group(1), headers={"Authorization": f"Bearer {key.group(1)}"})
+        # auto-start: issues and items ran at the start, on their own.
+        status = wait_for("the first scheduled run", lambda: (s := client.get("/sync/status", params={
+            "syncs": "issues", "provider_config_key": "github"}).json()["syncs"][0]).get("finishedAt") and s)
+        assert status["latestResult"]["Issue"]["added"] == 12 and status["nextScheduledSyncAt"] is not None
+        client.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_port_in_use_is_a_one_line_error(root: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "harness", "serve", "--port", str(port), "--secret-key", "k"],
+                              cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"error: port {port} on 127.0.0.1 is already in use (stop what uses it, or pass "
+                                   "--port N (0 picks a free port))")
+
+
+def test_spans_on_the_console(root: Path) -> None:
+    with ServeProcess(root, "--no-schedule", "--otel-console") as server:
+        server.trigger("issues")
+        wait_for("the run", lambda: server.status("issues").get("latestExecutionStatus") == "SUCCESS")
+        wait_for("the spans", lambda: any('"name": "sync github/issues"' in line for line in server.lines))
+        assert server.stop() == 0
+    text = "\n".join(server.lines)
+    assert '"name": "GET /repos/octocat/hello-world/issues"' in text and '"harness.model.Issue.added": 12' in text
