@@ -109,6 +109,22 @@ def _connection(value: Any, where: str) -> dict[str, Any]:
     return out
 
 
+def _faults(value: Any, where: str) -> list[str] | None:
+    from ..errors import HarnessError
+    from ..http.faults import parse_fault
+
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(f, str) for f in value):
+        raise _bad(where, "must be a list of fault specs like '429@3'")
+    for spec in value:
+        try:
+            parse_fault(spec)
+        except HarnessError as exc:
+            raise _bad(where, exc.message) from None
+    return value
+
+
 def check_context(context: dict[Any, Any], where: str) -> dict[str, Any]:
     """The `harness:` section (without `format`) with every value checked; see the module docstring."""
     out: dict[str, Any] = {}
@@ -126,9 +142,7 @@ def check_context(context: dict[Any, Any], where: str) -> dict[str, Any]:
                 raise _bad(at, f"must be a run number (1, 2...), not {value!r:.40}")
             out[name] = value
         elif name == "faults":
-            if value is not None and (not isinstance(value, list) or not all(isinstance(f, str) for f in value)):
-                raise _bad(at, "must be a list of fault specs like '429@3'")
-            out[name] = value
+            out[name] = _faults(value, at)
         else:
             out[name] = plain(value, at)
     return out

@@ -62,7 +62,10 @@ def max_bytes() -> int:
 
 def read_text(path: Path) -> str:
     """The file's text: a regular file, at most `max_bytes()`, UTF-8 (a BOM is allowed)."""
-    limit = max_bytes()
+    try:
+        limit = max_bytes()
+    except CassetteError as exc:
+        raise CassetteError(f"{path}: {exc.message}", hint=exc.hint) from None
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just after.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -142,6 +145,9 @@ def check_graph(root: yaml.Node, where: str) -> None:
     if max(count - distinct_nodes - MAX_ALIAS_NODES, chars - distinct_chars - MAX_ALIAS_CHARS,
            height - MAX_YAML_DEPTH) > 0:
         where += _culprit(root, sizes)
+    if height > MAX_YAML_DEPTH:
+        raise CassetteError(f"{where}: nests {height:,} levels deep once its aliases are expanded "
+                            f"(at most {MAX_YAML_DEPTH:,})", hint="flatten the data")
     if count - distinct_nodes > MAX_ALIAS_NODES:
         raise CassetteError(f"{where}: its YAML aliases expand to {count:,} values, {count - distinct_nodes:,} more "
                             f"than the file holds (at most {MAX_ALIAS_NODES:,} more)",
@@ -150,9 +156,6 @@ def check_graph(root: yaml.Node, where: str) -> None:
         raise CassetteError(f"{where}: its YAML aliases expand to {chars:,} characters of text, "
                             f"{chars - distinct_chars:,} more than the file holds (at most {MAX_ALIAS_CHARS:,} more)",
                             hint="write the values out instead of repeating them with aliases")
-    if height > MAX_YAML_DEPTH:
-        raise CassetteError(f"{where}: nests {height:,} levels deep once its aliases are expanded "
-                            f"(at most {MAX_YAML_DEPTH:,})", hint="flatten the data")
 
 
 def _culprit(root: yaml.Node, sizes: dict[int, tuple[int, int, int]]) -> str:
