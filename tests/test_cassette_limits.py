@@ -83,7 +83,8 @@ def test_a_bomb_of_long_strings_is_measured_in_characters(tmp_path: Path) -> Non
     text = f"interactions: []\nharness:\n  metadata: [&s '{long}', " + ", ".join(["*s"] * 200) + "]\n"
     path = tmp_path / "c.yaml"
     path.write_text(text)
-    with pytest.raises(CassetteError, match=r"harness.metadata: its YAML aliases expand to [0-9,]+ characters of text, 20,000,000 more"):
+    with pytest.raises(CassetteError, match=r"harness.metadata: its YAML aliases expand to [0-9,]+ characters of "
+                                            r"text, 20,000,000 more"):
         load_cassette(path)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import CassetteError
 from .limits import MAX_VALUE_DEPTH
@@ -91,6 +92,20 @@ def _recorded_at(value: Any, where: str) -> Any:
     return value
 
 
+def _base_url(value: Any, where: str) -> str | None:
+    text = _text(value, where)
+    if not text:
+        return text
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - reading it checks the port
+    except ValueError as exc:
+        raise _bad(where, f"{text[:60]!r} is not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _bad(where, f"{text[:60]!r} is not an http(s) URL")
+    return text
+
+
 def _connection(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _bad(where, f"must be a mapping, not {_kind(value)}")
@@ -98,7 +113,9 @@ def _connection(value: Any, where: str) -> dict[str, Any]:
     for key, item in value.items():
         name = _key(key, where)
         at = f"{where}.{name}"
-        if name in _CONNECTION_TEXT:
+        if name == "base_url":
+            out[name] = _base_url(item, at)
+        elif name in _CONNECTION_TEXT:
             out[name] = _text(item, at)
         elif name in _CONNECTION_MAPS or name == "metadata":
             if item is not None and not isinstance(item, dict):
