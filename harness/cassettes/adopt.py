@@ -96,16 +96,21 @@ def _scrubbed(items: list[Interaction], scrubber: Any) -> list[Interaction]:
     def ctype(raw: dict[str, list[str]]) -> str | None:
         return next((v[0] for k, v in raw.items() if k.lower() == "content-type" and v), None)
 
-    out = []
-    for item in items:
+    def one(item: Interaction) -> Interaction:
+        uri, req_headers, resp_headers = scrubber.url(item.uri), headers(item.request_headers), headers(
+            item.response_headers)
         req_body = (scrubber.body(item.request_body, ctype(item.request_headers))
                     if isinstance(item.request_body, str) else item.request_body)
         resp_body = (scrubber.body(item.response_body, ctype(item.response_headers))
                      if isinstance(item.response_body, str) else item.response_body)
-        out.append(Interaction(item.method, scrubber.url(item.uri), headers(item.request_headers), req_body,
-                               item.status, item.reason, headers(item.response_headers), resp_body,
-                               dict(item.extra)))
-    return out
+        return Interaction(item.method, uri, req_headers, req_body, item.status, item.reason, resp_headers,
+                           resp_body, dict(item.extra))
+
+    # Twice: a value removed by rule anywhere (a token parameter, a cookie) becomes a known secret, which is
+    # then scrubbed wherever else it appears, in earlier exchanges too.
+    for item in items:
+        one(item)
+    return [one(item) for item in items]
 
 
 def adopt(project: Any, req: AdoptRequest) -> Adopted:
