@@ -176,7 +176,7 @@ def test_non_ascii_header_values_survive_record_adopt_and_replay(provider: Provi
         async def note(nango, input):
             resp = await nango.get("/repos/octocat/hello-world/issues", params={"state": "all", "per_page": 5})
             return {"note": resp.headers["x-note"], "first": resp.json()[0]["title"]}
-        '''}, connections=f"connections:\n  c1: {{provider: github, integration: gh, base_url: {provider.base_url!r}}}\n")
+        '''}, connections=f"connections:\n  c1: {{provider: github, integration: gh, base_url: {provider.base_url}}}\n")
     record(tmp_path / "note.yaml", lambda base: httpx.get(_issues_url(base)), provider.base_url)
     assert adopt(cli, proj, tmp_path / "note.yaml", "--function", "note").exit_code == 0  # its only connection
     doc = replay_json(cli, proj, "note", "c1")
