@@ -51,19 +51,51 @@ def _key(key: Any, where: str) -> str:
     raise _bad(where, f"a key must be text, not {_kind(key)}")
 
 
-def plain(value: Any, where: str, depth: int = 0) -> Any:
-    """`value` as JSON-like data (a copy), or a `CassetteError` naming `where`."""
+class _Refused(Exception):
+    """A value `plain` refuses; `path` is filled in while unwinding, so the happy path builds no names."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.path: list[str] = []
+
+
+def _plain(value: Any, depth: int) -> Any:
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if depth >= MAX_VALUE_DEPTH:
-        raise _bad(where, f"nests more than {MAX_VALUE_DEPTH} levels deep")
+        raise _Refused(f"nests more than {MAX_VALUE_DEPTH} levels deep")
     if isinstance(value, dict):
-        return {_key(k, where): plain(v, f"{where}.{_key(k, where)}", depth + 1) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            name = k if type(k) is str else _key(k, "")
+            try:
+                out[name] = _plain(v, depth + 1)
+            except _Refused as exc:
+                exc.path.append(f".{name}")
+                raise
+        return out
     if isinstance(value, (list, tuple)):
-        return [plain(v, f"{where}[{n}]", depth + 1) for n, v in enumerate(value)]
+        items = []
+        for n, v in enumerate(value):
+            try:
+                items.append(_plain(v, depth + 1))
+            except _Refused as exc:
+                exc.path.append(f"[{n}]")
+                raise
+        return items
     if isinstance(value, (datetime, date)):
         return value.isoformat()
-    raise _bad(where, f"must be JSON-like data, not {_kind(value)}")
+    raise _Refused(f"must be JSON-like data, not {_kind(value)}")
+
+
+def plain(value: Any, where: str, depth: int = 0) -> Any:
+    """`value` as JSON-like data (a copy), or a `CassetteError` naming `where` and the path inside it."""
+    try:
+        return _plain(value, depth)
+    except _Refused as exc:
+        raise _bad(where + "".join(reversed(exc.path)), exc.what) from None
+    except CassetteError as exc:  # a key that is not text
+        raise _bad(where, exc.message.split(": ", 1)[-1]) from None
 
 
 def _text(value: Any, where: str) -> str | None:

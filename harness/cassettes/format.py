@@ -30,7 +30,7 @@ from ..errors import CassetteError, SecretLeakError
 from ..http.scrub import Scrubber
 from .context import check_context
 from .limits import parse_json, parse_yaml, read_text
-from .vcrpy_compat import Budget, interaction_fields, is_pre_1_0, loader_for, migrate
+from .vcrpy_compat import Budget, has_python_tags, interaction_fields, is_pre_1_0, loader_for, migrate
 
 CASSETTE_FORMAT = 1
 _DROPPED_RESPONSE_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
@@ -169,7 +169,7 @@ def _parse(path: Path, text: str, json_format: bool) -> Any:
 def _load(path: Path, text: str) -> Cassette:
     json_format = path.suffix.lower() == ".json"
     # vcrpy before 1.0 pickled its requests as Python objects: only its migration can read those.
-    old_tags = not json_format and "!!python/object:vcr.request.Request" in text
+    old_tags = not json_format and has_python_tags(text) and "!!python/object:vcr.request.Request" in text
     data = None if old_tags else _parse(path, text, json_format)
     if old_tags or is_pre_1_0(data):
         data = _parse(path, migrate(text, json_format, str(path)), json_format)

@@ -11,7 +11,7 @@ reading one ends, in bounded time and memory, with plain data or a `CassetteErro
 - nesting: libyaml stops at 1,000 levels; aliases cannot get round that (`MAX_YAML_DEPTH` counts them
   expanded); the values harness itself reads are held to `MAX_VALUE_DEPTH` by `harness.cassettes.context`.
 
-Finding aliases costs a scan for `&` and `*` (about 10 ms on a 40 MB file): only a document that has
+Finding aliases costs a scan for `&` (2 ms on a 40 MB file; 10 ms more when it has one): only a document that has
 both an anchor and an alias is composed into nodes and measured before it is built, so an ordinary
 cassette loads at libyaml's full speed. A document with aliases is built as a tree (each alias a copy),
 so no two places in a cassette share one mutable object.
@@ -97,7 +97,9 @@ def read_text(path: Path) -> str:
 
 def may_alias(text: str) -> bool:
     """Whether the text may hold both an anchor and an alias (only those can expand or loop)."""
-    return (_ANCHOR.search(text) is not None or text.startswith("&")) and _ALIAS.search(text) is not None
+    # `&` alone is found at memchr speed, the regular expression at a fifth of it: only run it then.
+    return ("&" in text and (_ANCHOR.search(text) is not None or text.startswith("&"))
+            and _ALIAS.search(text) is not None)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
