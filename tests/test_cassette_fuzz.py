@@ -34,6 +34,7 @@ from harness.errors import HarnessError
 from tests.conftest import PYPROJECT, REPO
 
 CASES = int(os.environ.get("HARNESS_FUZZ_CASES", "500"))
+HANG_S = 120
 FUNCTIONS = {"issues": "cassettes/github/issues/default.yaml",
              "create-issue": "cassettes/github/create-issue/default.yaml"}
 # Failures of the function that only harness could cause (a header it cannot send, a body it cannot decode).
@@ -192,8 +193,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     for folder in ("functions", "cassettes", "fixtures"):
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "pyproject.toml").write_text(PYPROJECT)
-    # A hang must fail loudly, not stall the suite: dump every thread's stack and end the process.
-    faulthandler.dump_traceback_later(600, exit=True)
     try:
         yield root
     finally:
@@ -222,6 +221,9 @@ def _check_run(function: str, project: Path, extra: list[str]) -> None:
 @given(case=mutated())
 def test_any_mutated_cassette_is_read_and_replayed_or_refused_cleanly(project: Path, case: Case) -> None:
     function, fmt, raw = case.function, case.fmt, case.raw
+    # A hang must fail loudly, not stall the suite: past two minutes on one case, dump every thread's
+    # stack and end the process (each case restarts the timer; the fixture cancels it at the end).
+    faulthandler.dump_traceback_later(HANG_S, exit=True)
     path = project / FUNCTIONS[function]
     if fmt == "json":
         path = path.with_name("fuzzed.json")

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from ..errors import NotFoundError, UsageError
 from ..names import check_name, inside
+from .context import check_context
 from .format import Cassette, Interaction, load_cassette, write_cassette
 
 UNSET: Any = object()
@@ -84,6 +85,9 @@ def _recorded_at(req: AdoptRequest, cassette: Cassette, source: Path) -> str:
         moment = datetime.fromtimestamp(source.stat().st_mtime, UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    if not 1970 <= moment.year <= 9998:
+        raise UsageError(f"the recording time {moment.isoformat()} is outside the years 1970 to 9998",
+                         hint="pass --recorded-at")
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -184,6 +188,7 @@ def adopt(project: Any, req: AdoptRequest) -> Adopted:
             value = cassette.context.get(key, UNSET)
         if value is not UNSET:
             context[key] = scrubber.data(value)
+    context = check_context(context, str(req.source))  # what a replay will read back, checked now
     adopted = Cassette(_scrubbed(cassette.interactions, scrubber), context, target)
     write_cassette(target, adopted, scrubber)  # refuses (and writes nothing) if a known secret is left
     warnings = [f"it looks like it holds a {shape}: check it, or add a rule to [tool.harness.scrub]"

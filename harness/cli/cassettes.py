@@ -227,7 +227,8 @@ def prune(ctx: click.Context, target: str, scenario: str, dry_run: bool) -> None
 @click.option("--scenario", default="default", show_default=True, help="The scenario's name.")
 @click.option("--run", "run_number", type=int, default=1, show_default=True, help="Run N of a multi-run scenario.")
 @click.option("--connection", default=None,
-              help="The connection it replays as (default: the integration's only connection in the connections file).")
+              help="The connection it replays as (default: the cassette's, else the integration's only one in the "
+                   "connections file).")
 @click.option("--provider", default=None, help="The provider, for a connection not in the connections file.")
 @click.option("--base-url", default=None,
               help="The provider's base URL (default: the provider's, else the recording's host).")
