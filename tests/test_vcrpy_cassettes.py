@@ -208,6 +208,19 @@ def test_cassette_files_are_yaml_yml_and_json_but_not_snapshots(tmp_path: Path) 
     assert [p.name for p in cassette_files(tmp_path, "*/x/*")] == ["b.yml", "default.yaml"]
 
 
+def test_a_scenarios_file_is_found_whichever_suffix_it_has(tmp_path: Path) -> None:
+    from harness.cassettes.files import existing_cassette
+
+    path = tmp_path / "default.yaml"
+    assert existing_cassette(path) == path  # none yet: where a recording goes
+    (tmp_path / "default.json").write_text("{}")
+    assert existing_cassette(path) == tmp_path / "default.json"
+    (tmp_path / "default.yml").write_text("{}")
+    assert existing_cassette(path) == tmp_path / "default.yml"
+    path.write_text("{}")
+    assert existing_cassette(path) == path
+
+
 def test_a_vcrpy_cassette_at_the_scenario_path_replays_as_it_is(provider: Provider, example: Path,
                                                                 cli: Callable[..., Result]) -> None:
     # Without a harness: section, a replay takes the connection from the connections file.

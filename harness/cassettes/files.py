@@ -2,7 +2,8 @@
 
 A `.json` file beside a cassette can also be its snapshot (`<scenario>.snapshot.json`); those, hidden
 files and temporary files (`.name.tmp` from an atomic write) are never cassettes. Scenario discovery and
-`harness cassettes` use `cassette_files` so that every face sees the same set.
+`harness cassettes` use `cassette_files` so that every face sees the same set; `existing_cassette` finds a
+scenario's file whichever of the three it is.
 """
 
 from __future__ import annotations
@@ -24,3 +25,15 @@ def cassette_files(folder: Path, pattern: str = "**/*") -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob(pattern) if is_cassette_file(p) and p.is_file())
+
+
+def existing_cassette(path: Path) -> Path:
+    """The scenario's file as it exists: `path` (`<scenario>.yaml`), else the same name in `.yml` or `.json`
+    (a vcrpy cassette dropped in place); `path` itself when none exists (where a recording is written)."""
+    if path.is_file():
+        return path
+    for suffix in CASSETTE_SUFFIXES:
+        other = path.with_suffix(suffix)
+        if other != path and other.is_file():
+            return other
+    return path
