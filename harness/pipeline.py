@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from .cassettes.format import Cassette, Interaction, load_cassette, write_cassette
+from .cassettes.locations import existing_cassette
 from .cassettes.scenario import ScenarioContext, StoredConnection, build_context
 from .clock import Clock, RealClock, VirtualClock
 from .connections.model import Connection
@@ -184,8 +185,10 @@ def prepare(req: RunRequest) -> Prepared:
     if number < 1:
         raise UsageError(f"bad run number {number}", hint="runs are numbered from 1")
     path = project.cassette_path(definition.integration, definition.name, req.scenario, number)
-    mode, record_mode = _modes(req, path)
-    return Prepared(project, catalog, definition, path, mode, record_mode, number)
+    found = existing_cassette(path)  # a vcrpy `.json` or `.yml` cassette dropped in place replays as it is
+    mode, record_mode = _modes(req, found)
+    return Prepared(project, catalog, definition, found if mode in ("replay", LOOSE) else path, mode, record_mode,
+                    number)
 
 
 def _modes(req: RunRequest, path: Path) -> tuple[str, str | None]:
@@ -271,8 +274,17 @@ def _connection(prep: Prepared, req: RunRequest, context: ScenarioContext | None
         stored = context.connection
         where = project.relative(prep.cassette_path)
         if stored is None:
-            raise CassetteError(f"{where}: its `harness:` section names no connection, so it cannot be replayed",
-                                hint="adopt it with `harness cassettes adopt`, or re-record it with --record")
+            # A raw vcrpy cassette dropped at a scenario's path: the connection can only come from its source,
+            # and replays with placeholders for credentials (adopting it makes the replay hermetic).
+            if not req.connection_id:
+                raise CassetteError(f"{where}: its `harness:` section names no connection",
+                                    hint="name one on the command line, or adopt it with `harness cassettes adopt`")
+            from .connections.resolve import resolve
+
+            return resolve(connections_file=project.connections_file, project_root=project.root,
+                           state_dir=project.state_dir, connection_id=req.connection_id,
+                           integration=prep.definition.integration, mode="replay", source=req.source,
+                           stored=None, environment=req.environment).with_placeholders()
         # Hermetic: the cassette alone; its credentials are placeholders, the function sends what it recorded.
         # A connection id asked for only names the run (`nango.connection_id`); nothing else is looked up.
         connection = stored.to_connection().with_placeholders()

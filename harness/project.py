@@ -43,7 +43,9 @@ class Project:
             raise UsageError(f"bad run number {run!r}", hint="runs are numbered from 1")
         name = scenario if run == 1 else f"{scenario}.run{run}"
         path = self.cassettes_dir / integration / function / f"{name}.yaml"
-        if not inside(self.cassettes_dir, path):
+        # The folders must stay inside (a symlinked folder would take writes elsewhere); a symlinked file is
+        # replaced, not written through, by an atomic write, and is read only if it is a regular file.
+        if not inside(self.cassettes_dir, path.parent):
             raise UsageError(f"cassette path {path} would lie outside {self.cassettes_dir}",
                              hint="a folder of cassettes/ is a symlink out of it; replace it with a folder")
         return path

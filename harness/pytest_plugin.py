@@ -167,9 +167,10 @@ def _wanted(config: pytest.Config, scenario: Scenario) -> bool:
 
 def _scenario_at(project: Project, path: Path) -> Scenario | None:
     """The scenario whose cassette (run 1) is `path`, if it is one."""
+    from .cassettes.locations import is_cassette_file
     from .scenarios import LATER_RUN, Scenario
 
-    if path.suffix != ".yaml" or path.name.startswith(".") or LATER_RUN.search(path.stem):
+    if not is_cassette_file(path) or LATER_RUN.search(path.stem):
         return None
     try:
         rel = path.resolve().relative_to(project.cassettes_dir.resolve())

@@ -1,6 +1,7 @@
 """Scenario discovery: which recorded scenarios a project has, and which snapshots no cassette owns.
 
-A scenario is one cassette, `cassettes/<integration>/<function>/<scenario>.yaml` (runs 2.. of a multi-run
+A scenario is one cassette, `cassettes/<integration>/<function>/<scenario>.yaml` (or `.yml`, or vcrpy's
+`.json`: `cassettes.locations` decides which files are cassettes; runs 2.. of a multi-run
 scenario are `<scenario>.run<N>.yaml` and belong to it); its snapshot sits beside it as
 `<scenario>.snapshot.json`.
 """
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cassettes.locations import cassette_files, existing_cassette
 from .project import Project
 from .snapshots import SNAPSHOT_SUFFIX
 
@@ -51,8 +53,8 @@ def find_scenarios(project: Project, under: Iterable[Path] | None = None) -> lis
         return []
     limits = [p.resolve() for p in under] if under is not None else None
     found = []
-    for path in root.glob("*/*/*.yaml"):
-        if path.name.startswith(".") or LATER_RUN.search(path.stem):
+    for path in cassette_files(root, "*/*/*"):
+        if LATER_RUN.search(path.stem):
             continue  # run 2.. of a multi-run scenario belongs to the scenario of its run 1
         if limits is not None and not any(path.resolve() == lim or lim in path.resolve().parents for lim in limits):
             continue
@@ -66,4 +68,4 @@ def orphan_snapshots(project: Project) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p for p in root.glob(f"*/*/*{SNAPSHOT_SUFFIX}")
-                  if not p.with_name(p.name[: -len(SNAPSHOT_SUFFIX)] + ".yaml").is_file())
+                  if not existing_cassette(p.with_name(p.name[: -len(SNAPSHOT_SUFFIX)] + ".yaml")).is_file())

@@ -10,7 +10,9 @@ version: 1
 ```
 
 vcrpy reads these files as they are (it ignores the extra top-level key). Bodies are stored decoded, so
-`Content-Encoding` and `Content-Length` are not kept. Reading uses libyaml's C loader.
+`Content-Encoding` and `Content-Length` are not kept. Reading uses libyaml's C loader within the bounds of
+`limits` (size, aliases, nesting); `vcrpy_compat` reads the shapes other vcrpy writers left (Python tags,
+old httpx format, `.json`, pre-1.0 files) and `context` checks the `harness:` section.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ import yaml
 from ..atomic import write_atomic
 from ..errors import CassetteError, SecretLeakError
 from ..http.scrub import Scrubber
+from .limits import parse_json, parse_yaml, read_text
+from .section_check import check_context
+from .vcrpy_compat import Budget, has_python_tags, interaction_fields, is_pre_1_0, loader_for, migrate
 
 CASSETTE_FORMAT = 1
 _DROPPED_RESPONSE_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
@@ -69,33 +74,17 @@ class Interaction:
         return None
 
     @classmethod
-    def from_vcr(cls, data: Any, where: str) -> Interaction:
-        try:
-            req, resp = data["request"], data["response"]
-            body = resp.get("body") or {}
-            content = body.get("string", "") if isinstance(body, dict) else body
-            status = resp["status"]
-            code = status["code"] if isinstance(status, dict) else status
-            reason = status.get("message", "") if isinstance(status, dict) else ""
-            req_body = req.get("body")
-            if isinstance(req_body, bytes):
-                req_body = req_body.decode("utf-8", "replace")
-            extra = data.get("harness") or {}
-            if not isinstance(extra, dict):
-                raise TypeError("the interaction's `harness:` section must be a mapping")
-            if extra.get("pretty") and isinstance(content, str):
-                content = _one_line(content, extra["pretty"])
-            return cls(
-                method=str(req["method"]).upper(), uri=str(req["uri"]),
-                request_headers=_header_lists(req.get("headers") or {}),
-                request_body=req_body, status=int(code), reason=str(reason or ""),
-                response_headers=_header_lists(resp.get("headers") or {}),
-                response_body=content if isinstance(content, (str, bytes)) else str(content),
-                extra={k: v for k, v in extra.items() if k != "pretty"},
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise CassetteError(f"{where}: not a valid interaction ({type(exc).__name__}: {exc})",
-                                hint="re-record the scenario with --record") from None
+    def from_vcr(cls, data: Any, where: str, budget: Budget | None = None) -> Interaction:
+        """One interaction of any shape vcrpy writes (see `vcrpy_compat`); a bad one is a `CassetteError`."""
+        fields = interaction_fields(data, where, budget or Budget())
+        extra = fields["extra"]
+        pretty = extra.get("pretty")
+        if pretty:
+            content = fields["response_body"]
+            if isinstance(content, str):
+                fields["response_body"] = _one_line(content, pretty, where)
+            fields["extra"] = {k: v for k, v in extra.items() if k != "pretty"}
+        return cls(**fields)
 
 
 # Bodies shorter than this stay on one line: short ones are readable as they are.
@@ -110,9 +99,16 @@ _ONE_LINE: dict[str, tuple[tuple[str, str], bool]] = {
 }
 
 
-def _one_line(text: str, style: Any) -> str:
+def _one_line(text: str, style: Any, where: str) -> str:
     separators, ascii_only = _ONE_LINE.get(str(style), _ONE_LINE["compact"])
-    return json.dumps(json.loads(text), ensure_ascii=ascii_only, separators=separators)
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=ascii_only, separators=separators)
+    except RecursionError:
+        raise CassetteError(f"{where}: its response body (marked `pretty`) nests too deep to read",
+                            hint="drop `pretty:` from the interaction's harness: map") from None
+    except ValueError as exc:
+        raise CassetteError(f"{where}: its response body is marked `pretty` but is not JSON ({exc})",
+                            hint="drop `pretty:` from the interaction's harness: map, or re-record") from None
 
 
 def _pretty_json(body: str) -> tuple[str, str] | None:
@@ -125,21 +121,20 @@ def _pretty_json(body: str) -> tuple[str, str] | None:
         return None
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    style = next((name for name, (separators, ascii_only) in _ONE_LINE.items()
-                  if json.dumps(data, ensure_ascii=ascii_only, separators=separators) == body), None)
-    if style is None:
+    try:
+        style = next((name for name, (separators, ascii_only) in _ONE_LINE.items()
+                      if json.dumps(data, ensure_ascii=ascii_only, separators=separators) == body), None)
+        if style is None:
+            return None
+        pretty = json.dumps(data, ensure_ascii=False, indent=2)
+    except RecursionError:
         return None
-    pretty = json.dumps(data, ensure_ascii=False, indent=2)
     # A literal YAML block cannot hold these; the quoted one-line form would not be more readable.
     if any(ch in pretty for ch in ("\r", "\t", "\x85", "\u2028", "\u2029", "\ufeff")):
         return None
     return pretty, style
-
-
-def _header_lists(headers: dict[str, Any]) -> dict[str, list[str]]:
-    return {str(k): [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in headers.items()}
 
 
 @dataclass
@@ -154,12 +149,8 @@ class Cassette:
 
 
 def load_cassette(path: Path) -> Cassette:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CassetteError(f"no recording at {path}", hint="record one with --record") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CassetteError(f"{path}: cannot read it: {exc}") from None
+    """Read any cassette vcrpy reads (YAML or `.json`, any version), within the limits of `limits`."""
+    text = read_text(path)
     # The cyclic GC would walk the growing document again and again (most of a big load's time); a
     # parsed cassette holds no cycles, so pausing it is safe.
     gc_was_on = gc.isenabled()
@@ -171,25 +162,31 @@ def load_cassette(path: Path) -> Cassette:
             gc.enable()
 
 
+def _parse(path: Path, text: str, json_format: bool) -> Any:
+    return parse_json(text, str(path)) if json_format else parse_yaml(text, str(path), loader_for(text))
+
+
 def _load(path: Path, text: str) -> Cassette:
-    try:
-        data = yaml.load(text, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise CassetteError(f"{path}{line}: not valid YAML ({problem})",
-                            hint="fix the file or re-record it with --record") from None
+    json_format = path.suffix.lower() == ".json"
+    # vcrpy before 1.0 pickled its requests as Python objects: only its migration can read those.
+    old_tags = not json_format and has_python_tags(text) and "!!python/object:vcr.request.Request" in text
+    data = None if old_tags else _parse(path, text, json_format)
+    if old_tags or is_pre_1_0(data):
+        data = _parse(path, migrate(text, json_format, str(path)), json_format)
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         raise CassetteError(f"{path}: not a cassette (expected `interactions:` and `version: 1`)",
                             hint="re-record it with --record")
     context = data.get("harness") or {}
     if not isinstance(context, dict):
         raise CassetteError(f"{path}: the `harness:` section must be a mapping")
+    context = dict(context)
     fmt = context.pop("format", CASSETTE_FORMAT)
-    if fmt != CASSETTE_FORMAT:
-        raise CassetteError(f"{path}: cassette format {fmt!r} is not supported (this harness reads {CASSETTE_FORMAT})")
-    interactions = [Interaction.from_vcr(item, f"{path}: interaction #{n}")
+    if fmt != CASSETTE_FORMAT or isinstance(fmt, bool):
+        raise CassetteError(f"{path}: cassette format {fmt!r:.40} is not supported (this harness reads "
+                            f"{CASSETTE_FORMAT})")
+    context = check_context(context, str(path))
+    budget = Budget()
+    interactions = [Interaction.from_vcr(item, f"{path}: interaction #{n}", budget)
                     for n, item in enumerate(data["interactions"])]
     return Cassette(interactions=interactions, context=context, path=path)
 

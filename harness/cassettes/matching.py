@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..errors import CassetteError
 from .format import Interaction
 
 Key = tuple[str, str, tuple[tuple[str, str], ...], str]
@@ -29,8 +30,8 @@ def canonical_body(body: str | bytes | None, content_type: str | None = None) ->
     if stripped[:1] in ("{", "["):
         try:
             return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        except ValueError:
-            return text
+        except (ValueError, RecursionError):
+            return text  # not JSON (or nested past what the parser takes): compared as text
     if content_type and "x-www-form-urlencoded" in content_type.lower():
         return "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(text, keep_blank_values=True)))
     return text
@@ -95,6 +96,14 @@ def _score(wanted: Key, have: Key) -> tuple[int, int, int, int]:
     return (wanted[0] == have[0], wanted[1] == have[1], same_query, wanted[3] == have[3])
 
 
+def _checked_key(n: int, item: Interaction, source: str | None) -> Key:
+    try:
+        return interaction_key(item)
+    except ValueError as exc:  # urlsplit: an invalid IPv6 host, a bad port...
+        raise CassetteError(f"{source or 'the recording'}: interaction #{n}: its uri {item.uri[:80]!r} is not a "
+                            f"valid URL ({exc})", hint="fix the cassette or re-record it with --record") from None
+
+
 @dataclass
 class Match:
     index: int
@@ -104,9 +113,12 @@ class Match:
 class InteractionIndex:
     """Recorded interactions by request key, each key's responses in recording order."""
 
-    def __init__(self, interactions: list[Interaction]) -> None:
+    def __init__(self, interactions: list[Interaction], source: str | None = None) -> None:
         self.interactions = interactions
-        self.keys = [interaction_key(i) for i in interactions]
+        try:
+            self.keys = [interaction_key(i) for i in interactions]
+        except ValueError:
+            self.keys = [_checked_key(n, item, source) for n, item in enumerate(interactions)]
         self._queues: dict[Key, deque[int]] = {}
         for n, key in enumerate(self.keys):
             self._queues.setdefault(key, deque()).append(n)

@@ -1,11 +1,12 @@
-"""`harness cassettes list|show|lint|prune`: look after the project's recordings.
+"""`harness cassettes list|show|lint|prune|adopt`: look after the project's recordings.
 
 - `list` prints every cassette with its function, scenario, interaction count and size;
 - `show` prints one cassette's context and its interactions;
 - `lint` checks cassettes for invalid files, secrets (credential shapes and unscrubbed auth headers, since
   no connection's values may be known), duplicate interactions, and, with `--replay`, interactions a replay
   never uses; any finding exits 3;
-- `prune` replays a cassette and rewrites it (atomically) without the interactions the replay did not use.
+- `prune` replays a cassette and rewrites it (atomically) without the interactions the replay did not use;
+- `adopt` turns a cassette recorded by vcrpy or pytest-recording into a scenario (see `cassettes.adopt`).
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ if TYPE_CHECKING:
 
 
 def _all_cassettes(project: Project) -> list[Path]:
-    root = project.cassettes_dir
-    return sorted(root.rglob("*.yaml")) if root.is_dir() else []
+    from ..cassettes.locations import cassette_files
+
+    return cassette_files(project.cassettes_dir)
 
 
 def _resolve(project: Project, target: str, scenario: str) -> Path:
     """A cassette from a path, or from `function` / `integration/function` and the scenario."""
+    from ..cassettes.locations import CASSETTE_SUFFIXES
+
     path = Path(target)
-    if path.suffix in (".yaml", ".yml"):
+    if path.suffix.lower() in CASSETTE_SUFFIXES:
         if not path.is_absolute() and not path.exists():
             path = project.root / path
         if not path.is_file():
@@ -224,3 +228,57 @@ def prune(ctx: click.Context, target: str, scenario: str, dry_run: bool) -> None
         write_cassette(path, Cassette(kept, cassette.context), Scrubber({}))
     click.echo(f"{project.relative(path)}: {len(cassette.interactions) - len(unused)} kept, {len(unused)} "
                f"{'to drop' if dry_run else 'dropped'}")
+
+
+@cassettes.command("adopt")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--function", "function", required=True, help="The function this scenario runs (or INTEGRATION/NAME).")
+@click.option("--integration", default=None, help="When two integrations have a function of that name.")
+@click.option("--scenario", default="default", show_default=True, help="The scenario's name.")
+@click.option("--run", "run_number", type=int, default=1, show_default=True, help="Run N of a multi-run scenario.")
+@click.option("--connection", default=None,
+              help="The connection it replays as (default: the cassette's, else the integration's only one in the "
+                   "connections file).")
+@click.option("--provider", default=None, help="The provider, for a connection not in the connections file.")
+@click.option("--base-url", default=None,
+              help="The provider's base URL (default: the provider's, else the recording's host).")
+@click.option("--recorded-at", default=None, help="ISO 8601 time a replay freezes the clock at (default: the first "
+              "response's Date header, else the file's time).")
+@click.option("-i", "--input", "input_", default=None, help="The action's input: JSON or @file.json.")
+@click.option("-m", "--metadata", default=None, help="Connection metadata for the run: JSON or @file.json.")
+@click.option("-c", "--checkpoint", default=None, help="The checkpoint the run starts from: JSON or @file.json.")
+@click.option("--payload", default=None, help="A webhook payload (runs the sync's webhook handler): JSON or @file.")
+@click.option("--force", is_flag=True, help="Replace an existing scenario file.")
+@click.pass_context
+def adopt_cmd(ctx: click.Context, path: Path, function: str, integration: str | None, scenario: str, run_number: int,
+              connection: str | None, provider: str | None, base_url: str | None, recorded_at: str | None,
+              input_: str | None, metadata: str | None, checkpoint: str | None, payload: str | None,
+              force: bool) -> None:
+    """Turn a vcrpy or pytest-recording cassette (YAML or JSON, any vcrpy version) into a scenario.
+
+    Writes cassettes/<integration>/<function>/<scenario>.yaml with its harness: section, the exchanges
+    scrubbed as a recording would be. Asks nothing; exits 2 on a bad option, 3 on an unreadable cassette,
+    and writes nothing on any error.
+    """
+    from ..cassettes.adopt import UNSET, AdoptRequest, adopt
+    from .options import json_arg
+
+    if function.count("/") == 1 and integration is None:
+        integration, function = function.split("/")
+    project = project_of(ctx)
+    values = {name: json_arg(f"--{name}", raw) if raw is not None else UNSET
+              for name, raw in (("input", input_), ("metadata", metadata), ("checkpoint", checkpoint),
+                                ("payload", payload))}
+    done = adopt(project, AdoptRequest(
+        source=path, function=function, integration=integration, scenario=scenario, run=run_number,
+        connection=connection, provider=provider, base_url=base_url, recorded_at=recorded_at,
+        input=values["input"], metadata=values["metadata"], checkpoint=values["checkpoint"],
+        payload=values["payload"], force=force))
+    for warning in done.warnings:
+        click.echo(f"warning: {project.relative(done.path)}: {warning}", err=True)
+    c = done.cassette.context
+    run = f" --run {run_number}" if run_number > 1 else ""
+    click.echo(f"{'replaced' if done.replaced else 'wrote'} {project.relative(done.path)}: "
+               f"{len(done.cassette.interactions)} interaction(s) from {path}")
+    click.echo(f"replay it: harness dryrun {c['integration']}/{c['function']} {done.connection_id} "
+               f"--scenario {scenario}{run} --replay")

@@ -12,12 +12,13 @@ import httpx
 from ..cassettes.format import Cassette
 from ..cassettes.matching import InteractionIndex, request_key
 from ..errors import ReplayMissError
+from .replay import recorded_response
 from .scrub import Scrubber
 
 
 class LooseReplayTransport(httpx.AsyncBaseTransport):
     def __init__(self, cassette: Cassette, scrubber: Scrubber) -> None:
-        self.index = InteractionIndex(cassette.interactions)
+        self.index = InteractionIndex(cassette.interactions, str(cassette.path) if cassette.path else None)
         self.scrubber = scrubber
         self.path = cassette.path
 
@@ -29,6 +30,4 @@ class LooseReplayTransport(httpx.AsyncBaseTransport):
         if near is None:
             raise ReplayMissError(f"{self.path} has no interactions to answer {request.method} {request.url.path}")
         item = self.index.interactions[self.index.keys.index(near[0])]
-        content = item.response_body.encode("utf-8") if isinstance(item.response_body, str) else item.response_body
-        headers = [(k, v) for k, values in item.response_headers.items() for v in values]
-        return httpx.Response(item.status, headers=headers, content=content, request=request)
+        return recorded_response(item, request)

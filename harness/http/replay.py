@@ -11,18 +11,33 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from ..cassettes.format import Cassette
+from ..cassettes.format import Cassette, Interaction
 from ..cassettes.matching import InteractionIndex, Key, describe, request_key
 from ..cassettes.nango_hash import identity, identity_hash
 from ..errors import ReplayMissError
 from .scrub import Scrubber
 
 
+def _raw(text: str) -> bytes:
+    # surrogatepass: a JSON cassette can hold a lone surrogate; it must replay, not fail the function.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def recorded_response(item: Interaction, request: httpx.Request) -> httpx.Response:
+    """The recorded answer as an httpx response. Header names and values go as UTF-8 bytes: httpx would
+    refuse a non-ASCII `str` value, and bytes are what a live server sends (httpx decodes them the same)."""
+    body = item.response_body
+    content = _raw(body) if isinstance(body, str) else body
+    headers = [(_raw(k), _raw(v)) for k, values in item.response_headers.items() for v in values]
+    extensions = {"reason_phrase": item.reason.encode("ascii", "replace")} if item.reason else {}
+    return httpx.Response(item.status, headers=headers, content=content, request=request, extensions=extensions)
+
+
 class ReplayTransport(httpx.AsyncBaseTransport):
     def __init__(self, cassette: Cassette, scrubber: Scrubber) -> None:
         self.cassette = cassette
         self.scrubber = scrubber
-        self.index = InteractionIndex(cassette.interactions)
+        self.index = InteractionIndex(cassette.interactions, str(cassette.path) if cassette.path else None)
         self.misses: list[ReplayMissError] = []
         base = ((cassette.context.get("connection") or {}).get("base_url") or "") if cassette.context else ""
         self._base_path = urlsplit(str(base)).path.rstrip("/")
@@ -48,12 +63,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         match = self.index.take(key, nango_hash)
         if match is None:
             return None, key
-        item = match.interaction
-        content = item.response_body.encode("utf-8") if isinstance(item.response_body, str) else item.response_body
-        headers = [(k, v) for k, values in item.response_headers.items() for v in values]
-        return httpx.Response(item.status, headers=headers, content=content, request=request,
-                              extensions={"reason_phrase": item.reason.encode("ascii", "replace")}
-                              if item.reason else {}), key
+        return recorded_response(match.interaction, request), key
 
     def _nango_hash(self, request: httpx.Request, body: str | None) -> str:
         # Nango's endpoint is relative to the provider's base URL.
