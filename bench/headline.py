@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cassettes.format import Cassette, Interaction, write_cassette
-from harness.http.scrub import Scrubber
+from harness.secrets.scrubber import Scrubber
 from harness.project import load_project
 from harness.snapshots.document import SnapshotSettings, snapshot_document
 from harness.snapshots.format import compare, dump_snapshot

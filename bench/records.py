@@ -25,7 +25,7 @@ from rich.table import Table
 
 from harness import SyncContext, sync
 from harness.connections.model import Connection
-from harness.http.scrub import Scrubber
+from harness.secrets.scrubber import Scrubber
 from harness.providers.catalog import Provider
 from harness.records.memory import MemoryStore
 from harness.records.sqlite import SqliteStore

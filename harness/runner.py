@@ -29,7 +29,7 @@ from .errors import EXIT_CASSETTE, EXIT_FAILED, EXIT_USAGE, HarnessError, Replay
 from .http.observe import ObservingTransport
 from .http.recording import RecordingTransport
 from .http.replay import ReplayTransport
-from .http.scrub import Scrubber
+from .secrets.scrubber import Scrubber
 from .providers.catalog import Provider
 from .records.memory import MemoryStore
 from .records.store import RecordStore

@@ -29,7 +29,7 @@ from .http.live import LiveTransport
 from .http.loose import LooseReplayTransport
 from .http.recording import RecordingTransport
 from .http.replay import ReplayTransport
-from .http.scrub import Scrubber
+from .secrets.scrubber import Scrubber
 from .loader import Catalog, load_catalog
 from .project import Project, load_project
 from .providers.catalog import Provider, get_provider

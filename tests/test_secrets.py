@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from harness.http.scrub import Scrubber
+from harness.secrets.scrubber import Scrubber
 from tests.fakes.github_server import FakeGitHub
 
 from .conftest import files_under

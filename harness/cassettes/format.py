@@ -25,7 +25,7 @@ import yaml
 
 from ..atomic import write_atomic
 from ..errors import CassetteError, SecretLeakError
-from ..http.scrub import Scrubber
+from ..secrets.scrubber import Scrubber
 
 CASSETTE_FORMAT = 1
 _DROPPED_RESPONSE_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..errors import HarnessError, UsageError
-from ..http.scrub import Scrubber
+from ..secrets.scrubber import Scrubber
 from .format import Cassette, Interaction, clean_response_headers, write_cassette
 from .nango_hash import identity, identity_hash
 

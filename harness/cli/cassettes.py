@@ -125,7 +125,7 @@ def show(ctx: click.Context, target: str, scenario: str) -> None:
 def _lint_one(path: Path, text: str) -> tuple[Cassette | None, list[str]]:
     from ..cassettes.format import load_cassette
     from ..cassettes.matching import interaction_key
-    from ..http.scrub import PLACEHOLDER, RULE_HEADERS, secret_shapes
+    from ..secrets.scrubber import PLACEHOLDER, RULE_HEADERS, secret_shapes
 
     findings: list[str] = []
     try:
@@ -195,7 +195,7 @@ def lint(ctx: click.Context, targets: tuple[str, ...], scenario: str, replay_the
 def prune(ctx: click.Context, target: str, scenario: str, dry_run: bool) -> None:
     """Replay a cassette and drop the interactions the replay did not use (the file is rewritten atomically)."""
     from ..cassettes.format import Cassette, load_cassette, write_cassette
-    from ..http.scrub import Scrubber
+    from ..secrets.scrubber import Scrubber
 
     project = project_of(ctx)
     path = _resolve(project, target, scenario)

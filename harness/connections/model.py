@@ -72,7 +72,7 @@ class Connection:
         A replayed function then sends exactly what the scrubbed recording holds, whether or not the real
         secrets are available.
         """
-        from ..http.scrub import placeholder
+        from ..secrets.scrubber import placeholder
 
         def walk(prefix: str, value: Any) -> Any:
             if isinstance(value, dict):

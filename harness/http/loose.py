@@ -12,7 +12,7 @@ import httpx
 from ..cassettes.format import Cassette
 from ..cassettes.matching import InteractionIndex, request_key
 from ..errors import ReplayMissError
-from .scrub import Scrubber
+from ..secrets.scrubber import Scrubber
 
 
 class LooseReplayTransport(httpx.AsyncBaseTransport):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from ..result import Exchange
-from .scrub import Scrubber
+from ..secrets.scrubber import Scrubber
 
 
 class ObservingTransport(httpx.AsyncBaseTransport):

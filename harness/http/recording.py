@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 
 from ..cassettes.format import Interaction, clean_response_headers
-from .scrub import Scrubber
+from ..secrets.scrubber import Scrubber
 
 
 def _header_lists(headers: httpx.Headers, scrubber: Scrubber) -> dict[str, list[str]]:

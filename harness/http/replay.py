@@ -15,7 +15,7 @@ from ..cassettes.format import Cassette
 from ..cassettes.matching import InteractionIndex, Key, describe, request_key
 from ..cassettes.nango_hash import identity, identity_hash
 from ..errors import ReplayMissError
-from .scrub import Scrubber
+from ..secrets.scrubber import Scrubber
 
 
 class ReplayTransport(httpx.AsyncBaseTransport):
