@@ -26,8 +26,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cassettes.format import Cassette, Interaction, write_cassette
-from harness.secrets.scrubber import Scrubber
 from harness.project import load_project
+from harness.secrets.scrubber import Scrubber
 from harness.snapshots.document import SnapshotSettings, snapshot_document
 from harness.snapshots.format import compare, dump_snapshot
 from harness.testing import run_scenario

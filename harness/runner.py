@@ -29,11 +29,11 @@ from .errors import EXIT_CASSETTE, EXIT_FAILED, EXIT_USAGE, HarnessError, Replay
 from .http.observe import ObservingTransport
 from .http.recording import RecordingTransport
 from .http.replay import ReplayTransport
-from .secrets.scrubber import Scrubber
 from .providers.catalog import Provider
 from .records.memory import MemoryStore
 from .records.store import RecordStore
 from .result import Issue, RunError, RunResult
+from .secrets.scrubber import Scrubber
 from .validation import check_checkpoint, check_value, parse_value
 
 UNSET: Any = object()

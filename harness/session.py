@@ -29,7 +29,6 @@ from .http.live import LiveTransport
 from .http.loose import LooseReplayTransport
 from .http.recording import RecordingTransport
 from .http.replay import ReplayTransport
-from .secrets.scrubber import Scrubber
 from .loader import Catalog, load_catalog
 from .project import Project, load_project
 from .providers.catalog import Provider, get_provider
@@ -37,6 +36,7 @@ from .records.sqlite import SqliteStore
 from .records.store import RecordStore
 from .result import RunResult
 from .runner import UNSET, HttpStack, RunOptions, run
+from .secrets.scrubber import Scrubber
 
 MODES = ("live", "replay", "record")
 SCENARIO_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -235,8 +235,10 @@ def _stack(project: Project, req: DryRun, mode: str, cassette: Cassette | None, 
 
 def _scenario_context(req: DryRun, definition: Definition, result: RunResult, connection: Connection,
                       base_url: str, scrubber: Scrubber, started_at: datetime, input_value: Any, metadata: Any,
-                      checkpoint: Any, payload: Any) -> dict[str, Any]:
+                      checkpoint: Any, payload: Any, provider: Provider | None = None) -> dict[str, Any]:
     """The cassette's `harness:` section: what a replay needs besides the exchanges (secrets scrubbed)."""
+    from .secrets.context import provider_credential_fields, scrub_context
+
     meta_used = connection.metadata if metadata is UNSET else metadata
     context: dict[str, Any] = {
         "function": definition.name,
@@ -247,20 +249,20 @@ def _scenario_context(req: DryRun, definition: Definition, result: RunResult, co
         "connection": {"connection_id": connection.connection_id, "provider": connection.provider,
                        "credentials": connection.with_placeholders().credentials,
                        "integration": connection.integration, "base_url": base_url,
-                       "connection_config": scrubber.data(connection.connection_config),
-                       "metadata": scrubber.data(meta_used)},
+                       "connection_config": connection.connection_config, "metadata": meta_used},
     }
     if req.run > 1:
         context["run"] = req.run
     if input_value is not UNSET:
-        context["input"] = scrubber.data(input_value)
+        context["input"] = input_value
     if metadata is not UNSET:
-        context["metadata"] = scrubber.data(metadata)
+        context["metadata"] = metadata
     if checkpoint is not None:
         context["checkpoint"] = checkpoint
     if payload is not UNSET:
-        context["payload"] = scrubber.data(payload)
-    return context
+        context["payload"] = payload
+    return scrub_context(context, scrubber, credential_fields=provider_credential_fields(provider),
+                         metadata_model=definition.metadata)
 
 
 def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
@@ -335,7 +337,7 @@ def execute(req: DryRun, prepared: Prepared | None = None) -> RunResult:
         persist_metadata(req, connection, result)
     if mode == "record" and stack.recorder is not None and (result.ok or req.record_on_failure):
         context = _scenario_context(req, definition, result, connection, base_url, scrubber, started_at,
-                                    input_value, metadata, checkpoint, payload)
+                                    input_value, metadata, checkpoint, payload, provider=provider)
         old = cassette.interactions if episodes and cassette is not None else []
         write_cassette(prep.cassette_path, Cassette([*old, *stack.recorder.interactions], context), scrubber)
         result.cassette_written = True

@@ -73,24 +73,27 @@ def test_secret_never_reaches_the_cassette(where: str, proj: Path, cli: Callable
 def test_a_leak_the_scrubber_misses_is_refused(proj: Path, cli: Callable[..., Result], env: dict[str, str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     # Simulate a scrubbing bug: bodies pass through untouched. The scan must still refuse to write.
-    monkeypatch.setattr(Scrubber, "body", lambda self, body, content_type: body)
+    monkeypatch.setattr(Scrubber, "body_values", lambda self, body, content_type: body)
     before = files_under(proj)
     res = cli(proj, "dryrun", "leaky", "c1", "--record", "--input", '{"where": "echo"}', env=env)
     assert res.exit_code == 3
-    assert "would still contain secret(s) access_token" in res.stderr
+    assert "interaction #0 response body at $.headers.authorization holds the secret `access_token` (raw)" \
+        in res.stderr
+    assert 'add "access_token" to allow = [...] in [tool.harness.scrub]' in res.stderr
+    assert len(res.stderr.splitlines()) == 1
     assert files_under(proj) == before
 
 
 def test_scrubber_rules_and_values() -> None:
     s = Scrubber({"access_token": "tok_SECRET_123", "basic": "dXNlcjpwYXNzd29yZA=="})
     assert s.url("https://u:p@h/x?access_token=abc&q=tok_SECRET_123&page=2") == \
-        "https://<scrubbed>@h/x?access_token=<scrubbed>&q=<scrubbed:access_token>&page=2"
-    assert s.header("Cookie", "a=b") == "<scrubbed>"
+        "https://<scrubbed:userinfo>@h/x?access_token=<scrubbed:access_token>&q=<scrubbed:access_token>&page=2"
+    assert s.header("Cookie", "a=b") == "a=<scrubbed:cookie.a>"
     assert s.header("X-Other", "Bearer tok_SECRET_123") == "Bearer <scrubbed:access_token>"
     assert s.body('{"refresh_token": "zzz", "a": "tok_SECRET_123"}', "application/json") == \
-        '{"refresh_token":"<scrubbed>","a":"<scrubbed:access_token>"}'
+        '{"refresh_token":"<scrubbed:refresh_token>","a":"<scrubbed:access_token>"}'
     assert s.body("grant_type=refresh_token&client_secret=xyz", "application/x-www-form-urlencoded") == \
-        "grant_type=refresh_token&client_secret=<scrubbed>"
+        "grant_type=refresh_token&client_secret=<scrubbed:client_secret>"
     assert s.body("a%20tok_SECRET_123", "text/plain") == "a%20<scrubbed:access_token>"
-    assert s.leaks({"x": ["ok", "tok%5FSECRET_123"]}) == []
+    assert s.leaks({"x": ["ok", "tok%5FSECRET_123"]}) == ["access_token"]  # an unusual percent-encoding
     assert s.leaks({"x": ["ok", b"tok_SECRET_123"]}) == ["access_token"]

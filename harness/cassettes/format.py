@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from ..atomic import write_atomic
-from ..errors import CassetteError, SecretLeakError
+from ..errors import CassetteError
 from ..secrets.scrubber import Scrubber
 
 CASSETTE_FORMAT = 1
@@ -217,12 +217,10 @@ def clean_response_headers(headers: dict[str, list[str]]) -> dict[str, list[str]
 
 
 def write_cassette(path: Path, cassette: Cassette, scrubber: Scrubber) -> None:
-    """Scan for known secrets, then write atomically; a cassette holding a secret is never written."""
-    data = cassette.to_data()
-    leaked = scrubber.leaks(data)
+    """Scan for known secrets (every encoding, context included), then write atomically; a cassette
+    holding a secret is never written (`SecretLeakError`, one line naming the place)."""
+    from ..secrets.scan import check_cassette
+
     text = dump_cassette(cassette)
-    leaked = sorted(set(leaked) | set(scrubber.leaks(text)))
-    if leaked:
-        raise SecretLeakError(f"not writing {path}: it would still contain secret(s) {', '.join(leaked)}",
-                              hint="add a scrub rule in [tool.harness.scrub] or report this as a bug")
+    check_cassette(path, cassette, text, scrubber)
     write_atomic(path, text)

@@ -125,7 +125,7 @@ def show(ctx: click.Context, target: str, scenario: str) -> None:
 def _lint_one(path: Path, text: str) -> tuple[Cassette | None, list[str]]:
     from ..cassettes.format import load_cassette
     from ..cassettes.matching import interaction_key
-    from ..secrets.scrubber import PLACEHOLDER, RULE_HEADERS, secret_shapes
+    from ..secrets.rules import COOKIE_HEADERS, RULE_HEADERS, header_is_scrubbed, secret_shapes
 
     findings: list[str] = []
     try:
@@ -137,7 +137,8 @@ def _lint_one(path: Path, text: str) -> tuple[Cassette | None, list[str]]:
     seen: dict[tuple[Any, ...], int] = {}
     for n, item in enumerate(cassette.interactions):
         for name, values in item.request_headers.items():
-            if name.lower() in RULE_HEADERS and any(not v.startswith(PLACEHOLDER[:-1]) for v in values):
+            if (name.lower() in RULE_HEADERS | COOKIE_HEADERS
+                    and not all(header_is_scrubbed(name, v) for v in values)):
                 findings.append(f"secret: interaction #{n} sends an unscrubbed {name} header")
         key = (interaction_key(item), item.status, item.response_body)
         if key in seen:

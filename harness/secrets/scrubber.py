@@ -1,231 +1,457 @@
-"""Removing secrets from anything that is written down (cassettes, printed URLs), and proving it worked.
+"""The `Scrubber`: removes secrets from traffic, URLs and data, by rule and by value, in every encoding.
 
-Two kinds of scrubbing, in both directions (request and response):
-- by rule: credential-bearing headers (Authorization, Cookie, Set-Cookie, API-key headers), token-like query
-  and form parameters, and token fields of JSON bodies (OAuth token responses) become `<scrubbed>`;
-- by value: every secret value of the connection (and its URL-encoded and JSON-escaped forms), wherever it
-  appears, becomes `<scrubbed:NAME>`, so the same request scrubs to the same text at record and at replay.
+Two passes, each linear in what it reads:
+- by rule (`*_rules` methods, see `rules.py`): a credential found by its name is replaced by a placeholder
+  and its value becomes a known secret ("learned"), so the provider echoing it elsewhere is caught too;
+- by value (`text`, `*_values`): every known secret (the connection's, the learned ones), in every
+  spelling of `encodings.py`, is replaced wherever it appears, in one Aho-Corasick pass per string.
 
-`leaks()` then looks for any known secret in what is about to be written; a writer must refuse on a hit.
+Placeholders are stable: a value is always `<scrubbed:NAME>` under the first name it became known by (a
+credential path such as `access_token`, a rule such as `cookie.session` or `signature`), never a counter.
+A function replayed from the scrubbed recording therefore sends exactly what was recorded. In URLs a client
+follows (`Link`, `Location`) the placeholder is percent-encoded, so the URL stays followable.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
-RULE_HEADERS = frozenset({
-    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "apikey",
-    "x-auth-token", "x-access-token", "private-token", "x-shopify-access-token",
-})
-RULE_PARAMS = frozenset({
-    "access_token", "refresh_token", "id_token", "token", "api_key", "apikey", "api-key", "key",
-    "client_secret", "password", "secret", "signature", "sig", "private_token",
-    # OAuth token requests and responses (RFC 6749 / 7523) and common session-token fields.
-    "client_assertion", "assertion", "session_token", "auth_token", "oauth_token", "oauth_token_secret",
-    "x-amz-security-token",
-})
-# Form-body fields that are secrets only in a form (an OAuth authorization code exchange); as JSON keys
-# these names are ordinary data.
-RULE_FORM_ONLY = frozenset({"code", "code_verifier"})
+from . import redact
+from .encodings import BASE64, BASE64URL, b64_blob_at, b64_decode, b64_encode, variants, wide_codec
+from .matcher import Matcher
+from .rules import (
+    COOKIE_ATTRIBUTES,
+    EXCHANGE_FIELDS,
+    EXCHANGE_MARKERS,
+    RULE_FORM_ONLY,
+    RULE_HEADERS,
+    RULE_PARAMS,
+    SCHEME_HEADERS,
+    SECRET_SHAPES,
+    URL_HEADERS,
+    is_token_endpoint,
+    secret_shapes,
+    split_set_cookie,
+)
+
+__all__ = ["MIN_SECRET_LENGTH", "PLACEHOLDER", "RULE_HEADERS", "RULE_PARAMS", "SECRET_SHAPES", "Scrubber",
+           "is_placeholder", "placeholder", "secret_shapes", "url_placeholder"]
+
+# Shorter values are not looked for by value (they would match everywhere); rules still remove them.
+MIN_SECRET_LENGTH = 6
 PLACEHOLDER = "<scrubbed>"
-
-# Shapes of well-known credentials, for `harness cassettes lint` (which knows no connection's values).
-SECRET_SHAPES: dict[str, str] = {
-    "bearer token": r"\b[Bb](?:earer|EARER)\s+(?!<scrubbed)[A-Za-z0-9\-._~+/]{16,}=*",
-    "GitHub token": r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})",
-    "Slack token": r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
-    "Stripe or OpenAI key": r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|\bsk-[A-Za-z0-9_-]{20,}",
-    "AWS access key": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
-    "Google API key": r"\bAIza[0-9A-Za-z_-]{35}\b",
-    "JSON web token": r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-    "private key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
-    "URL password": r"://[^/\s:@<>\"']+:[^/\s@<>\"']+@",
-}
-_SHAPES = re.compile("|".join(f"(?P<g{n}>{rx})" for n, rx in enumerate(SECRET_SHAPES.values())))
-_SHAPE_NAMES = list(SECRET_SHAPES)
-
-
-def secret_shapes(text: str) -> list[str]:
-    """Names of the credential shapes found in `text` (heuristic: lint uses it, writing does not)."""
-    found: set[str] = set()
-    for m in _SHAPES.finditer(text):
-        if m.lastgroup is not None:
-            found.add(_SHAPE_NAMES[int(m.lastgroup[1:])])
-    return sorted(found)
+_NAME = re.compile(r"[^A-Za-z0-9_.:#@-]+")
+_LINK_URL = re.compile(r"<([^>]*)>")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
+_MAX_B64_DEPTH = 2
 
 
 def placeholder(name: str) -> str:
-    return f"<scrubbed:{name}>"
+    return f"<scrubbed:{_NAME.sub('_', name) or 'secret'}>"
+
+
+def url_placeholder(name: str) -> str:
+    """The placeholder as a URL carries it: percent-encoded, so a `Link` or `Location` stays followable."""
+    return quote(placeholder(name), safe="")
+
+
+def is_placeholder(value: str) -> bool:
+    head = value[:12].lower()
+    return head.startswith("<scrubbed") or head.startswith("%3cscrubbed")
+
+
+def _lower(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(n.lower() for n in names)
 
 
 class Scrubber:
-    def __init__(self, secrets: dict[str, str], *, headers: Iterable[str] = (), params: Iterable[str] = (),
-                 keys: Iterable[str] = (), patterns: Iterable[str] = ()) -> None:
-        self.secrets = dict(secrets)
-        self.rule_headers = RULE_HEADERS | {h.lower() for h in headers}
-        self.rule_params = RULE_PARAMS | {p.lower() for p in params}
-        # Header names too: a provider that echoes a request (debug endpoints, errors) puts them in JSON.
-        self.rule_keys = self.rule_params | self.rule_headers | {k.lower() for k in keys}
-        self.rule_form = self.rule_params | RULE_FORM_ONLY
+    def __init__(self, secrets: Mapping[str, str] | None = None, *, headers: Iterable[str] = (),
+                 params: Iterable[str] = (), keys: Iterable[str] = (), patterns: Iterable[str] = (),
+                 allow: Iterable[str] = ()) -> None:
+        # `allow` holds values that are not secrets and rule names that do not hold secrets.
+        self.allow = frozenset(allow)
+        allowed = _lower(self.allow)
+        self.rule_headers = (RULE_HEADERS | _lower(headers)) - allowed
+        self.rule_params = (RULE_PARAMS | _lower(params)) - allowed
+        self.rule_form = (self.rule_params | RULE_FORM_ONLY) - allowed
+        # User-declared keys (and params) apply anywhere in JSON; built-in ones only in token exchanges.
+        self.rule_keys = (_lower(keys) | _lower(params)) - allowed
+        self.exchange_fields = EXCHANGE_FIELDS - allowed
+        self.cookies_allowed = "cookie" in allowed or "set-cookie" in allowed
         self.patterns = [re.compile(p) for p in patterns]
-        self._variants: dict[str, str] = {}
-        self._pattern: re.Pattern[str] | None = None
-        self._add(self.secrets.items())
+        self.values: dict[str, str] = {}  # secret value -> the name it scrubs as
+        self._matcher: Matcher[tuple[str, str]] = Matcher()
+        for name, value in (secrets or {}).items():
+            self.add_secret(name, value)
+        redact.register(self)
 
-    def _add(self, secrets: Iterable[tuple[str, str]]) -> None:
-        for name, value in secrets:
-            for form in (value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]):
-                self._variants.setdefault(form, name)
-        variants = self._variants
-        self._pattern = (re.compile("|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True)))
-                         if variants else None)
+    # -- what is known ---------------------------------------------------------------------------
 
-    def add_secret(self, name: str, value: str) -> None:
-        """Learn a secret that appeared during the run (a refreshed token); it scrubs as `name`."""
-        if len(value) < 6 or value in self._variants:
-            return
-        self.secrets.setdefault(name, value)
-        self._add([(name, value)])
-
-    def learn(self, name: str, value: str) -> None:
-        """A value removed by rule becomes a known secret: a provider that echoes it elsewhere (a debug
-        endpoint, an error body) is then scrubbed too, and the final scan refuses it."""
-        if not isinstance(value, str) or value.startswith("<scrubbed"):
-            return
-        found: dict[str, str] = {}
-        for part in {value, value.split(" ", 1)[-1], *(c.split("=", 1)[-1] for c in value.split("; "))}:
-            part = part.strip()
-            if len(part) >= 6 and not part.startswith("<scrubbed") and part not in self._variants:
-                found[part] = name.lower()
-        if found:
-            self.secrets.update({f"{n}#{len(self.secrets)}": v for v, n in found.items()})
-            self._add((n, v) for v, n in found.items())
-
-    @classmethod
-    def from_settings(cls, secrets: dict[str, str], settings: Any) -> Scrubber:
-        """A scrubber with the user's rules of `[tool.harness.scrub]`: headers, params, keys, patterns."""
-        from ..errors import ConfigError
-
-        settings = settings or {}
-        if not isinstance(settings, dict):
-            raise ConfigError("[tool.harness.scrub] must be a table", hint="e.g. scrub = {headers = [\"X-Token\"]}")
-        unknown = sorted(set(settings) - {"headers", "params", "keys", "patterns"})
-        if unknown:
-            raise ConfigError(f"[tool.harness.scrub]: unknown key(s) {', '.join(unknown)}",
-                              hint="known keys: headers, params, keys, patterns")
-        lists: dict[str, list[str]] = {}
-        for name in ("headers", "params", "keys", "patterns"):
-            value = settings.get(name, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                raise ConfigError(f"[tool.harness.scrub] {name} must be a list of non-empty strings, got {value!r}")
-            lists[name] = value
-        for rx in lists["patterns"]:
-            try:
-                re.compile(rx)
-            except re.error as exc:
-                raise ConfigError(f"[tool.harness.scrub] patterns: {rx!r} is not a valid regular expression ({exc})",
-                                  hint="use Python's re syntax") from None
-        return cls(secrets, **lists)
-
-    def text(self, value: str) -> str:
-        if not value:
-            return value
-        if self._pattern is not None:
-            value = self._pattern.sub(lambda m: placeholder(self._variants[m.group(0)]), value)
-        for rx in self.patterns:
-            value = rx.sub(PLACEHOLDER, value)
-        return value
-
-    def _pairs(self, pairs: list[tuple[str, str]], rules: frozenset[str] | None = None) -> list[tuple[str, str]]:
-        names = self.rule_params if rules is None else rules
-        out: list[tuple[str, str]] = []
-        for k, v in pairs:
-            if k.lower() in names:
-                self.learn(k, v)
-                out.append((k, PLACEHOLDER))
-            else:
-                out.append((k, self.text(v)))
+    @property
+    def secrets(self) -> dict[str, str]:
+        """name -> value of every known secret (the first value of each name)."""
+        out: dict[str, str] = {}
+        for value, name in self.values.items():
+            out.setdefault(name, value)
         return out
 
-    def url(self, url: str) -> str:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            # URL userinfo (https://user:pass@host) is a credential whatever its value.
-            netloc = f"{PLACEHOLDER}@{netloc.rsplit('@', 1)[1]}"
-        query = parts.query
-        if query:
-            query = urlencode(self._pairs(parse_qsl(query, keep_blank_values=True)), safe="<>:")
-        return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+    def has_values(self) -> bool:
+        return bool(self.values) or bool(self.patterns)
 
-    def header(self, name: str, value: str) -> str:
-        if name.lower() in self.rule_headers:
-            self.learn(name, value)
-            return PLACEHOLDER
-        return self.text(value)
+    def name_of(self, value: str) -> str | None:
+        return self.values.get(value)
 
-    def data(self, value: Any) -> Any:
-        """JSON-like data with token fields (by rule) and secret values (anywhere) scrubbed."""
-        if isinstance(value, dict):
-            out: dict[Any, Any] = {}
-            for k, v in value.items():
-                if isinstance(k, str) and k.lower() in self.rule_keys and isinstance(v, str):
-                    self.learn(k, v)
-                    out[k] = PLACEHOLDER
-                else:
-                    out[k] = self.data(v)
-            return out
-        if isinstance(value, list):
-            return [self.data(v) for v in value]
-        if isinstance(value, str):
-            return self.text(value)
+    def allowed(self, name: str, value: str | None = None) -> bool:
+        return name in self.allow or name.lower() in self.allow or (value is not None and value in self.allow)
+
+    def add_secret(self, name: str, value: Any) -> None:
+        """Know `value` as a secret called `name` from now on (a refreshed token, a learned credential)."""
+        if (not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH or is_placeholder(value)
+                or value in self.values or self.allowed(name, value)):
+            return
+        self.values[value] = name
+        for spelling, encoding in variants(value):
+            self._matcher.add(spelling, (name, encoding))
+
+    def learn(self, rule: str, value: str) -> str:
+        """The placeholder of a value removed by `rule`; the value becomes a known secret."""
+        value = value.strip()
+        if not value:
+            return value
+        if is_placeholder(value):
+            return value
+        known = self.values.get(value)
+        if known is not None:
+            return placeholder(known)
+        self.add_secret(rule, value)
+        return placeholder(rule)
+
+    def compile(self) -> None:
+        """Build the matcher for everything known (before scrubbing a whole recording)."""
+        self._matcher.compile()
+
+    def find(self, text: str) -> list[tuple[int, int, str, str]]:
+        """(start, end, secret name, encoding) of every known secret in `text`, by value."""
+        return [(s, e, *self._matcher.info(p)) for s, e, p in self._matcher.find(text)]
+
+    # -- by value --------------------------------------------------------------------------------
+
+    def text(self, value: str, *, url: bool = False, _depth: int = 0) -> str:
+        """`value` with every known secret replaced, in whichever encoding it appears."""
+        if not value:
+            return value
+        hits = self._matcher.find(value) if self.values else []
+        if hits:
+            make = url_placeholder if url else placeholder
+            out: list[str] = []
+            pos = 0
+            for start, end, pattern in hits:
+                if start < pos:
+                    continue  # inside a base64 value already re-encoded
+                name, encoding = self._matcher.info(pattern)
+                if encoding in (BASE64, BASE64URL) and _depth < _MAX_B64_DEPTH:
+                    blob_start, blob_end = b64_blob_at(value, start, end)
+                    blob_start = max(blob_start, pos)
+                    swapped = self._b64(value[blob_start:blob_end], _depth)
+                    if swapped is not None:
+                        out.append(value[pos:blob_start])
+                        out.append(swapped)
+                        pos = blob_end
+                        continue
+                out.append(value[pos:start])
+                out.append(make(name))
+                pos = end
+            out.append(value[pos:])
+            value = "".join(out)
+        for rx in self.patterns:
+            value = rx.sub(url_placeholder("pattern") if url else PLACEHOLDER, value)
         return value
 
-    def body(self, body: str, content_type: str | None) -> str:
-        """Scrub a body: token fields of JSON and form bodies by rule, then secret values anywhere."""
-        ctype = (content_type or "").lower()
-        stripped = body.lstrip()
+    def _b64(self, blob: str, depth: int) -> str | None:
+        """A base64 value holding a secret, decoded, scrubbed and encoded again in the same style, so that
+        `base64("acct:" + token)` becomes `base64("acct:<scrubbed:access_token>")`: what a replay sends."""
+        decoded = b64_decode(blob)
+        if decoded is None:
+            return None
+        raw, urlsafe, padded = decoded
+        try:
+            inner = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        scrubbed = self.text(inner, _depth=depth + 1)
+        if scrubbed == inner:
+            return None
+        return b64_encode(scrubbed.encode("utf-8"), urlsafe, padded)
+
+    def redact(self, value: Any) -> Any:
+        """A copy of JSON-like data with known secrets replaced in every string (keys included)."""
+        if not self.has_values():
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.redact(k) if isinstance(k, str) else k: self.redact(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.redact(v) for v in value]
+        return value
+
+    # -- by rule ---------------------------------------------------------------------------------
+
+    def _cookie(self, name: str, value: str) -> str:
+        if self.cookies_allowed or self.allowed(f"cookie.{name.strip()}") or not value.strip():
+            return value
+        return self.learn(f"cookie.{name.strip()}", value)
+
+    def header_rules(self, name: str, value: str) -> str:
+        low = name.lower()
+        if low == "cookie":
+            pieces = []
+            for piece in value.split(";"):
+                cname, sep, cval = piece.partition("=")
+                pieces.append(f"{cname}{sep}{self._cookie(cname, cval)}" if sep else piece)
+            return ";".join(pieces)
+        if low == "set-cookie":
+            cookies = []
+            for cookie in split_set_cookie(value):
+                first, semi, attributes = cookie.partition(";")
+                cname, sep, cval = first.partition("=")
+                if sep and cname.strip().lower() not in COOKIE_ATTRIBUTES:
+                    first = f"{cname}{sep}{self._cookie(cname, cval)}"
+                cookies.append(first + semi + attributes)
+            return ", ".join(cookies)
+        if low in SCHEME_HEADERS and low in self.rule_headers:
+            scheme, sep, credential = value.strip().partition(" ")
+            if sep and credential.strip() and _SCHEME.fullmatch(scheme):
+                if scheme.lower() == "basic":
+                    self._learn_basic(low, credential.strip())
+                return f"{scheme} {self.learn(low, credential)}"
+            return self.learn(low, value)
+        if low in self.rule_headers:
+            return self.learn(low, value)
+        if low == "link":
+            return _LINK_URL.sub(lambda m: f"<{self.url_rules(m.group(1), followable=True)}>", value)
+        if low in URL_HEADERS:
+            return self.url_rules(value, followable=True)
+        return value
+
+    def _learn_basic(self, rule: str, credential: str) -> None:
+        decoded = b64_decode(credential)
+        if decoded is None:
+            return
+        try:
+            _, sep, password = decoded[0].decode("utf-8").partition(":")
+        except UnicodeDecodeError:
+            return
+        if sep and not self.allowed(f"{rule}.password", password):
+            self.add_secret(f"{rule}.password", password)
+
+    def header_values(self, name: str, value: str) -> str:
+        low = name.lower()
+        if low == "link":
+            return _LINK_URL.sub(lambda m: f"<{self.text(m.group(1), url=True)}>", self.text_outside_links(value))
+        return self.text(value, url=low in URL_HEADERS)
+
+    def text_outside_links(self, value: str) -> str:
+        parts = _LINK_URL.split(value)
+        # split() with one group alternates outside, inside, outside...: scrub the outside parts here.
+        return "".join(f"<{p}>" if n % 2 else self.text(p) for n, p in enumerate(parts))
+
+    def header(self, name: str, value: str) -> str:
+        """One header value, by rule then by value."""
+        return self.header_values(name, self.header_rules(name, value))
+
+    def url_rules(self, url: str, *, followable: bool = False) -> str:
+        """URL userinfo and credential query parameters replaced; the rest of the URL kept as it was."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return url
+        netloc, query, changed = parts.netloc, parts.query, False
+        make = url_placeholder if followable else placeholder
+        if "@" in netloc and not self.allowed("userinfo"):
+            userinfo, host = netloc.rsplit("@", 1)
+            user, sep, password = userinfo.partition(":")
+            secret = unquote_plus(password if sep else user)
+            known = self.values.get(secret)
+            if known is None and not is_placeholder(secret):
+                self.add_secret("userinfo", secret)
+            name = self.values.get(secret, "userinfo")
+            if not is_placeholder(userinfo):
+                netloc, changed = f"{make(name)}@{host}", True
+        if query and not followable:
+            # Recorded and reported URLs keep the one spelling of their query they always had (readable:
+            # `since=2026-01-12T10:00:00Z`, placeholders as they are); a followed URL is left as sent.
+            pairs = parse_qsl(query, keep_blank_values=True)
+            kept = [(k, self.learn(k.lower(), v) if v and k.lower() in self.rule_params
+                     and not self.allowed(k.lower(), v) else v) for k, v in pairs]
+            query, changed = urlencode(kept, safe="<>:"), True
+        elif query:
+            pieces = query.split("&")
+            for n, piece in enumerate(pieces):
+                key, sep, val = piece.partition("=")
+                low = unquote_plus(key).lower()
+                if sep and val and low in self.rule_params and not self.allowed(low, unquote_plus(val)):
+                    ph = self.learn(low, unquote_plus(val))
+                    ph = quote(ph, safe="") if followable and not ph.startswith("%") else ph
+                    if ph != val:
+                        pieces[n], changed = f"{key}={ph}", True
+            query = "&".join(pieces)
+        if not changed:
+            return url
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+    def url(self, url: str, *, followable: bool = False) -> str:
+        return self.text(self.url_rules(url, followable=followable), url=followable)
+
+    def form_rules(self, body: str) -> str:
+        pieces = body.split("&")
+        changed = False
+        for n, piece in enumerate(pieces):
+            key, sep, val = piece.partition("=")
+            low = unquote_plus(key).lower()
+            if sep and val and low in self.rule_form and not self.allowed(low, unquote_plus(val)):
+                ph = self.learn(low, unquote_plus(val))
+                if ph != val:
+                    pieces[n], changed = f"{key}={ph}", True
+        return "&".join(pieces) if changed else body
+
+    def data_rules(self, value: Any, *, exchange: bool = False) -> tuple[Any, bool]:
+        """JSON data with credential fields replaced: user keys anywhere, token-exchange fields inside a
+        token exchange. Also says whether a replaced value could not be learned (too short, not a
+        string), i.e. whether the JSON text must be written anew rather than scrubbed in place."""
+        if isinstance(value, list):
+            items = [self.data_rules(v, exchange=exchange) for v in value]
+            return [i for i, _ in items], any(d for _, d in items)
+        if not isinstance(value, dict):
+            return value, False
+        inside = exchange or any(isinstance(k, str) and k.lower() in EXCHANGE_MARKERS for k in value)
+        out: dict[Any, Any] = {}
+        dump = False
+        for k, v in value.items():
+            low = k.lower() if isinstance(k, str) else ""
+            if low and (low in self.rule_keys or (inside and low in self.exchange_fields)) and v not in (None, ""):
+                if isinstance(v, str) and self.allowed(low, v):
+                    out[k] = v
+                    continue
+                if isinstance(v, str):
+                    ph = self.learn(low, v)
+                    dump = dump or v.strip() not in self.values
+                    out[k] = ph
+                else:
+                    out[k], dump = placeholder(low), True
+            else:
+                out[k], d = self.data_rules(v, exchange=inside)
+                dump = dump or d
+        return out, dump
+
+    def json_rules(self, text: str, *, url: str | None = None) -> str:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return text
+        if not isinstance(data, (dict, list)):
+            return text
+        scrubbed, dump = self.data_rules(data, exchange=is_token_endpoint(url))
+        # Learned values are replaced in place by the value pass, keeping the original bytes.
+        return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":")) if dump else text
+
+    def _text_rules(self, text: str, ctype: str, url: str | None) -> str:
+        stripped = text.lstrip()
         if "json" in ctype or (stripped[:1] in ("{", "[") and not ctype.startswith("text/html")):
-            try:
-                data = json.loads(body)
-            except ValueError:
-                return self.text(body)
-            if not isinstance(data, (dict, list)):
-                return self.text(body)
-            scrubbed = self.data(data)
-            if scrubbed == data and self.text(body) == body:
-                return body  # nothing to hide: keep the original bytes (and their formatting)
-            return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":"))
+            return self.json_rules(text, url=url)
         if "x-www-form-urlencoded" in ctype:
-            pairs = parse_qsl(body, keep_blank_values=True)
-            return urlencode(self._pairs(pairs, self.rule_form), safe="<>:")
-        return self.text(body)
+            return self.form_rules(text)
+        return text
+
+    def body_rules(self, body: str | bytes | None, content_type: str | None, *, url: str | None = None
+                   ) -> str | bytes | None:
+        if not body:
+            return body
+        ctype = (content_type or "").lower()
+        return _through_text(body, ctype, lambda t: self._text_rules(t, ctype, url))
+
+    def body_values(self, body: str | bytes | None, content_type: str | None) -> str | bytes | None:
+        if not body or not self.has_values():
+            return body
+        return _through_text(body, (content_type or "").lower(), self.text)
+
+    def body(self, body: str | bytes | None, content_type: str | None, *, url: str | None = None
+             ) -> str | bytes | None:
+        """A body by rule (form fields, token-exchange JSON fields) then by value, in its own encoding."""
+        return self.body_values(self.body_rules(body, content_type, url=url), content_type)
+
+    def data(self, value: Any) -> Any:
+        """JSON-like data (a cassette's context) by rule, then by value."""
+        scrubbed, _ = self.data_rules(value)
+        return self.redact(scrubbed)
 
     def leaks(self, value: Any) -> list[str]:
-        """Names of the secrets still present anywhere in `value` (strings of nested dicts and lists)."""
-        found: set[str] = set()
+        """Names of the secrets still present anywhere in `value` (see `scan.find_leaks` for places)."""
+        from .scan import find_leaks
 
-        def walk(v: Any) -> None:
-            if isinstance(v, str):
-                if self._pattern is not None:
-                    for m in self._pattern.finditer(v):
-                        found.add(self._variants[m.group(0)])
-                for rx in self.patterns:
-                    if rx.search(v):
-                        found.add(f"pattern {rx.pattern!r}")
-            elif isinstance(v, bytes):
-                walk(v.decode("utf-8", "replace"))
-            elif isinstance(v, dict):
-                for k, item in v.items():
-                    walk(k)
-                    walk(item)
-            elif isinstance(v, (list, tuple)):
-                for item in v:
-                    walk(item)
+        return sorted({leak.secret for leak in find_leaks(value, self)})
 
-        walk(value)
-        return sorted(found)
+    @classmethod
+    def from_settings(cls, secrets: Mapping[str, str], settings: Any) -> Scrubber:
+        """A scrubber with the user's rules of `[tool.harness.scrub]`."""
+        return cls(secrets, **settings_lists(settings))
+
+
+SETTINGS = ("headers", "params", "keys", "patterns", "allow")
+
+
+def settings_lists(settings: Any) -> dict[str, list[str]]:
+    """`[tool.harness.scrub]` checked: headers, params, keys, patterns, allow (lists of strings)."""
+    from ..errors import ConfigError
+
+    settings = settings or {}
+    if not isinstance(settings, dict):
+        raise ConfigError("[tool.harness.scrub] must be a table", hint='e.g. scrub = {headers = ["X-Token"]}')
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise ConfigError(f"[tool.harness.scrub]: unknown key(s) {', '.join(unknown)}",
+                          hint="known keys: " + ", ".join(SETTINGS))
+    lists: dict[str, list[str]] = {}
+    for name in SETTINGS:
+        value = settings.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"[tool.harness.scrub] {name} must be a list of non-empty strings, got {value!r}")
+        lists[name] = value
+    for rx in lists["patterns"]:
+        try:
+            re.compile(rx)
+        except re.error as exc:
+            raise ConfigError(f"[tool.harness.scrub] patterns: {rx!r} is not a valid regular expression ({exc})",
+                              hint="use Python's re syntax") from None
+    return lists
+
+
+def _through_text(body: str | bytes, ctype: str, scrub: Any) -> str | bytes:
+    """Apply a text scrubber to a body, decoding UTF-16/32 first and encoding back (same type out)."""
+    raw = body if isinstance(body, bytes) else (body.encode("utf-8") if "\0" in body else None)
+    if raw is not None:
+        wide = wide_codec(raw, ctype)
+        if wide is None:
+            if isinstance(body, bytes):
+                return body  # binary: the final scan still reads it
+            return str(scrub(body))
+        codec, bom = wide
+        try:
+            text = raw[len(bom):].decode(codec)
+        except UnicodeDecodeError:
+            return body
+        scrubbed = str(scrub(text))
+        if scrubbed == text:
+            return body
+        out = bom + scrubbed.encode(codec)
+        if isinstance(body, bytes):
+            return out
+        try:
+            return out.decode("utf-8")
+        except UnicodeDecodeError:
+            return body
+    return str(scrub(body))
