@@ -16,6 +16,7 @@ import builtins
 import contextlib
 import io
 import json
+import sys
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -200,7 +201,8 @@ class RedactingStream(io.TextIOBase):
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
-            text = str(text)
+            # Text only: click probes `write(b"")` to tell a binary stream, which this is not.
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         data = self._pending + text
         cut = data.rfind("\n") + 1
         self._pending = data[cut:]
@@ -216,12 +218,18 @@ class RedactingStream(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def redacted_output(stdout: TextIO, stderr: TextIO) -> Iterator[tuple[RedactingStream, RedactingStream]]:
-    """Wrap both streams for the duration of a command; what is left in them is flushed at the end."""
-    out, err = RedactingStream(stdout), RedactingStream(stderr)
+def redacting_std_streams(*, active: bool = True) -> Iterator[None]:
+    """`sys.stdout` and `sys.stderr` redacted for the duration of a command (flushed and put back after)."""
+    if not active:
+        yield
+        return
+    old_out, old_err = sys.stdout, sys.stderr
+    out, err = RedactingStream(old_out), RedactingStream(old_err)
+    sys.stdout, sys.stderr = out, err
     try:
-        yield out, err
+        yield
     finally:
         for stream in (out, err):
             with contextlib.suppress(Exception):
                 stream.flush()
+        sys.stdout, sys.stderr = old_out, old_err
