@@ -205,3 +205,13 @@ def scrub_context(context: dict[str, Any], scrubber: Scrubber, *, credential_fie
         # data() scrubs values with raw placeholders; the base URL keeps its followable form.
         scrubbed["connection"]["base_url"] = scrubber.text(conn["base_url"], url=True)
     return scrubbed
+
+
+def run_scrubber(connection: Connection, provider: Provider | None, metadata_model: Any,
+                 settings: Any) -> Scrubber:
+    """The scrubber one run should use from its start: every secret of its connection (credentials,
+    base_url userinfo, secret-shaped and provider-injected connection_config fields, secret-named and
+    `SecretStr` metadata fields) and the user's `[tool.harness.scrub]` rules."""
+    from .scrubber import Scrubber
+
+    return Scrubber.from_settings(connection_context_secrets(connection, provider, metadata_model), settings)

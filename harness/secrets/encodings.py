@@ -41,7 +41,7 @@ def _lower_hex(text: str) -> str:
 
 def percent_forms(value: str) -> set[str]:
     forms: set[str] = set()
-    for safe in ("", _JS_COMPONENT, _JS_URI):
+    for safe in ("", "/", _JS_COMPONENT, _JS_URI):
         for encoded in (quote(value, safe=safe), quote_plus(value, safe=safe)):
             forms.add(encoded)
             forms.add(_lower_hex(encoded))
@@ -95,15 +95,19 @@ def b64_blob_at(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def b64_decode(blob: str) -> tuple[bytes, bool, bool] | None:
-    """(bytes, urlsafe, padded) of a base64 or base64url text, or None when it is not one."""
-    urlsafe = "-" in blob or "_" in blob
-    if urlsafe and ("+" in blob or "/" in blob):
+def b64_decode(blob: str) -> tuple[bytes, bool | None, bool] | None:
+    """(bytes, urlsafe, padded) of a base64 or base64url text, or None when it is not one. `urlsafe` is
+    None when the text has no character telling the two alphabets apart."""
+    url_chars, std_chars = "-" in blob or "_" in blob, "+" in blob or "/" in blob
+    if url_chars and std_chars:
         return None
-    padded = blob.endswith("=")
+    urlsafe = True if url_chars else False if std_chars else None
+    # Without `=` and with a length that needed none, the padding is unknown: encoders pad by default,
+    # base64url tokens (JWTs) do not.
+    padded = blob.endswith("=") or (len(blob) % 4 == 0 and not url_chars)
     body = blob.rstrip("=")
     try:
-        raw = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_" if urlsafe else None, validate=True)
+        raw = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_" if url_chars else None, validate=True)
     except (binascii.Error, ValueError):
         return None
     return raw, urlsafe, padded

@@ -87,6 +87,17 @@ def is_secret_value(value: object, min_length: int) -> bool:
     return not value.startswith("<scrubbed")
 
 
+def looks_secret(value: str, min_length: int) -> bool:
+    """Whether a value a weak rule removed (a cookie, a query or form parameter) is worth learning as a
+    secret: long, or mixing letters and digits. `secure`, `dark`, `en-US` or `true` stay data elsewhere
+    (one learned `secure` cookie must never turn `https://secure.splitwise.com` into a placeholder)."""
+    if len(value) < min_length or value.lower() in _LITERALS:
+        return False
+    if len(value) >= 16:
+        return True
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
 def is_token_endpoint(url: str | None) -> bool:
     if not url:
         return False

@@ -34,6 +34,7 @@ from .rules import (
     SECRET_SHAPES,
     URL_HEADERS,
     is_token_endpoint,
+    looks_secret,
     secret_shapes,
     split_set_cookie,
 )
@@ -117,8 +118,9 @@ class Scrubber:
         for spelling, encoding in variants(value):
             self._matcher.add(spelling, (name, encoding))
 
-    def learn(self, rule: str, value: str) -> str:
-        """The placeholder of a value removed by `rule`; the value becomes a known secret."""
+    def learn(self, rule: str, value: str, *, weak: bool = False) -> str:
+        """The placeholder of a value removed by `rule`; the value becomes a known secret (for a `weak` rule
+        such as a cookie or a parameter, only when it looks like one: see `rules.looks_secret`)."""
         value = value.strip()
         if not value:
             return value
@@ -127,7 +129,8 @@ class Scrubber:
         known = self.values.get(value)
         if known is not None:
             return placeholder(known)
-        self.add_secret(rule, value)
+        if not weak or looks_secret(value, MIN_SECRET_LENGTH):
+            self.add_secret(rule, value)
         return placeholder(rule)
 
     def compile(self) -> None:
@@ -156,7 +159,8 @@ class Scrubber:
                 if encoding in (BASE64, BASE64URL) and _depth < _MAX_B64_DEPTH:
                     blob_start, blob_end = b64_blob_at(value, start, end)
                     blob_start = max(blob_start, pos)
-                    swapped = self._b64(value[blob_start:blob_end], _depth)
+                    swapped = self._b64(value[blob_start:blob_end], _depth,
+                                        url or value.startswith(("http://", "https://", "/")))
                     if swapped is not None:
                         out.append(value[pos:blob_start])
                         out.append(swapped)
@@ -171,7 +175,7 @@ class Scrubber:
             value = rx.sub(url_placeholder("pattern") if url else PLACEHOLDER, value)
         return value
 
-    def _b64(self, blob: str, depth: int) -> str | None:
+    def _b64(self, blob: str, depth: int, in_url: bool) -> str | None:
         """A base64 value holding a secret, decoded, scrubbed and encoded again in the same style, so that
         `base64("acct:" + token)` becomes `base64("acct:<scrubbed:access_token>")`: what a replay sends."""
         decoded = b64_decode(blob)
@@ -185,7 +189,8 @@ class Scrubber:
         scrubbed = self.text(inner, _depth=depth + 1)
         if scrubbed == inner:
             return None
-        return b64_encode(scrubbed.encode("utf-8"), urlsafe, padded)
+        # A value with no alphabet-specific character: base64url in a URL, base64 elsewhere.
+        return b64_encode(scrubbed.encode("utf-8"), in_url if urlsafe is None else urlsafe, padded)
 
     def redact(self, value: Any) -> Any:
         """A copy of JSON-like data with known secrets replaced in every string (keys included)."""
@@ -204,7 +209,7 @@ class Scrubber:
     def _cookie(self, name: str, value: str) -> str:
         if self.cookies_allowed or self.allowed(f"cookie.{name.strip()}") or not value.strip():
             return value
-        return self.learn(f"cookie.{name.strip()}", value)
+        return self.learn(f"cookie.{name.strip()}", value, weak=True)
 
     def header_rules(self, name: str, value: str) -> str:
         low = name.lower()
@@ -286,7 +291,7 @@ class Scrubber:
             # Recorded and reported URLs keep the one spelling of their query they always had (readable:
             # `since=2026-01-12T10:00:00Z`, placeholders as they are); a followed URL is left as sent.
             pairs = parse_qsl(query, keep_blank_values=True)
-            kept = [(k, self.learn(k.lower(), v) if v and k.lower() in self.rule_params
+            kept = [(k, self.learn(k.lower(), v, weak=True) if v and k.lower() in self.rule_params
                      and not self.allowed(k.lower(), v) else v) for k, v in pairs]
             query, changed = urlencode(kept, safe="<>:"), True
         elif query:
@@ -295,7 +300,7 @@ class Scrubber:
                 key, sep, val = piece.partition("=")
                 low = unquote_plus(key).lower()
                 if sep and val and low in self.rule_params and not self.allowed(low, unquote_plus(val)):
-                    ph = self.learn(low, unquote_plus(val))
+                    ph = self.learn(low, unquote_plus(val), weak=True)
                     ph = quote(ph, safe="") if followable and not ph.startswith("%") else ph
                     if ph != val:
                         pieces[n], changed = f"{key}={ph}", True
@@ -314,7 +319,7 @@ class Scrubber:
             key, sep, val = piece.partition("=")
             low = unquote_plus(key).lower()
             if sep and val and low in self.rule_form and not self.allowed(low, unquote_plus(val)):
-                ph = self.learn(low, unquote_plus(val))
+                ph = self.learn(low, unquote_plus(val), weak=True)
                 if ph != val:
                     pieces[n], changed = f"{key}={ph}", True
         return "&".join(pieces) if changed else body
@@ -349,13 +354,16 @@ class Scrubber:
         return out, dump
 
     def json_rules(self, text: str, *, url: str | None = None) -> str:
+        exchange = is_token_endpoint(url)
+        if not (exchange or self.rule_keys or any(marker in text for marker in EXCHANGE_MARKERS)):
+            return text  # no token exchange in it, no user key: nothing for a rule (and no parse)
         try:
             data = json.loads(text)
         except ValueError:
             return text
         if not isinstance(data, (dict, list)):
             return text
-        scrubbed, dump = self.data_rules(data, exchange=is_token_endpoint(url))
+        scrubbed, dump = self.data_rules(data, exchange=exchange)
         # Learned values are replaced in place by the value pass, keeping the original bytes.
         return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":")) if dump else text
 
