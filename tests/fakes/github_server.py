@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, quote, unquote, unquote_plus, urlencode, urlsplit
 
 __all__ = ["FakeGitHub", "RecordedRequest"]
@@ -392,8 +392,9 @@ class FakeGitHub:
         )
 
     # What `/mirror` fills in for `{{name}}`: values only the server knows (it issues them).
-    MIRROR_VALUES = {"session": "SERVERSESSION-abc123", "signature": "SRVSIG-8d7f6e5a4b",
-                     "fresh_access": "fresh-token-abcdef-123", "fresh_refresh": "fresh-r-987654"}
+    MIRROR_VALUES: ClassVar[dict[str, str]] = {"session": "SERVERSESSION-abc123", "signature": "SRVSIG-8d7f6e5a4b",
+                                                "fresh_access": "fresh-token-abcdef-123",
+                                                "fresh_refresh": "fresh-r-987654"}
 
     def _mirror(self, request: RecordedRequest) -> _Response:
         """Answers what the request asks for: `{status, headers: [[name, value]...], body, encoding}`
@@ -722,7 +723,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         # Injected failures may bring their own Content-Type (e.g. to test
         # non-JSON error pages); a second header would be ambiguous.
-        if not any(name.lower() == "content-type" for name in [*response.headers, *(k for k, _ in response.header_list)]):
+        names = [*response.headers, *(k for k, _ in response.header_list)]
+        if not any(name.lower() == "content-type" for name in names):
             self.send_header("Content-Type", _JSON_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
