@@ -113,7 +113,8 @@ def test_cookie_values_are_scrubbed_and_attributes_never_learned() -> None:
     assert s.header("Set-Cookie", cookie) == cookie.replace("a1b2c3d4e5f6", "<scrubbed:cookie.sid>")
     assert s.header("Set-Cookie", "pref=secure; Max-Age=3600; SameSite=Lax") == \
         "pref=<scrubbed:cookie.pref>; Max-Age=3600; SameSite=Lax"
-    assert s.header("Cookie", "sid=a1b2c3d4e5f6; theme=dark") == "sid=<scrubbed:cookie.sid>; theme=<scrubbed:cookie.theme>"
+    assert s.header("Cookie", "sid=a1b2c3d4e5f6; theme=dark") == \
+        "sid=<scrubbed:cookie.sid>; theme=<scrubbed:cookie.theme>"
     # Only the session value was learned: attributes and plain words stay data everywhere else.
     assert s.text("https://secure.splitwise.com/x?Path=/&Max-Age=1 dark") == \
         "https://secure.splitwise.com/x?Path=/&Max-Age=1 dark"
@@ -138,7 +139,8 @@ def test_provider_data_named_key_or_token_is_kept_and_token_exchanges_are_scrubb
 
 def test_links_and_locations_stay_followable_and_placeholders_are_stable() -> None:
     s = Scrubber({"access_token": TOKEN})
-    link = f'<https://h/items?page=2&access_token={TOKEN}>; rel="next", <https://h/items?signature=S1g-998877>; rel="last"'
+    link = (f'<https://h/items?page=2&access_token={TOKEN}>; rel="next", '
+            '<https://h/items?signature=S1g-998877>; rel="last"')
     out = s.header("Link", link)
     assert out == ('<https://h/items?page=2&access_token=%3Cscrubbed%3Aaccess_token%3E>; rel="next", '
                    '<https://h/items?signature=%3Cscrubbed%3Asignature%3E>; rel="last"')
