@@ -27,12 +27,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
 
-from harness.pipeline import RunRequest, execute  # noqa: E402
-from harness.project import load_project  # noqa: E402
-from tests.fakes.server_base import FakeServer, Reply, Seen  # noqa: E402
+from harness.pipeline import RunRequest, execute
+from harness.project import load_project
+from tests.fakes.server_base import FakeServer, Reply, Seen
 
 SYNC = '''
 from pydantic import BaseModel, ConfigDict
