@@ -19,7 +19,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 @dataclass
 class _Scope:
     show: bool = False
-    scrubbers: list[Scrubber] = field(default_factory=list)
+    # Every secret any scrubber of the command came to know, in one matcher (one pass per printed line,
+    # however many runs or recordings the command went through).
+    known: Scrubber | None = None
 
 
 _SCOPE: ContextVar[_Scope | None] = ContextVar("harness_redaction_scope", default=None)
@@ -48,10 +50,20 @@ def redaction_scope(*, show: bool = False) -> Iterator[None]:
         _SCOPE.reset(token)
 
 
-def register(scrubber: Scrubber) -> None:
+def remember(name: str, value: str) -> None:
+    """Called by every scrubber for every secret it learns: what the command prints will lose it."""
     scope = _SCOPE.get()
-    if scope is not None:
-        scope.scrubbers.append(scrubber)
+    if scope is None:
+        return
+    if scope.known is None:
+        from .scrubber import Scrubber
+
+        token = _SCOPE.set(None)  # the collector itself remembers nothing
+        try:
+            scope.known = Scrubber()
+        finally:
+            _SCOPE.reset(token)
+    scope.known.add_secret(name, value)
 
 
 def secrets_shown() -> bool:
@@ -63,12 +75,9 @@ def secrets_shown() -> bool:
 def redact_text(text: str) -> str:
     """`text` with the secrets known in this scope replaced (what the CLI prints goes through this)."""
     scope = _SCOPE.get()
-    if scope is None or scope.show or not text:
+    if scope is None or scope.show or not text or scope.known is None:
         return text
-    for scrubber in scope.scrubbers:
-        if scrubber.values:
-            text = scrubber.text(text)
-    return text
+    return scope.known.text(text)
 
 
 def _scrubber(secrets: Scrubber | Mapping[str, str]) -> Scrubber:

@@ -88,7 +88,6 @@ class Scrubber:
         self._matcher: Matcher[tuple[str, str]] = Matcher()
         for name, value in (secrets or {}).items():
             self.add_secret(name, value)
-        redact.register(self)
 
     # -- what is known ---------------------------------------------------------------------------
 
@@ -117,6 +116,7 @@ class Scrubber:
         self.values[value] = name
         for spelling, encoding in variants(value):
             self._matcher.add(spelling, (name, encoding))
+        redact.remember(name, value)
 
     def learn(self, rule: str, value: str, *, weak: bool = False) -> str:
         """The placeholder of a value removed by `rule`; the value becomes a known secret (for a `weak` rule
