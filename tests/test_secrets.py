@@ -315,3 +315,22 @@ def test_lint_reads_scrubbed_cookie_values() -> None:
     assert header_is_scrubbed("Set-Cookie", "sid=<scrubbed:cookie.sid>; Path=/; Secure")
     assert header_is_scrubbed("Authorization", "Bearer <scrubbed:access_token>")
     assert not header_is_scrubbed("Authorization", "Bearer abc")
+
+
+def test_a_snapshot_holding_a_project_secret_is_refused(proj: Path, env: dict[str, str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.errors import SecretLeakError
+    from harness.project import load_project
+    from harness.secrets.scan import project_scrubber
+    from harness.snapshots.format import write_snapshot
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    scrubber = project_scrubber(load_project(proj))
+    path = proj / "cassettes/gh/leaky/default.snapshot.json"
+    doc = {"records": {"Row": [{"id": "1", "note": base64.b64encode(b"u:" + env["GH_TOKEN"].encode()).decode()}]}}
+    with pytest.raises(SecretLeakError, match=r"\$\.records\.Row\[0\]\.note holds the secret `c1\.access_token`"):
+        write_snapshot(path, json.dumps(doc), scrubber)
+    assert not path.exists()
+    write_snapshot(path, json.dumps({"records": {"Row": [{"id": "1"}]}}), scrubber)
+    assert path.exists()
