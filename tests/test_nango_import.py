@@ -375,3 +375,22 @@ def test_data_fields_named_key_token_password_survive_import_and_replay(
     replay = cli(root, "dryrun", "jira/create-issue", "nango", "--scenario", "nango", "--strict", "--json")
     assert replay.exit_code == 0, replay.output
     assert json.loads(replay.stdout)["output"] == {"id": "10000", "key": "KAN-1"}
+
+
+def test_progress_shows_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from harness.cli.nango import _progress
+
+    with _progress() as progress:
+        assert progress is None  # pytest's stderr is no terminal
+    screen = io.StringIO()
+    screen.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(sys, "stderr", screen)
+    seen: list[tuple[int, int]] = []
+    with _progress() as progress:
+        assert progress is not None
+        report = import_nango(SAMPLES, tmp_path / "out",
+                              progress=lambda done, total: (seen.append((done, total)), progress(done, total)))
+    assert report.converted and seen and seen[-1][0] == seen[-1][1]

@@ -208,7 +208,11 @@ _Dumper.add_representer(str, _str)
 
 
 def dump_cassette(cassette: Cassette) -> str:
-    return yaml.dump(cassette.to_data(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096,
+    return dump_data(cassette.to_data())
+
+
+def dump_data(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096,
                      default_flow_style=False)
 
 
@@ -221,6 +225,7 @@ def write_cassette(path: Path, cassette: Cassette, scrubber: Scrubber) -> None:
     holding a secret is never written (`SecretLeakError`, one line naming the place)."""
     from ..secrets.scan import check_cassette
 
-    text = dump_cassette(cassette)
-    check_cassette(path, cassette, text, scrubber)
+    data = cassette.to_data()
+    text = dump_data(data)
+    check_cassette(path, data, text, scrubber)
     write_atomic(path, text)

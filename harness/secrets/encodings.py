@@ -39,7 +39,13 @@ def _lower_hex(text: str) -> str:
     return _HEX.sub(lambda m: m.group(0).lower(), text)
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")
+_JSON_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but `"` and `\`
+
+
 def percent_forms(value: str) -> set[str]:
+    if _UNRESERVED.fullmatch(value):
+        return {value}
     forms: set[str] = set()
     for safe in ("", "/", _JS_COMPONENT, _JS_URI):
         for encoded in (quote(value, safe=safe), quote_plus(value, safe=safe)):
@@ -49,6 +55,8 @@ def percent_forms(value: str) -> set[str]:
 
 
 def json_forms(value: str) -> set[str]:
+    if _JSON_PLAIN.fullmatch(value) and "/" not in value:
+        return {value}
     forms: set[str] = set()
     for ascii_only in (True, False):
         once = json.dumps(value, ensure_ascii=ascii_only)[1:-1]

@@ -1,10 +1,11 @@
 """Finding many literal strings in one pass: Aho-Corasick (leftmost-longest), built in Rust by
 `ahocorasick_rs`.
 
-The automaton is immutable, so strings learned during a run wait in a short pending list (looked up with
-`str.find`) until they number a quarter of the built ones; then everything is rebuilt. Rebuilds thus cost
-O(total) overall, and `compile()` before a big job (scrubbing a whole recording) leaves nothing pending:
-every string is then scanned once, whatever the number of values.
+The automaton is immutable, so strings learned during a run wait in a pending list until they number a
+quarter of the built ones, or a long text is searched; then everything is rebuilt. Rebuilds thus cost
+O(total) overall. A short text (a URL, a header) meanwhile finds pending strings through an index of their
+first 6 characters, in O(its length). `compile()` before a big job (scrubbing a whole recording) leaves
+nothing pending: every string is then scanned once, whatever the number of values.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ import ahocorasick_rs
 
 T = TypeVar("T")
 _MIN_PENDING = 8
+# Texts up to this length are searched for pending patterns position by position (O(length)); a longer one
+# triggers a rebuild first.
+_SHORT = 2048
+_PREFIX = 6
 
 
 class Matcher(Generic[T]):
@@ -23,6 +28,8 @@ class Matcher(Generic[T]):
         self._info: dict[str, T] = {}
         self._automaton: ahocorasick_rs.AhoCorasick | None = None
         self._built = 0
+        self._index: dict[str, list[str]] = {}
+        self._index_from = self._index_upto = 0
 
     def __len__(self) -> int:
         return len(self._patterns)
@@ -34,8 +41,8 @@ class Matcher(Generic[T]):
         return self._info[pattern]
 
     def add(self, pattern: str, info: T) -> None:
-        """Look for `pattern` from now on (the first info given for a pattern stays)."""
-        if pattern and pattern not in self._info:
+        """Look for `pattern` (at least 6 characters) from now on (the first info given for it stays)."""
+        if len(pattern) >= _PREFIX and pattern not in self._info:
             self._info[pattern] = info
             self._patterns.append(pattern)
 
@@ -49,20 +56,21 @@ class Matcher(Generic[T]):
         """Non-overlapping (start, end, pattern) hits, leftmost first, the longest at each start."""
         if not self._patterns or not text:
             return []
-        if len(self._patterns) - self._built > max(_MIN_PENDING, self._built // 4):
-            self.compile()
+        pending = len(self._patterns) - self._built
+        if pending and (pending > max(_MIN_PENDING, self._built // 4) or len(text) > _SHORT):
+            self.compile()  # a long text is worth a rebuild; short ones (URLs, headers) use the index below
+            pending = 0
         hits: list[tuple[int, int, str]] = []
         if self._automaton is not None:
             patterns = self._patterns
             hits = [(s, e, patterns[i]) for i, s, e in self._automaton.find_matches_as_indexes(text)]
-        pending = self._patterns[self._built:]
         if not pending:
             return hits
-        for pattern in pending:
-            at = text.find(pattern)
-            while at >= 0:
-                hits.append((at, at + len(pattern), pattern))
-                at = text.find(pattern, at + len(pattern))
+        index = self._pending_index()
+        for at in range(len(text) - _PREFIX + 1):
+            for pattern in index.get(text[at:at + _PREFIX], ()):
+                if text.startswith(pattern, at):
+                    hits.append((at, at + len(pattern), pattern))
         hits.sort(key=lambda h: (h[0], h[0] - h[1]))
         kept: list[tuple[int, int, str]] = []
         end = -1
@@ -71,3 +79,12 @@ class Matcher(Generic[T]):
                 kept.append(hit)
                 end = hit[1]
         return kept
+
+    def _pending_index(self) -> dict[str, list[str]]:
+        """Patterns not built yet, by their first characters (every pattern has at least `_PREFIX`)."""
+        if self._index_upto != len(self._patterns) or self._index_from != self._built:
+            self._index = {}
+            for pattern in self._patterns[self._built:]:
+                self._index.setdefault(pattern[:_PREFIX], []).append(pattern)
+            self._index_from, self._index_upto = self._built, len(self._patterns)
+        return self._index

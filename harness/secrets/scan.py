@@ -19,7 +19,6 @@ from ..errors import SecretLeakError
 from .encodings import PERCENT, wide_views
 
 if TYPE_CHECKING:
-    from ..cassettes.format import Cassette
     from ..project import Project
     from .scrubber import Scrubber
 
@@ -161,14 +160,20 @@ def refusal(path: Path, leaks: list[Leak], place: str) -> SecretLeakError:
              "if it is, add a scrub rule there (headers, params, keys, patterns) or report it as a bug")
 
 
-def check_cassette(path: Path, cassette: Cassette, text: str, scrubber: Scrubber) -> None:
-    """Refuse (SecretLeakError, exit 3) a cassette that still holds a known secret anywhere."""
-    leaks = find_leaks(cassette.to_data(), scrubber)
+def check_cassette(path: Path, data: dict[str, Any], text: str, scrubber: Scrubber) -> None:
+    """Refuse (SecretLeakError, exit 3) a cassette (its `to_data()` and the text it dumps to) that still
+    holds a known secret anywhere."""
+    leaks = find_leaks(data, scrubber)
     if leaks:
         raise refusal(path, leaks, cassette_place(leaks[0].path))
-    leaks = find_leaks(text, scrubber)
-    if leaks:
-        raise refusal(path, leaks, "the file's text")
+    _check_text(path, text, scrubber)
+
+
+def _check_text(path: Path, text: str, scrubber: Scrubber) -> None:
+    """The written text itself, as it is (its strings were all scanned, decoded, just before)."""
+    found = [Leak((), name, encoding) for _, _, name, encoding in scrubber.find(text)]
+    if found:
+        raise refusal(path, found, "the file's text")
 
 
 def check_document(path: Path, text: str, scrubber: Scrubber) -> None:
@@ -177,12 +182,10 @@ def check_document(path: Path, text: str, scrubber: Scrubber) -> None:
         data: Any = json.loads(text)
     except ValueError:
         data = None
-    leaks = find_leaks(data, scrubber) if data is not None else []
+    leaks = find_leaks(data, scrubber) if data is not None else find_leaks(text, scrubber)
     if leaks:
         raise refusal(path, leaks, document_place(leaks[0].path))
-    leaks = find_leaks(text, scrubber)
-    if leaks:
-        raise refusal(path, leaks, "the file's text")
+    _check_text(path, text, scrubber)
 
 
 def project_scrubber(project: Project) -> Scrubber:
