@@ -28,8 +28,8 @@ class Matcher(Generic[T]):
         self._info: dict[str, T] = {}
         self._automaton: ahocorasick_rs.AhoCorasick | None = None
         self._built = 0
-        self._index: dict[str, list[str]] = {}
-        self._index_from = self._index_upto = 0
+        # The patterns not built yet, by their first characters (every pattern has at least `_PREFIX`).
+        self._pending: dict[str, list[str]] = {}
 
     def __len__(self) -> int:
         return len(self._patterns)
@@ -45,12 +45,14 @@ class Matcher(Generic[T]):
         if len(pattern) >= _PREFIX and pattern not in self._info:
             self._info[pattern] = info
             self._patterns.append(pattern)
+            self._pending.setdefault(pattern[:_PREFIX], []).append(pattern)
 
     def compile(self) -> None:
         if self._built == len(self._patterns):
             return
         self._automaton = ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
         self._built = len(self._patterns)
+        self._pending = {}
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Non-overlapping (start, end, pattern) hits, leftmost first, the longest at each start."""
@@ -66,7 +68,7 @@ class Matcher(Generic[T]):
             hits = [(s, e, patterns[i]) for i, s, e in self._automaton.find_matches_as_indexes(text)]
         if not pending:
             return hits
-        index = self._pending_index()
+        index = self._pending
         for at in range(len(text) - _PREFIX + 1):
             for pattern in index.get(text[at:at + _PREFIX], ()):
                 if text.startswith(pattern, at):
@@ -79,12 +81,3 @@ class Matcher(Generic[T]):
                 kept.append(hit)
                 end = hit[1]
         return kept
-
-    def _pending_index(self) -> dict[str, list[str]]:
-        """Patterns not built yet, by their first characters (every pattern has at least `_PREFIX`)."""
-        if self._index_upto != len(self._patterns) or self._index_from != self._built:
-            self._index = {}
-            for pattern in self._patterns[self._built:]:
-                self._index.setdefault(pattern[:_PREFIX], []).append(pattern)
-            self._index_from, self._index_upto = self._built, len(self._patterns)
-        return self._index
