@@ -26,9 +26,9 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cassettes.format import Cassette, Interaction, write_cassette
-from harness.http.scrub import Scrubber
 from harness.pipeline import RunRequest, execute
 from harness.project import load_project
+from harness.secrets.scrubber import Scrubber
 from harness.snapshots.document import SnapshotSettings, snapshot_document
 from harness.snapshots.files import compare, dump_snapshot
 

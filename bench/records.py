@@ -25,13 +25,13 @@ from rich.table import Table
 
 from harness import SyncContext, sync
 from harness.connections.model import Connection
-from harness.http.scrub import Scrubber
 from harness.http.stack import HttpStack
 from harness.providers.catalog import Provider
 from harness.records.memory import MemoryStore
 from harness.records.sqlite import SqliteStore
 from harness.records.store import RecordStore
 from harness.runner import run
+from harness.secrets.scrubber import Scrubber
 from harness.validation import prepare_records
 
 BATCH = 1000

@@ -56,7 +56,7 @@ from rich.table import Table
 
 from harness.cassettes.format import Cassette, Interaction, load_cassette, write_cassette
 from harness.http.replay import ReplayTransport
-from harness.http.scrub import Scrubber
+from harness.secrets.scrubber import Scrubber
 
 SIZES = (100, 1_000, 3_000, 10_000)
 QUICK_SIZES = (100, 1_000)

@@ -39,7 +39,6 @@ from .definitions import Definition
 from .errors import CassetteError, ConfigError, UsageError
 from .frozen import frozen_at
 from .http.faults import parse_fault
-from .http.scrub import Scrubber
 from .http.stack import HttpStack, LiveSpec, build_stack
 from .loader import Catalog, load_catalog
 from .project import Project, load_project
@@ -49,6 +48,7 @@ from .records.sqlite import SqliteStore
 from .records.store import RecordStore
 from .result import RunResult
 from .runner import run
+from .secrets.scrubber import Scrubber
 from .state import RunOptions
 from .unset import UNSET
 
@@ -373,7 +373,11 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
         cassette, context = _read_cassette(prep, req)
     connection = _connection(prep, req, context, replaying)
     provider, base_url = _provider(project, connection, context, replaying)
-    scrubber = Scrubber.from_settings(connection.secrets(), project.settings.get("scrub"))
+    # Every secret of the connection from the start (credentials, base_url userinfo, secret-shaped config and
+    # metadata, SecretStr metadata fields), so the traffic, the context and every output lose them.
+    from .secrets.connection_secrets import run_scrubber
+
+    scrubber = run_scrubber(connection, provider, definition.metadata, project.settings.get("scrub"))
 
     stored = context or ScenarioContext()
     input_value = req.input if req.input is not UNSET else stored.input
@@ -398,6 +402,11 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
         store = opener(path, connection.connection_id, definition.integration, stack.clock.now)
         if req.persist and checkpoint is None:
             checkpoint = store.get_checkpoint(key)
+    from .secrets.redact import RedactingStore, redact_result
+
+    run_store: RecordStore | None = store or req.store
+    if run_store is not None:
+        run_store = RedactingStore(run_store, scrubber)  # no known secret reaches the store's file
     options = RunOptions(strict=req.strict, max_pages=req.max_pages, max_records=req.max_records,
                          interrupt_after_checkpoints=req.interrupt_after_checkpoints,
                          timeout_s=req.timeout or RunOptions.timeout_s, fail_unplayed=req.fail_unplayed,
@@ -408,7 +417,7 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
         with frozen_at(frozen):
             result = run(definition, connection, stack, provider=provider, base_url=base_url, input=input_value,
                          metadata=metadata, checkpoint=checkpoint, payload=payload, mode=mode,
-                         scenario=req.scenario, options=options, store=store or req.store)
+                         scenario=req.scenario, options=options, store=run_store)
         if store is not None and req.persist and result.ok:
             store.set_checkpoint(key, result.final_checkpoint)
     finally:
@@ -424,22 +433,24 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
     if not replaying:
         persist_metadata(req, connection, result)
     if mode == "record" and stack.records and (result.ok or req.record_on_failure):
+        from .secrets.connection_secrets import provider_credential_fields, scrub_context
+
         meta_used = connection.metadata if metadata is UNSET else metadata
         stored_conn = StoredConnection(
             connection_id=connection.connection_id, provider=connection.provider,
             credentials=connection.with_placeholders().credentials, integration=connection.integration,
-            base_url=base_url, connection_config=scrubber.data(connection.connection_config),
-            metadata=scrubber.data(meta_used))
+            base_url=base_url, connection_config=connection.connection_config, metadata=meta_used)
         raw = build_context(function=definition.name, integration=definition.integration,
                             type=result.function_type, scenario=req.scenario, recorded_at=started_at,
-                            connection=stored_conn, run=prep.run,
-                            input=scrubber.data(input_value) if input_value is not UNSET else UNSET,
-                            metadata=scrubber.data(metadata) if metadata is not UNSET else UNSET,
-                            checkpoint=checkpoint,
-                            payload=scrubber.data(payload) if payload is not UNSET else UNSET)
+                            connection=stored_conn, run=prep.run, input=input_value, metadata=metadata,
+                            checkpoint=checkpoint, payload=payload)
+        # The context is scrubbed like the traffic: credentials, base_url userinfo, secret-shaped values.
+        raw = scrub_context(raw, scrubber, credential_fields=provider_credential_fields(provider),
+                            metadata_model=definition.metadata)
         old = cassette.interactions if episodes and cassette is not None else []
         write_cassette(prep.cassette_path, Cassette([*old, *stack.recorded()], raw), scrubber)
         result.cassette_written = True
+    redact_result(result, scrubber)  # every output surface shows known secrets as placeholders
     return result, context
 
 

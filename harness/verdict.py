@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_atomic
 from .pipeline import Outcome, RunRequest, execute
 from .project import Project
 from .scenarios import Scenario, orphan_snapshots
@@ -119,6 +118,14 @@ def rerecord_command(scenario: Scenario, connection_id: str) -> str:
     return f"harness dryrun {scenario.qualified_function} {connection_id} --scenario {scenario.name} --record"
 
 
+def _write(project: Project, path: Path, text: str) -> None:
+    """A snapshot is written after the final scan for the project's known secrets (refused if one is there)."""
+    from .secrets.connection_secrets import project_scrubber
+    from .snapshots.files import write_snapshot
+
+    write_snapshot(path, text, project_scrubber(project))
+
+
 def judge(project: Project, scenario: Scenario, policy: Policy, settings: SnapshotSettings | None = None
           ) -> Verdict:
     """Replay `scenario` and decide whether it passes under `policy` (writing snapshots the policy allows)."""
@@ -165,13 +172,13 @@ def judge(project: Project, scenario: Scenario, policy: Policy, settings: Snapsh
     verdict.comparison = cmp
     if policy.update and (text is None or not policy.update_new_only):
         if not cmp.same:
-            write_atomic(path, cmp.text)
+            _write(project, path, cmp.text)
             verdict.written.append(rel(path))
     elif text is None:
         if policy.strict or not policy.write_missing:
             found.append(Finding("missing_snapshot", f"no snapshot: {rel(path)} does not exist"))
         else:
-            write_atomic(path, cmp.text)
+            _write(project, path, cmp.text)
             verdict.written.append(rel(path))
             found.append(Finding("wrote", f"wrote a new snapshot {rel(path)} (review and commit it; under CI a "
                                  "missing snapshot fails)", failing=False))

@@ -97,5 +97,10 @@ connections:
 
 def run(root: Path, input: dict[str, Any], *, cid: str = "c1", clock: VirtualClock | None = None,
         **kwargs: Any) -> RunResult:
+    from harness.secrets.redact import redaction_scope
+
     kwargs.setdefault("mode", "live")
-    return run_request(RunRequest("call", cid, project=load_project(root), input=input, clock=clock, **kwargs))
+    # These tests read back which credential was sent (the action returns it): they run as with
+    # --show-secrets, which lifts the output redaction a result otherwise gets.
+    with redaction_scope(show=True):
+        return run_request(RunRequest("call", cid, project=load_project(root), input=input, clock=clock, **kwargs))

@@ -110,7 +110,7 @@ import sys
 from pathlib import Path
 from typing import Any
 from harness.cassettes.format import Cassette, Interaction, write_cassette
-from harness.http.scrub import Scrubber
+from harness.secrets.scrubber import Scrubber
 n = int(sys.argv[2])
 items = [Interaction("GET", f"https://x/{i}", {}, None, 200, "OK", {}, "v%d-" % n + "x" * 2000) for i in range(400)]
 print("ready", flush=True)

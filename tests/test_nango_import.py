@@ -7,6 +7,7 @@ import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import vcr
@@ -252,8 +253,8 @@ def test_files_that_cannot_be_converted_are_reported_and_the_rest_converts(
     assert "paginate: the paginate/ folder is not read" in err
     assert "a request-hash file needs {method, endpoint, requestIdentity, response}; this one has keys data, status" \
         in err
-    assert "github-app: an alias of github; skipped" in err
-    assert "1 converted, 7 not converted" in err
+    assert "skipped: " in err and "github-app: an alias of github; skipped" in err
+    assert "1 converted, 5 not converted, 2 skipped" in err
     assert sorted(p.name for p in (root / "cassettes").rglob("*.yaml")) == ["nango.yaml"]
 
 
@@ -272,3 +273,124 @@ def test_one_file_with_an_explicit_integration(tmp_path: Path) -> None:
     assert ctx["connection"]["connection_id"] == "prod"
     assert ctx["input"]["name"] == "Combo test notes due completed"
 
+
+
+def _unified(api: dict[str, Any], **extra: Any) -> str:
+    return json.dumps({"api": api, **extra})
+
+
+@pytest.mark.parametrize("args", [["--scenario", "../../x"], ["--integration", "../../x"],
+                                  ["--scenario", "a/b"], ["--integration", ".hidden"]])
+def test_names_from_options_never_become_paths(args: list[str], tmp_path: Path, make_project: Callable[..., Path],
+                                               cli: Callable[..., Result]) -> None:
+    root = make_project({})
+    before = sorted(p for p in tmp_path.rglob("*"))
+    res = cli(root, "import-nango", str(SAMPLES / "unified/github-get-issue.test.json"), *args)
+    assert res.exit_code == 2, res.output
+    assert "bad scenario name" in res.stderr or "bad integration name" in res.stderr
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("bad", ["github/tests/...test.json", "..-get-issue.test.json", "github/tests/.x.test.json"])
+def test_a_recording_whose_name_parses_to_a_bad_name_stops_the_import(
+        bad: str, tmp_path: Path, make_project: Callable[..., Path], cli: Callable[..., Result]) -> None:
+    catalog = tmp_path / "catalog"
+    good = (SAMPLES / "unified/github-get-issue.test.json").read_text()
+    _write(catalog / "github/tests/get-issue.test.json", good)
+    _write(catalog / bad, good)
+    root = make_project({})
+    res = cli(root, "import-nango", str(catalog))
+    assert res.exit_code == 2, res.output
+    assert "bad integration name" in res.stderr or "bad function name" in res.stderr
+    assert list((root / "cassettes").rglob("*")) == []  # nothing written, the good file neither
+    assert not (tmp_path / "github").exists()
+
+
+def test_only_skipped_folders_is_a_success(tmp_path: Path, make_project: Callable[..., Path],
+                                           cli: Callable[..., Result]) -> None:
+    catalog = tmp_path / "catalog"
+    _write(catalog / "github/tests/get-issue.test.json", (SAMPLES / "unified/github-get-issue.test.json").read_text())
+    (catalog / "github/tests/odd.test.json").mkdir()
+    (catalog / "jira/mocks/nango/get/proxy/x/f/weird.json").mkdir(parents=True)
+    _write(catalog / "jira/mocks/paginate/get/x.json", "[]")
+    (catalog / "github-alias").symlink_to(catalog / "github")
+    root = make_project({})
+    res = cli(root, "import-nango", str(catalog))
+    assert res.exit_code == 0, res.output
+    err = res.stderr
+    assert "odd.test.json: a directory named *.test.json, not a recording; skipped" in err
+    assert "weird.json: a directory named *.json, not a recording; skipped" in err
+    assert "github-alias: an alias of github; skipped" in err
+    assert "1 converted, 0 not converted, 4 skipped" in err
+
+
+def test_each_recording_is_scrubbed_on_its_own_and_only_cookie_values(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    link = '<https://secure.splitwise.com/api/v3.0/get_expenses?offset=20>; rel="next"'
+    cookie = "sid=abcdef123456; Domain=.splitwise.com; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Secure; HttpOnly"
+    _write(catalog / "splitwise/tests/a.test.json", _unified({"get": {"/api/v3.0/get_expenses": {
+        "response": {"expenses": [], "secure": True, "echo": "abcdef123456"},
+        "headers": {"set-cookie": cookie, "link": link, "x-request-id": "req-secure-123"}}}}))
+    # Another file holding the same value: it learned nothing from the first one.
+    _write(catalog / "splitwise/tests/b.test.json", _unified({"get": {"/api/v3.0/get_user": {
+        "response": {"note": "abcdef123456 Secure Path=/ HttpOnly"}}}}))
+    report = import_nango(catalog, tmp_path / "out")
+    assert not report.problems, report.problems
+    a = load_cassette(tmp_path / "out/splitwise/a/nango.yaml").interactions[0]
+    assert a.response_headers["set-cookie"] == [
+        "sid=<scrubbed:cookie.sid>; Domain=.splitwise.com; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Secure; "
+        "HttpOnly"]
+    assert a.response_headers["link"] == [link]  # unrelated headers are never rewritten
+    assert a.response_headers["x-request-id"] == ["req-secure-123"]
+    assert json.loads(a.response_body) == {"expenses": [], "secure": True, "echo": "<scrubbed:cookie.sid>"}
+    b = load_cassette(tmp_path / "out/splitwise/b/nango.yaml").interactions[0]
+    assert json.loads(b.response_body) == {"note": "abcdef123456 Secure Path=/ HttpOnly"}
+
+
+JIRA = """
+from harness import action
+
+@action()
+async def create_issue(nango, input):
+    r = await nango.post("/rest/api/3/issue", json={"fields": {"project": {"key": input["project"]},
+                                                                "summary": input["summary"]},
+                                                     "token": "kept-as-data", "password": "data-too"})
+    return r.json()
+"""
+
+
+def test_data_fields_named_key_token_password_survive_import_and_replay(
+        tmp_path: Path, make_project: Callable[..., Path], cli: Callable[..., Result], no_network: None) -> None:
+    body = {"fields": {"project": {"key": "KAN"}, "summary": "Hello"}, "token": "kept-as-data",
+            "password": "data-too"}
+    catalog = tmp_path / "catalog"
+    _write(catalog / "jira/tests/create-issue.test.json", _unified(
+        {"post": {"/rest/api/3/issue": {"request": {"data": body}, "response": {"id": "10000", "key": "KAN-1"}}}},
+        input={"project": "KAN", "summary": "Hello"}, output={"id": "10000", "key": "KAN-1"}))
+    root = make_project({"jira/actions/create_issue.py": JIRA})
+    res = cli(root, "import-nango", str(catalog))
+    assert res.exit_code == 0, res.output
+    stored = load_cassette(root / "cassettes/jira/create-issue/nango.yaml").interactions[0]
+    assert json.loads(stored.request_body or "") == body
+    replay = cli(root, "dryrun", "jira/create-issue", "nango", "--scenario", "nango", "--strict", "--json")
+    assert replay.exit_code == 0, replay.output
+    assert json.loads(replay.stdout)["output"] == {"id": "10000", "key": "KAN-1"}
+
+
+def test_progress_shows_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from harness.cli.import_nango import _progress
+
+    with _progress() as progress:
+        assert progress is None  # pytest's stderr is no terminal
+    screen = io.StringIO()
+    screen.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(sys, "stderr", screen)
+    seen: list[tuple[int, int]] = []
+    with _progress() as progress:
+        assert progress is not None
+        report = import_nango(SAMPLES, tmp_path / "out",
+                              progress=lambda done, total: (seen.append((done, total)), progress(done, total)))
+    assert report.converted and seen and seen[-1][0] == seen[-1][1]

@@ -301,7 +301,7 @@ def test_adopt_scrubs_credentials_as_a_recording_would(make_project: Callable[..
     text = (proj / "cassettes/api/me/default.yaml").read_text()
     for secret in (token, "hunter2hunter2", "abcdef123456"):
         assert secret not in text
-    assert "api_key=<scrubbed>" in text
+    assert "api_key=<scrubbed:api_key>" in text
     assert replay_json(cli, proj, "me", "c1")["output"]["login"] == "me"
 
 

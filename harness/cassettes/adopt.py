@@ -121,8 +121,9 @@ def adopt(project: Any, req: AdoptRequest) -> Adopted:
     """Write `req.source` as a scenario of `req.function`; see the module docstring."""
     from ..connections.file import read_connections
     from ..connections.model import Connection
-    from ..http.scrub import Scrubber, secret_shapes
     from ..loader import load_catalog
+    from ..secrets.rules import secret_shapes
+    from ..secrets.scrubber import Scrubber
 
     function = check_name("function", req.function)
     integration = check_name("integration", req.integration) if req.integration is not None else None

@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 
 from ..atomic import write_atomic
-from ..errors import CassetteError, SecretLeakError
-from ..http.scrub import Scrubber
+from ..errors import CassetteError
+from ..secrets.scrubber import Scrubber
 from .limits import parse_json, parse_yaml, read_text
 from .section_check import check_context
 from .vcrpy_compat import Budget, has_python_tags, interaction_fields, is_pre_1_0, loader_for, migrate
@@ -205,7 +205,11 @@ _Dumper.add_representer(str, _str)
 
 
 def dump_cassette(cassette: Cassette) -> str:
-    return yaml.dump(cassette.to_data(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096,
+    return dump_data(cassette.to_data())
+
+
+def dump_data(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096,
                      default_flow_style=False)
 
 
@@ -214,12 +218,11 @@ def clean_response_headers(headers: dict[str, list[str]]) -> dict[str, list[str]
 
 
 def write_cassette(path: Path, cassette: Cassette, scrubber: Scrubber) -> None:
-    """Scan for known secrets, then write atomically; a cassette holding a secret is never written."""
+    """Scan for known secrets (every encoding, context included), then write atomically; a cassette
+    holding a secret is never written (`SecretLeakError`, one line naming the place)."""
+    from ..secrets.scan import check_cassette
+
     data = cassette.to_data()
-    leaked = scrubber.leaks(data)
-    text = dump_cassette(cassette)
-    leaked = sorted(set(leaked) | set(scrubber.leaks(text)))
-    if leaked:
-        raise SecretLeakError(f"not writing {path}: it would still contain secret(s) {', '.join(leaked)}",
-                              hint="add a scrub rule in [tool.harness.scrub] or report this as a bug")
+    text = dump_data(data)
+    check_cassette(path, data, text, scrubber)
     write_atomic(path, text)

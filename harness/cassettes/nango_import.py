@@ -7,7 +7,10 @@ default) whose `harness:` context carries the input, the metadata, the connectio
 what Nango's own tests assert: `records` per model (`batchSave`), `deletes` per model (`batchDelete`) and
 the action `output`. Every interaction keeps Nango's request-identity hash (`harness: {nango_hash: ...}`),
 so replay matches a converted recording the way Nango's replayer does. A file that cannot be converted is
-reported with the reason and the rest carries on.
+reported with the reason and the rest carries on; what is not converted on purpose (aliases, `paginate/`,
+directories named *.json) is reported as skipped. Each recording is scrubbed on its own (`scrub_cassette`),
+so the cost is linear in the catalog's size. Names that become path segments are checked first: a bad
+one (`..`) stops the import before anything is written.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from __future__ import annotations
 import http
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from ..errors import HarnessError, UsageError
-from ..http.scrub import Scrubber
+from ..names import check_name, inside
+from ..secrets.scrubber import Scrubber
 from .format import Cassette, Interaction, clean_response_headers, write_cassette
 from .nango_hash import identity, identity_hash
 
@@ -53,7 +58,10 @@ class Problem:
 @dataclass
 class ImportReport:
     converted: list[Converted] = field(default_factory=list)
+    # Files that could not be converted (the command exits 3).
     problems: list[Problem] = field(default_factory=list)
+    # What is not converted on purpose (aliases, `paginate/` folders, directories named *.json): reported only.
+    skipped: list[Problem] = field(default_factory=list)
 
 
 class _Skip(Exception):
@@ -105,9 +113,6 @@ def _js(value: Any) -> str:
     return str(value)
 
 
-_RULE_HEADERS = Scrubber({})
-
-
 def _interaction(base: str, method: str, endpoint: str, request: dict[str, Any], response: Any, status: Any,
                  headers: Any, recorded_hash: Any, where: str) -> Interaction:
     if not isinstance(request, dict):
@@ -120,7 +125,7 @@ def _interaction(base: str, method: str, endpoint: str, request: dict[str, Any],
     body = None if data is None else data if isinstance(data, str) else _compact(data)
     header_map: dict[str, list[str]] = {}
     for k, v in req_headers:
-        header_map.setdefault(k, []).append(_RULE_HEADERS.header(k, _js(v)))
+        header_map.setdefault(k, []).append(_js(v))
     if data is not None and not isinstance(data, str) and not any(k.lower() == "content-type" for k in header_map):
         header_map["Content-Type"] = ["application/json"]
     try:
@@ -132,7 +137,7 @@ def _interaction(base: str, method: str, endpoint: str, request: dict[str, Any],
     resp_headers: dict[str, list[str]] = {}
     for k, v in (headers or {}).items():
         values = v if isinstance(v, list) else [v]
-        resp_headers[str(k)] = [_RULE_HEADERS.header(str(k), str(x)) for x in values]
+        resp_headers[str(k)] = [str(x) for x in values]
     resp_headers = clean_response_headers(resp_headers)
     if response is None:
         resp_body = ""
@@ -246,11 +251,33 @@ def _legacy_entry(base: str, path: Path, method: str, endpoint_parts: tuple[str,
     return _interaction(base, method, "/".join(endpoint_parts), {}, data, 200, None, None, where)
 
 
+def _legacy_target(rel: tuple[str, ...], stem: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """(method, function, endpoint parts) of a file under `mocks/nango/`, or None when it is no recording."""
+    if len(rel) < 4 or rel[1] != "proxy":
+        return None
+    if _HASH.fullmatch(stem):
+        return rel[0], rel[-2], rel[2:-2]
+    return rel[0], stem, rel[2:-1]
+
+
+def legacy_functions(folder: Path) -> set[str]:
+    """The function names a legacy `mocks/` folder holds (checked before anything is converted)."""
+    mocks = folder / "mocks"
+    nango_dir = mocks / "nango"
+    names = {p.name for p in mocks.iterdir() if p.is_dir() and p.name not in ("nango", "paginate")}
+    for path in nango_dir.rglob("*.json") if nango_dir.is_dir() else []:
+        target = _legacy_target(path.relative_to(nango_dir).parts, path.stem)
+        if target is not None and path.is_file():
+            names.add(target[1])
+    return names
+
+
 def convert_legacy(folder: Path, integration: str, *, scenario: str = DEFAULT_SCENARIO,
-                   connection_id: str = DEFAULT_CONNECTION,
-                   problems: list[Problem] | None = None) -> dict[str, Cassette]:
+                   connection_id: str = DEFAULT_CONNECTION, problems: list[Problem] | None = None,
+                   skipped: list[Problem] | None = None) -> dict[str, Cassette]:
     """Every function of one integration's `mocks/` folder, by function name."""
     problems = problems if problems is not None else []
+    skipped = skipped if skipped is not None else []
     mocks = folder / "mocks"
     base = _base_url(integration)
     calls: dict[str, list[Interaction]] = {}
@@ -258,24 +285,24 @@ def convert_legacy(folder: Path, integration: str, *, scenario: str = DEFAULT_SC
     nango_dir = mocks / "nango"
     for path in sorted(nango_dir.rglob("*.json")) if nango_dir.is_dir() else []:
         rel = path.relative_to(nango_dir).parts
+        if path.is_dir():
+            skipped.append(Problem(str(path), "a directory named *.json, not a recording; skipped"))
+            continue
         try:
             if len(rel) == 1 and path.stem in _SHARED_LEGACY:
                 shared[path.stem] = _read_json(path)
                 continue
-            if len(rel) < 4 or rel[1] != "proxy":
+            where = _legacy_target(rel, path.stem)
+            if where is None:
                 raise _Skip("not a proxy recording (expected nango/<method>/proxy/<endpoint>/...)")
-            method = rel[0]
-            if _HASH.fullmatch(path.stem):
-                function, endpoint_parts = rel[-2], rel[2:-2]
-            else:
-                function, endpoint_parts = path.stem, rel[2:-1]
+            method, function, endpoint_parts = where
             item = _legacy_entry(base, path, method, endpoint_parts)
             calls.setdefault(function, []).append(item)
         except _Skip as exc:
             problems.append(Problem(str(path), str(exc)))
     if (mocks / "paginate").is_dir():
-        problems.append(Problem(str(mocks / "paginate"),
-                                "the paginate/ folder is not read by Nango's replayer either; skipped"))
+        skipped.append(Problem(str(mocks / "paginate"),
+                               "the paginate/ folder is not read by Nango's replayer either; skipped"))
     functions = set(calls) | {p.name for p in mocks.iterdir() if p.is_dir() and p.name not in ("nango", "paginate")}
     out: dict[str, Cassette] = {}
     for function in sorted(functions):
@@ -324,43 +351,99 @@ def _split_flat(stem: str, integration: str | None) -> tuple[str, str]:
     return first, rest
 
 
+def scrub_cassette(cassette: Cassette) -> tuple[Cassette, Scrubber]:
+    """A converted recording scrubbed on its own (a fresh scrubber: nothing learned from another file).
+
+    Rules first (credential headers, cookie values, credential query and form fields, token-exchange
+    JSON fields), then every value they learned, everywhere in the file. Request bodies keep everything
+    else as Nango recorded them (a JSON `key` or `password` of provider data stays), so replay matches by
+    our key and by Nango's hash alike.
+    """
+    s = Scrubber()
+    staged = []
+    for item in cassette.interactions:
+        headers = {k: [s.header_rules(k, v) for v in vs] for k, vs in item.request_headers.items()}
+        ctype = next((v[0] for k, v in item.request_headers.items() if k.lower() == "content-type" and v), None)
+        rtype = next((v[0] for k, v in item.response_headers.items() if k.lower() == "content-type" and v), None)
+        uri = s.url_rules(item.uri)
+        body = s.body_rules(item.request_body, ctype, url=item.uri)
+        resp_headers = {k: [s.header_rules(k, v) for v in vs] for k, vs in item.response_headers.items()}
+        resp_body = s.body_rules(item.response_body, rtype, url=item.uri)
+        staged.append((item, uri, headers, body, ctype, resp_headers, resp_body, rtype))
+    if not s.values:
+        interactions = [replace(item, uri=uri, request_headers=headers,
+                                request_body=body if not isinstance(body, bytes) else item.request_body,
+                                response_headers=resp_headers, response_body=resp_body or item.response_body)
+                        for item, uri, headers, body, _, resp_headers, resp_body, _ in staged]
+        return Cassette(interactions, cassette.context), s
+    s.compile()
+    interactions = []
+    for item, uri, headers, body, ctype, resp_headers, resp_body, rtype in staged:
+        req_body = s.body_values(body, ctype)
+        interactions.append(replace(
+            item, uri=s.text(uri),
+            request_headers={k: [s.header_values(k, v) for v in vs] for k, vs in headers.items()},
+            request_body=req_body.decode("utf-8", "replace") if isinstance(req_body, bytes) else req_body,
+            response_headers={k: [s.header_values(k, v) for v in vs] for k, vs in resp_headers.items()},
+            response_body=s.body_values(resp_body, rtype) or item.response_body))
+    return Cassette(interactions, s.data(cassette.context)), s
+
+
+@dataclass
+class _Job:
+    kind: str  # unified | legacy
+    path: Path
+    integration: str
+    function: str | None = None
+
+
+ProgressFn = Callable[[int, int], None]
+
+
 def import_nango(source: Path, out_dir: Path, *, integration: str | None = None,
-                 scenario: str = DEFAULT_SCENARIO, connection_id: str = DEFAULT_CONNECTION) -> ImportReport:
-    """Convert everything under `source` into cassettes under `out_dir`; problems are collected, not raised."""
+                 scenario: str = DEFAULT_SCENARIO, connection_id: str = DEFAULT_CONNECTION,
+                 progress: ProgressFn | None = None) -> ImportReport:
+    """Convert everything under `source` into cassettes under `out_dir`; problems are collected, not raised.
+
+    Every name that becomes a path segment (scenario, integration, function; from options or from file
+    names) is checked before anything is written: a bad one is a `UsageError` (exit 2) and nothing is.
+    `progress(done, total)` is called after each job (one file, or one legacy integration folder).
+    """
+    check_name("scenario", scenario)
+    if integration is not None:
+        check_name("integration", integration)
     if not source.exists():
         raise UsageError(f"{source} does not exist",
                          hint="pass a .test.json file, an integration folder or a catalog folder")
     report = ImportReport()
-
-    def save(cassette: Cassette, integ: str, function: str, origin: Path) -> None:
-        path = out_dir / integ / function / f"{scenario}.yaml"
-        try:
-            write_cassette(path, cassette, Scrubber({}))
-        except HarnessError as exc:
-            report.problems.append(Problem(str(origin), str(exc)))
-            return
-        report.converted.append(Converted(path, integ, function, len(cassette.interactions), str(origin)))
+    jobs: list[_Job] = []
 
     def unified_file(path: Path, integ: str | None, *, in_tests: bool) -> None:
+        if path.is_dir():
+            report.skipped.append(Problem(str(path), "a directory named *.test.json, not a recording; skipped"))
+            return
         stem = path.name[: -len(".test.json")]
         try:
             if in_tests:
                 integ_name, function = integ or path.parent.parent.name, stem
             else:
                 integ_name, function = _split_flat(stem, integ)
-            save(convert_unified(path, integ_name, function, scenario=scenario, connection_id=connection_id),
-                 integ_name, function, path)
         except _Skip as exc:
             report.problems.append(Problem(str(path), str(exc)))
+            return
+        check_name("integration", integ_name, where=str(path))
+        check_name("function", function, where=str(path))
+        jobs.append(_Job("unified", path, integ_name, function))
 
     def integration_dir(folder: Path, integ: str) -> None:
+        check_name("integration", integ, where=str(folder))
         tests = folder / "tests"
         for path in sorted(tests.glob("*.test.json")) if tests.is_dir() else []:
             unified_file(path, integ, in_tests=True)
         if (folder / "mocks").is_dir():
-            for function, cassette in convert_legacy(folder, integ, scenario=scenario, connection_id=connection_id,
-                                                     problems=report.problems).items():
-                save(cassette, integ, function, folder / "mocks" / function)
+            for function in sorted(legacy_functions(folder)):
+                check_name("function", function, where=str(folder / "mocks"))
+            jobs.append(_Job("legacy", folder, integ))
 
     def walk(folder: Path, depth: int) -> None:
         if (folder / "tests").is_dir() or (folder / "mocks").is_dir():
@@ -373,8 +456,10 @@ def import_nango(source: Path, out_dir: Path, *, integration: str | None = None,
         for child in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
             if child.is_symlink():
                 # Nango's catalog aliases integrations with symlinks; converting them would duplicate.
-                report.problems.append(Problem(str(child), f"an alias of {child.resolve().name}; skipped"))
+                report.skipped.append(Problem(str(child), f"an alias of {child.resolve().name}; skipped"))
                 continue
+            if child.name.endswith(".json"):
+                continue  # a directory named *.test.json was reported above; others are not recordings
             walk(child, depth + 1)
 
     if source.is_file():
@@ -383,4 +468,35 @@ def import_nango(source: Path, out_dir: Path, *, integration: str | None = None,
         unified_file(source, integration, in_tests=source.parent.name == "tests")
     else:
         walk(source.resolve(), 0)
+
+    def save(cassette: Cassette, integ: str, function: str, origin: Path) -> None:
+        path = out_dir / integ / function / f"{scenario}.yaml"
+        if not inside(out_dir, path):
+            raise UsageError(f"{origin}: would write {path}, outside {out_dir}",
+                             hint="use letters, digits, dashes and underscores in names")
+        try:
+            scrubbed, scrubber = scrub_cassette(cassette)
+            write_cassette(path, scrubbed, scrubber)
+        except HarnessError as exc:
+            report.problems.append(Problem(str(origin), str(exc)))
+            return
+        report.converted.append(Converted(path, integ, function, len(cassette.interactions), str(origin)))
+
+    for done, job in enumerate(jobs, 1):
+        if job.kind == "unified":
+            assert job.function is not None
+            try:
+                cassette = convert_unified(job.path, job.integration, job.function, scenario=scenario,
+                                           connection_id=connection_id)
+            except _Skip as exc:
+                report.problems.append(Problem(str(job.path), str(exc)))
+            else:
+                save(cassette, job.integration, job.function, job.path)
+        else:
+            converted = convert_legacy(job.path, job.integration, scenario=scenario, connection_id=connection_id,
+                                       problems=report.problems, skipped=report.skipped)
+            for function, cassette in converted.items():
+                save(cassette, job.integration, function, job.path / "mocks" / function)
+        if progress is not None:
+            progress(done, len(jobs))
     return report

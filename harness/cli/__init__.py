@@ -7,6 +7,7 @@ with `--debug`.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,15 +15,33 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import EXIT_INTERRUPTED, HarnessError
+from ..errors import EXIT_INTERRUPTED, HarnessError, UsageError
 
 EXIT_INTERNAL = 70  # internal error (a bug in harness: please report it)
+# Commands that speak a protocol on stdout (their stream must stay the process's own).
+RAW_STDIO = frozenset({"mcp"})
 
 
 class HarnessGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        from ..secrets.redact import redacting_std_streams, redaction_scope
+
+        # Everything the command prints (its output, --json, error lines) loses the secrets its runs knew,
+        # unless --show-secrets asked otherwise for this one local run.
+        show = bool(ctx.params.get("show_secrets"))
+        # A protocol on stdio (`harness mcp`) writes its own framed bytes: results reach it redacted by the
+        # pipeline, so the stream itself is left alone.
+        words = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        raw = bool(words) and words[0] in RAW_STDIO
+        with redaction_scope(show=show), redacting_std_streams(active=not show and not raw):
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug")) or "--debug" in sys.argv
         try:
+            if ctx.params.get("show_secrets") and os.environ.get("CI"):
+                raise UsageError("--show-secrets is refused under CI (it is for one local run)",
+                                 hint="unset CI, or drop --show-secrets")
             return super().invoke(ctx)
         except HarnessError as exc:
             if debug:
@@ -47,8 +66,10 @@ class HarnessGroup(click.Group):
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Project folder (default: found from the current folder).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--show-secrets", is_flag=True,
+              help="Print known secret values as they are, for this one local run (refused under CI).")
 @click.pass_context
-def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
+def main(ctx: click.Context, project: Path | None, debug: bool, show_secrets: bool) -> None:
     """Dry-run, record and test integration functions (syncs, actions, webhooks, event functions).
 
     \b
@@ -62,7 +83,7 @@ def main(ctx: click.Context, project: Path | None, debug: bool) -> None:
       70 internal error (a bug in harness)
       130 interrupted
     """
-    ctx.obj = {"project": project, "debug": debug}
+    ctx.obj = {"project": project, "debug": debug, "show_secrets": show_secrets}
 
 
 def _register() -> None:

@@ -139,7 +139,7 @@ def show(ctx: click.Context, target: str, scenario: str) -> None:
 def _lint_one(path: Path, text: str) -> tuple[Cassette | None, list[str]]:
     from ..cassettes.format import load_cassette
     from ..cassettes.matching import interaction_key
-    from ..http.scrub import PLACEHOLDER, RULE_HEADERS, secret_shapes
+    from ..secrets.rules import COOKIE_HEADERS, RULE_HEADERS, header_is_scrubbed, secret_shapes
 
     findings: list[str] = []
     try:
@@ -151,7 +151,8 @@ def _lint_one(path: Path, text: str) -> tuple[Cassette | None, list[str]]:
     seen: dict[tuple[Any, ...], int] = {}
     for n, item in enumerate(cassette.interactions):
         for name, values in item.request_headers.items():
-            if name.lower() in RULE_HEADERS and any(not v.startswith(PLACEHOLDER[:-1]) for v in values):
+            if (name.lower() in RULE_HEADERS | COOKIE_HEADERS
+                    and not all(header_is_scrubbed(name, v) for v in values)):
                 findings.append(f"secret: interaction #{n} sends an unscrubbed {name} header")
         key = (interaction_key(item), item.status, item.response_body)
         if key in seen:
@@ -209,7 +210,7 @@ def lint(ctx: click.Context, targets: tuple[str, ...], scenario: str, replay_the
 def prune(ctx: click.Context, target: str, scenario: str, dry_run: bool) -> None:
     """Replay a cassette and drop the interactions the replay did not use (the file is rewritten atomically)."""
     from ..cassettes.format import Cassette, load_cassette, write_cassette
-    from ..http.scrub import Scrubber
+    from ..secrets.scrubber import Scrubber
 
     project = project_of(ctx)
     path = _resolve(project, target, scenario)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -25,7 +28,9 @@ def import_nango_cmd(ctx: click.Context, path: Path, out: Path | None, integrati
 
     PATH is one .test.json file, one integration folder, or any folder holding them (a whole catalog).
     Every file that cannot be converted is reported with the reason; the rest is converted anyway, and
-    the command then exits 3.
+    the command then exits 3. Aliases (symlinked integrations), paginate/ folders and directories named
+    *.json are reported as skipped, not as failures. A bad name (--scenario, --integration, or a file
+    name such as `..`) is exit 2 before anything is written.
     """
     from ..cassettes.nango_import import import_nango
     from ..errors import CassetteError
@@ -41,11 +46,35 @@ def import_nango_cmd(ctx: click.Context, path: Path, out: Path | None, integrati
 
         def shown(p: Path) -> str:
             return str(p)
-    report = import_nango(path, out_dir, integration=integration, scenario=scenario, connection_id=connection_id)
+    with _progress() as progress:
+        report = import_nango(path, out_dir, integration=integration, scenario=scenario,
+                              connection_id=connection_id, progress=progress)
     for item in report.converted:
         click.echo(f"{item.integration}/{item.function}: {shown(item.path)} ({item.interactions} interaction(s))")
+    for skipped in report.skipped:
+        click.echo(f"skipped: {skipped}", err=True)
     for problem in report.problems:
         click.echo(f"not converted: {problem}", err=True)
-    click.echo(f"{len(report.converted)} converted, {len(report.problems)} not converted", err=True)
+    click.echo(f"{len(report.converted)} converted, {len(report.problems)} not converted, "
+               f"{len(report.skipped)} skipped", err=True)
     if report.problems:
         ctx.exit(CassetteError.exit_code)
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr while a catalog converts, only on a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("import-nango"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("import", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

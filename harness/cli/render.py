@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import IO, Any, cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,7 +19,13 @@ def _j(value: Any) -> str:
 
 
 def render_result(result: RunResult, *, show: int = 20, console: Console | None = None) -> None:
-    out = console or Console(highlight=False, soft_wrap=True)
+    """The readable report; every line goes through the redaction of the command's known secrets."""
+    import sys
+
+    from ..secrets.redact import RedactingStream
+
+    stream = sys.stdout if isinstance(sys.stdout, RedactingStream) else RedactingStream(sys.stdout)
+    out = console or Console(file=cast(IO[str], stream), highlight=False, soft_wrap=True)
     status_style = {"success": "green", "failed": "red", "invalid": "red"}[result.status]
     where = f" ({result.cassette})" if result.cassette else ""
     out.print(f"[bold]{result.integration}/{result.function}[/]  {result.function_type}  "
@@ -84,3 +90,5 @@ def render_result(result: RunResult, *, show: int = 20, console: Console | None 
         out.print(f"[green]recorded {escape(result.cassette or '')}[/]")
     elif result.mode == "record":
         out.print("[yellow]nothing recorded: the run did not succeed[/]")
+    if console is None:
+        stream.flush()

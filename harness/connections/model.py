@@ -13,7 +13,9 @@ from ..providers.templates import render_base_url
 CREDENTIAL_TYPES = ("OAUTH2", "OAUTH2_CC", "APP", "API_KEY", "BASIC", "JWT", "CUSTOM", "NONE")
 
 # Credential fields that identify rather than authorize; everything else string-valued is a secret.
-_NOT_SECRET = {"type", "expires_at", "token_type", "scope", "scopes", "username", "client_id", "expires_in"}
+NOT_SECRET_CREDENTIALS = frozenset({"type", "expires_at", "token_type", "scope", "scopes", "username", "client_id",
+                                    "expires_in"})
+_NOT_SECRET = NOT_SECRET_CREDENTIALS
 MIN_SECRET_LENGTH = 6
 
 
@@ -45,7 +47,11 @@ class Connection:
                               hint="set them, or put them in the project's .env file; replays need none")
 
     def secrets(self) -> dict[str, str]:
-        """name -> secret value, for scrubbing recordings (values shorter than 6 characters are ignored)."""
+        """name -> secret value, for scrubbing recordings and outputs: every credential value (values shorter
+        than 6 characters are ignored), the base URL's userinfo, and the secret-shaped fields of
+        connection_config and metadata (see `harness.secrets.connection_secrets`)."""
+        from ..secrets.fields import ALWAYS_SECRET_CONFIG, base_url_secret, secret_fields
+
         found: dict[str, str] = {}
 
         def walk(prefix: str, value: Any) -> None:
@@ -64,15 +70,28 @@ class Connection:
         if self.auth_type == "BASIC" and isinstance(user, str):
             pair = f"{user}:{password or ''}".encode()
             found["basic"] = base64.b64encode(pair).decode()
+        url_secret = base_url_secret(self.base_url)
+        if url_secret is not None and len(url_secret) >= MIN_SECRET_LENGTH:
+            found.setdefault("base_url.password", url_secret)
+        for path, value in secret_fields(self.connection_config, "connection_config",
+                                         names=ALWAYS_SECRET_CONFIG).items():
+            found.setdefault(path, value)
+        for path, value in secret_fields(self.metadata or {}, "metadata").items():
+            found.setdefault(path, value)
         return found
 
     def with_placeholders(self) -> Connection:
-        """A copy whose secret credential values are their scrub placeholders (what a replay runs with).
+        """A copy whose secrets are their scrub placeholders (what a replay runs with): credentials, the
+        base URL's userinfo and the secret-shaped connection_config and metadata fields.
 
         A replayed function then sends exactly what the scrubbed recording holds, whether or not the real
-        secrets are available.
+        secrets are available. A value shared by several fields takes the placeholder of its first name, as
+        the scrubber names it.
         """
-        from ..http.scrub import placeholder
+        from ..secrets.fields import ALWAYS_SECRET_CONFIG, secret_fields
+        from ..secrets.scrubber import Scrubber, is_placeholder, placeholder
+
+        first = {v: k for k, v in reversed(list(self.secrets().items()))}
 
         def walk(prefix: str, value: Any) -> Any:
             if isinstance(value, dict):
@@ -80,9 +99,31 @@ class Connection:
                         for k, v in value.items()}
             if isinstance(value, list):
                 return [walk(f"{prefix}.{i}", v) for i, v in enumerate(value)]
-            return placeholder(prefix) if isinstance(value, str) else value
+            if isinstance(value, str) and not is_placeholder(value):
+                return placeholder(first.get(value, prefix))
+            return value
 
-        return replace(self, credentials=walk("", self.credentials), unresolved={})
+        def fields(value: Any, prefix: str, names: frozenset[str] = frozenset()) -> Any:
+            found = secret_fields(value, prefix, names=names)
+
+            def swap(item: Any, path: str) -> Any:
+                if path in found:
+                    return placeholder(first.get(found[path], path))
+                if isinstance(item, dict):
+                    return {k: swap(v, f"{path}.{k}") for k, v in item.items()}
+                if isinstance(item, list):
+                    return [swap(v, f"{path}.{n}") for n, v in enumerate(item)]
+                return item
+
+            return swap(value, prefix) if found else value
+
+        base_url = self.base_url
+        if base_url and "@" in base_url:
+            base_url = Scrubber(self.secrets()).url_rules(base_url, followable=True)
+        metadata = fields(self.metadata, "metadata") if self.metadata is not None else None
+        return replace(self, credentials=walk("", self.credentials), unresolved={}, base_url=base_url,
+                       connection_config=fields(self.connection_config, "connection_config", ALWAYS_SECRET_CONFIG),
+                       metadata=metadata)
 
     def template_scope(self) -> dict[str, Any]:
         creds = self.credentials

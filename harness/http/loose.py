@@ -12,8 +12,8 @@ import httpx
 from ..cassettes.format import Cassette
 from ..cassettes.matching import InteractionIndex, request_key
 from ..errors import ReplayMissError
+from ..secrets.scrubber import Scrubber
 from .replay import recorded_response
-from .scrub import Scrubber
 
 
 class LooseReplayTransport(httpx.AsyncBaseTransport):

@@ -3,6 +3,10 @@
 It also notes when each exchange started (from the transport's creation, the start of the run), which retry
 of a call it was (the context marks its requests with `harness_attempt`) and, when the fault injector below
 answered it, the fault's spec (`harness_fault` on the response or the exception).
+
+In a live run it also lets the scrubber learn what the traffic reveals (a cookie the server sets, the
+tokens of an OAuth exchange the function makes), so the run's outputs are redacted of them even when
+nothing is recorded.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable
 import httpx
 
 from ..result import Exchange
-from .scrub import Scrubber
+from ..secrets.scrubber import Scrubber
 
 
 class ObservingTransport(httpx.AsyncBaseTransport):
@@ -38,12 +42,28 @@ class ObservingTransport(httpx.AsyncBaseTransport):
                                            self.source, error=type(exc).__name__, at_ms=at_ms, attempt=attempt,
                                            fault=getattr(exc, "harness_fault", None)))
             raise
+        if self.source == "live":
+            await self._learn(request, response)
         self.exchanges.append(Exchange(request.method, url, response.status_code,
                                        (time.perf_counter() - started) * 1000, self.source, at_ms=at_ms,
                                        attempt=attempt, fault=response.extensions.get("harness_fault")))
         if self.on_exchange is not None:
             self.on_exchange()
         return response
+
+    async def _learn(self, request: httpx.Request, response: httpx.Response) -> None:
+        s, target = self.scrubber, str(request.url)
+        for name, value in request.headers.multi_items():
+            s.header_rules(name, value)
+        content = request.content if isinstance(request.stream, httpx.ByteStream) else b""
+        if content:
+            s.body_rules(content.decode("utf-8", "replace"), request.headers.get("content-type"), url=target)
+        for name, value in response.headers.multi_items():
+            s.header_rules(name, value)
+        ctype = response.headers.get("content-type") or ""
+        if "json" in ctype or "x-www-form-urlencoded" in ctype:
+            body = await response.aread()
+            s.body_rules(body.decode("utf-8", "replace"), ctype, url=target)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -1,8 +1,10 @@
 """The replay transport: answers every request from a cassette and never opens a socket.
 
-Each incoming request is scrubbed exactly as the recorder scrubbed it, then looked up in the cassette's
-index in constant time. A miss raises `ReplayMissError` naming the closest recorded request and what
-differs; misses are also kept, so a function that swallows the error still fails its run.
+Each incoming request is scrubbed exactly as the recorder scrubbed it (rules aim at credentials only, so a
+JSON field named `key` or `token` is matched as it is), then looked up in the cassette's index in constant
+time; Nango's request hash (converted recordings) is computed from the body as the function sent it. A
+miss raises `ReplayMissError` naming the closest recorded request and what differs; misses are also kept,
+so a function that swallows the error still fails its run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ..cassettes.format import Cassette, Interaction
 from ..cassettes.matching import InteractionIndex, Key, describe, request_key
 from ..cassettes.nango_hash import identity, identity_hash
 from ..errors import ReplayMissError
-from .scrub import Scrubber
+from ..secrets.scrubber import Scrubber
 
 
 def _raw(text: str) -> bytes:
@@ -52,14 +54,22 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         """The recorded response for `request` (consumed), or None and the request's key on a miss."""
         raw = await request.aread()
         ctype = request.headers.get("content-type")
+        s = self.scrubber
+        # The recorder learned from the request's credential headers before scrubbing the rest: so does this.
+        for name, value in request.headers.multi_items():
+            s.header_rules(name, value)
+        text: str | None = None
         body: str | None = None
         if raw:
             try:
-                body = self.scrubber.body(raw.decode("utf-8"), ctype)
+                text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                body = raw.decode("utf-8", "replace")
-        key = request_key(request.method, self.scrubber.url(str(request.url)), body, ctype)
-        nango_hash = self._nango_hash(request, body) if self.index.by_nango_hash else None
+                text = raw.decode("utf-8", "replace")
+            scrubbed = s.body(text, ctype, url=str(request.url))
+            body = scrubbed.decode("utf-8", "replace") if isinstance(scrubbed, bytes) else scrubbed
+        key = request_key(request.method, s.url(str(request.url)), body, ctype)
+        # Nango hashed the body its function sent, unscrubbed: so is this hash.
+        nango_hash = self._nango_hash(request, text) if self.index.by_nango_hash else None
         match = self.index.take(key, nango_hash)
         if match is None:
             return None, key

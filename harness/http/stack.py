@@ -29,6 +29,7 @@ from ..connections.model import Connection
 from ..errors import ReplayMissError, UsageError
 from ..providers.catalog import Provider
 from ..result import Exchange, Issue, RunError
+from ..secrets.scrubber import Scrubber
 from .episodes import NewEpisodesTransport
 from .faults import Fault, FaultTransport, unfired_error, unfired_issues
 from .guard import WriteGuardTransport
@@ -38,7 +39,6 @@ from .nango_proxy import NangoProxyTransport
 from .observe import ObservingTransport
 from .recording import RecordingTransport
 from .replay import ReplayTransport
-from .scrub import Scrubber
 
 MODES = ("live", "record", "replay", "loose")
 

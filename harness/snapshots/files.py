@@ -13,11 +13,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
 
 from ..errors import HarnessError
+
+if TYPE_CHECKING:
+    from ..secrets.scrubber import Scrubber
 
 # How many levels of each top-level key are spread over lines before values go compact on one line.
 _EXPAND = {"records": 2, "updates": 2, "deletes": 2, "checkpoints": 2, "metadata": 2, "counts": 1,
@@ -128,3 +131,16 @@ def load_snapshot(path: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     return parse_snapshot(text, str(path))
+
+
+def write_snapshot(path: Path, text: str, scrubber: Scrubber) -> None:
+    """Write a snapshot atomically after the final scan: one holding a known secret (in any encoding) is
+    refused with the JSON path of the place (`SecretLeakError`, exit 3) and nothing is written. For a
+    replay, `harness.secrets.connection_secrets.project_scrubber(project)` knows the secrets of the project's
+    connections.
+    """
+    from ..atomic import write_atomic
+    from ..secrets.scan import check_document
+
+    check_document(path, text, scrubber)
+    write_atomic(path, text)

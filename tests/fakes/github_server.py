@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, quote, unquote, unquote_plus, urlencode, urlsplit
 
 from .server_base import Received as RecordedRequest
@@ -64,6 +64,9 @@ class _Response:
     status: int
     payload: object
     headers: dict[str, str] = field(default_factory=dict)
+    # `/mirror`: repeated headers (several Set-Cookie) and a body sent as these exact bytes.
+    header_list: list[tuple[str, str]] = field(default_factory=list)
+    raw: bytes | None = None
 
 
 @dataclass
@@ -342,6 +345,7 @@ class FakeGitHub:
                 },
             ),
             (re.compile(r"^/user$"), {"GET": lambda m: _Response(200, {"login": "octocat", "id": 1})}),
+            (re.compile(r"^/mirror$"), {"POST": lambda m: self._mirror(request)}),
             (
                 re.compile(r"^/echo$"),
                 {
@@ -372,6 +376,25 @@ class FakeGitHub:
                 "token_seen": token,
             },
         )
+
+    # What `/mirror` fills in for `{{name}}`: values only the server knows (it issues them).
+    MIRROR_VALUES: ClassVar[dict[str, str]] = {"session": "SERVERSESSION-abc123", "signature": "SRVSIG-8d7f6e5a4b",
+                                                "fresh_access": "fresh-token-abcdef-123",
+                                                "fresh_refresh": "fresh-r-987654"}
+
+    def _mirror(self, request: RecordedRequest) -> _Response:
+        """Answers what the request asks for: `{status, headers: [[name, value]...], body, encoding}`
+        (a server that sets cookies, redirects, links or answers in UTF-16, on demand); `{{session}}`,
+        `{{signature}}`, `{{fresh_access}}`, `{{fresh_refresh}}` become values the server issues."""
+
+        def fill(text: str) -> str:
+            return re.sub(r"\{\{(\w+)\}\}", lambda m: self.MIRROR_VALUES.get(m.group(1), m.group(0)), text)
+
+        spec = json.loads(request.body or b"{}")
+        encoding = spec.get("encoding", "utf-8")
+        body = fill(str(spec.get("body", ""))).encode(encoding)
+        pairs = [(str(k), fill(str(v))) for k, v in spec.get("headers", [])]
+        return _Response(int(spec.get("status", 200)), None, header_list=pairs, raw=body)
 
     def _list_issues(self, request: RecordedRequest, match: re.Match[str]) -> _Response:
         query = request.query
@@ -680,13 +703,14 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _send(self, response: _Response) -> None:
-        payload = json.dumps(response.payload).encode("utf-8")
+        payload = response.raw if response.raw is not None else json.dumps(response.payload).encode("utf-8")
         self.send_response(response.status)
-        for name, value in response.headers.items():
+        for name, value in [*response.headers.items(), *response.header_list]:
             self.send_header(name, value)
         # Injected failures may bring their own Content-Type (e.g. to test
         # non-JSON error pages); a second header would be ambiguous.
-        if not any(name.lower() == "content-type" for name in response.headers):
+        names = [*response.headers, *(k for k, _ in response.header_list)]
+        if not any(name.lower() == "content-type" for name in names):
             self.send_header("Content-Type", _JSON_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
