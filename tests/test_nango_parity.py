@@ -122,3 +122,38 @@ def test_paths_take_lodash_brackets() -> None:
     assert get_path(body, "wrap[0].list") == [1, 2]
     assert get_path(body, "@odata.nextLink") == "u"  # the whole path as one key first, as lodash does
     assert get_path(body, "wrap[1].list") is None
+
+
+def _replay(context: dict[str, object], body: bytes) -> int:
+    import asyncio
+
+    import httpx
+
+    from harness.cassettes.format import Cassette, Interaction
+    from harness.errors import ReplayMissError
+    from harness.http.replay import ReplayTransport
+    from harness.secrets.scrubber import Scrubber
+
+    recorded = Interaction("POST", "https://api.example.com/tasks", {"content-type": ["application/json"]},
+                           '{"name":"x","due":"2026-01-01"}', 201, "Created",
+                           {"content-type": ["application/json"]}, '{"id":"1"}')
+    transport = ReplayTransport(Cassette([recorded], context), Scrubber({}))
+
+    async def send() -> int:
+        async with httpx.AsyncClient(transport=transport) as client:
+            return (await client.post("https://api.example.com/tasks", content=body,
+                                      headers={"content-type": "application/json"})).status_code
+
+    try:
+        return asyncio.run(send())
+    except ReplayMissError:
+        return 0
+
+
+def test_json_key_order_matters_only_for_recordings_that_came_from_nango() -> None:
+    same, reordered = b'{"name":"x","due":"2026-01-01"}', b'{"due":"2026-01-01","name":"x"}'
+    nango = {"source": "nango-unified", "connection": {"connection_id": "n", "base_url": "https://api.example.com"}}
+    assert _replay(nango, same) == 201
+    assert _replay(nango, reordered) == 0  # Nango's replayer refuses it too
+    ours = {"connection": {"connection_id": "c", "base_url": "https://api.example.com"}}
+    assert _replay(ours, reordered) == 201  # harness's own recordings compare JSON bodies semantically

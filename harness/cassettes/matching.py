@@ -20,7 +20,10 @@ from .format import Interaction
 Key = tuple[str, str, tuple[tuple[str, str], ...], str]
 
 
-def canonical_body(body: str | bytes | None, content_type: str | None = None) -> str:
+def canonical_body(body: str | bytes | None, content_type: str | None = None, *, ordered: bool = False) -> str:
+    """The body as matching compares it: JSON re-serialized compactly (keys sorted, unless `ordered`: Nango's
+    replayer refuses a body whose keys come in another order, so its recordings match that way), form
+    fields sorted, anything else as text."""
     if body is None:
         return ""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
@@ -29,7 +32,7 @@ def canonical_body(body: str | bytes | None, content_type: str | None = None) ->
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
         try:
-            return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            return json.dumps(json.loads(text), sort_keys=not ordered, separators=(",", ":"), ensure_ascii=False)
         except (ValueError, RecursionError):
             return text  # not JSON (or nested past what the parser takes): compared as text
     if content_type and "x-www-form-urlencoded" in content_type.lower():
@@ -42,10 +45,11 @@ def query_pairs(query: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(parse_qsl(query, keep_blank_values=True), key=lambda kv: kv[0]))
 
 
-def request_key(method: str, uri: str, body: str | bytes | None, content_type: str | None = None) -> Key:
+def request_key(method: str, uri: str, body: str | bytes | None, content_type: str | None = None, *,
+                ordered: bool = False) -> Key:
     parts = urlsplit(uri)
     path = unquote(parts.path) or "/"
-    return (method.upper(), path, query_pairs(parts.query), canonical_body(body, content_type))
+    return (method.upper(), path, query_pairs(parts.query), canonical_body(body, content_type, ordered=ordered))
 
 
 def _content_type(headers: dict[str, list[str]]) -> str | None:
@@ -55,8 +59,15 @@ def _content_type(headers: dict[str, list[str]]) -> str | None:
     return None
 
 
-def interaction_key(item: Interaction) -> Key:
-    return request_key(item.method, item.uri, item.request_body, _content_type(item.request_headers))
+def interaction_key(item: Interaction, *, ordered: bool = False) -> Key:
+    return request_key(item.method, item.uri, item.request_body, _content_type(item.request_headers),
+                       ordered=ordered)
+
+
+def key_order_matters(context: dict[str, Any] | None) -> bool:
+    """Whether a cassette's JSON request bodies match with their key order (those converted from Nango)."""
+    source = (context or {}).get("source")
+    return isinstance(source, str) and source.startswith("nango")
 
 
 def describe(key: Key) -> str:
@@ -96,9 +107,9 @@ def _score(wanted: Key, have: Key) -> tuple[int, int, int, int]:
     return (wanted[0] == have[0], wanted[1] == have[1], same_query, wanted[3] == have[3])
 
 
-def _checked_key(n: int, item: Interaction, source: str | None) -> Key:
+def _checked_key(n: int, item: Interaction, source: str | None, ordered: bool = False) -> Key:
     try:
-        return interaction_key(item)
+        return interaction_key(item, ordered=ordered)
     except ValueError as exc:  # urlsplit: an invalid IPv6 host, a bad port...
         raise CassetteError(f"{source or 'the recording'}: interaction #{n}: its uri {item.uri[:80]!r} is not a "
                             f"valid URL ({exc})", hint="fix the cassette or re-record it with --record") from None
@@ -113,12 +124,13 @@ class Match:
 class InteractionIndex:
     """Recorded interactions by request key, each key's responses in recording order."""
 
-    def __init__(self, interactions: list[Interaction], source: str | None = None) -> None:
+    def __init__(self, interactions: list[Interaction], source: str | None = None, *, ordered: bool = False) -> None:
         self.interactions = interactions
+        self.ordered = ordered
         try:
-            self.keys = [interaction_key(i) for i in interactions]
+            self.keys = [interaction_key(i, ordered=ordered) for i in interactions]
         except ValueError:
-            self.keys = [_checked_key(n, item, source) for n, item in enumerate(interactions)]
+            self.keys = [_checked_key(n, item, source, ordered) for n, item in enumerate(interactions)]
         self._queues: dict[Key, deque[int]] = {}
         for n, key in enumerate(self.keys):
             self._queues.setdefault(key, deque()).append(n)

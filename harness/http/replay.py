@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from ..cassettes.format import Cassette, Interaction
-from ..cassettes.matching import InteractionIndex, Key, describe, request_key
+from ..cassettes.matching import InteractionIndex, Key, describe, key_order_matters, request_key
 from ..cassettes.nango_hash import identity, identity_hash
 from ..errors import ReplayMissError
 from ..secrets.scrubber import Scrubber
@@ -39,7 +39,9 @@ class ReplayTransport(httpx.AsyncBaseTransport):
     def __init__(self, cassette: Cassette, scrubber: Scrubber) -> None:
         self.cassette = cassette
         self.scrubber = scrubber
-        self.index = InteractionIndex(cassette.interactions, str(cassette.path) if cassette.path else None)
+        self.ordered = key_order_matters(cassette.context)
+        self.index = InteractionIndex(cassette.interactions, str(cassette.path) if cassette.path else None,
+                                      ordered=self.ordered)
         self.misses: list[ReplayMissError] = []
         base = ((cassette.context.get("connection") or {}).get("base_url") or "") if cassette.context else ""
         self._base_path = urlsplit(str(base)).path.rstrip("/")
@@ -67,7 +69,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
                 text = raw.decode("utf-8", "replace")
             scrubbed = s.body(text, ctype, url=str(request.url))
             body = scrubbed.decode("utf-8", "replace") if isinstance(scrubbed, bytes) else scrubbed
-        key = request_key(request.method, s.url(str(request.url)), body, ctype)
+        key = request_key(request.method, s.url(str(request.url)), body, ctype, ordered=self.ordered)
         # Nango hashed the body its function sent, unscrubbed: so is this hash.
         nango_hash = self._nango_hash(request, text) if self.index.by_nango_hash else None
         match = self.index.take(key, nango_hash)
