@@ -7,15 +7,14 @@ import sys
 
 import click
 
-from .options import project_of
+from .options import mode_flags, project_of
 
 
 @click.command()
 @click.argument("function")
 @click.argument("connection")
-@click.option("--live", "mode", flag_value="live", help="Run against the provider (read-only GETs).")
-@click.option("--replay", "mode", flag_value="replay",
-              help="Run from the recording (resumed runs need their requests recorded).")
+@mode_flags("live", "replay", help={"live": "Run against the provider (read-only GETs; the default).",
+                                    "replay": "Run from the recording (resumed runs need their requests recorded)."})
 @click.option("--integration", default=None)
 @click.option("--points", type=click.IntRange(min=1), default=20, show_default=True,
               help="At most this many interruption points (spread over the run's checkpoints).")
@@ -40,4 +39,7 @@ def check(ctx: click.Context, function: str, connection: str, mode: str | None, 
             if not finding.ok and finding.details.get("differences"):
                 click.echo(f"     {json.dumps(finding.details['differences'])}")
     if not report.ok:
+        failed = [f.check for f in report.findings if not f.ok]
+        click.echo(f"error: {report.function}: {len(failed)} check(s) failed ({', '.join(dict.fromkeys(failed))})",
+                   err=True)
         ctx.exit(EXIT_FAILED)
