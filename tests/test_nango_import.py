@@ -253,7 +253,7 @@ def test_files_that_cannot_be_converted_are_reported_and_the_rest_converts(
     assert "a request-hash file needs {method, endpoint, requestIdentity, response}; this one has keys data, status" \
         in err
     assert "github-app: an alias of github; skipped" in err
-    assert "1 converted, 7 not converted" in err
+    assert "error: 7 file(s) not converted (1 converted)" in err
     assert sorted(p.name for p in (root / "cassettes").rglob("*.yaml")) == ["nango.yaml"]
 
 

@@ -27,15 +27,17 @@ def check(ctx: click.Context, function: str, connection: str, mode: str | None, 
     from ..errors import EXIT_FAILED
     from ..invariants import check_request
     from ..pipeline import RunRequest
+    from .failures import relativize
 
+    project = project_of(ctx)
     report = check_request(RunRequest(function=function, connection_id=connection, integration=integration,
-                                      mode=mode or "live", project=project_of(ctx)), max_points=points)
+                                      mode=mode or "live", project=project), max_points=points)
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:
         for finding in report.findings:
             mark = click.style("ok  ", fg="green") if finding.ok else click.style("FAIL", fg="red")
-            click.echo(f"{mark} {finding.check:<10} {finding.message}")
+            click.echo(f"{mark} {finding.check:<10} {relativize(finding.message, project.root)}")
             if not finding.ok and finding.details.get("differences"):
                 click.echo(f"     {json.dumps(finding.details['differences'])}")
     if not report.ok:

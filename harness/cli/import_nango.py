@@ -18,9 +18,12 @@ from .options import project_of
 @click.option("--scenario", default="nango", show_default=True, help="Scenario name of the converted cassettes.")
 @click.option("--connection", "connection_id", default="nango", show_default=True,
               help="Connection id stored in the cassettes (what `harness dryrun FUNCTION CONNECTION` names).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {converted: [{integration, function, path, interactions, source}], problems: "
+                   "[{source, reason}]} as one JSON document.")
 @click.pass_context
 def import_nango_cmd(ctx: click.Context, path: Path, out: Path | None, integration: str | None, scenario: str,
-                     connection_id: str) -> None:
+                     connection_id: str, as_json: bool) -> None:
     """Convert Nango's tests/<function>.test.json files and legacy mocks/ folders under PATH.
 
     PATH is one .test.json file, one integration folder, or any folder holding them (a whole catalog).
@@ -42,10 +45,21 @@ def import_nango_cmd(ctx: click.Context, path: Path, out: Path | None, integrati
         def shown(p: Path) -> str:
             return str(p)
     report = import_nango(path, out_dir, integration=integration, scenario=scenario, connection_id=connection_id)
-    for item in report.converted:
-        click.echo(f"{item.integration}/{item.function}: {shown(item.path)} ({item.interactions} interaction(s))")
-    for problem in report.problems:
-        click.echo(f"not converted: {problem}", err=True)
-    click.echo(f"{len(report.converted)} converted, {len(report.problems)} not converted", err=True)
+    if as_json:
+        import json
+        import sys
+
+        doc = {"converted": [{"integration": c.integration, "function": c.function, "path": shown(c.path),
+                              "interactions": c.interactions, "source": c.source} for c in report.converted],
+               "problems": [{"source": p.source, "reason": p.reason} for p in report.problems]}
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for item in report.converted:
+            click.echo(f"{item.integration}/{item.function}: {shown(item.path)} ({item.interactions} interaction(s))")
+        for problem in report.problems:
+            click.echo(f"not converted: {problem}", err=True)
     if report.problems:
+        click.echo(f"error: {len(report.problems)} file(s) not converted ({len(report.converted)} converted)",
+                   err=True)
         ctx.exit(CassetteError.exit_code)
+    click.echo(f"{len(report.converted)} converted, 0 not converted", err=True)

@@ -38,6 +38,28 @@ def _static_errors(exc: Exception) -> None:
         click.echo(f"error: {finding}", err=True)
 
 
+def _check_out(project: Project, path: Path) -> None:
+    """`-o` may create folders inside the project only: outside it, the folder must already exist."""
+    from ..errors import UsageError
+
+    target = path if path.is_absolute() else Path.cwd() / path
+    if target.is_dir():
+        raise UsageError(f"-o: {path} is a folder", hint="name the zip file, e.g. -o dist/bundle.zip")
+    folder = target.parent
+    if folder.is_dir():
+        return
+    root = project.root.resolve()
+    inside = folder.resolve() == root or root in folder.resolve().parents
+    if not inside:
+        raise UsageError(f"-o: folder {folder} does not exist (harness creates folders only inside the project)",
+                         hint="create it first, or write the zip inside the project")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"-o: {project.relative(existing)} is a file, so {project.relative(folder)} cannot be created")
+
+
 @click.command("compile")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest on stdout as well.")
 @click.pass_context
@@ -68,6 +90,8 @@ def package_cmd(ctx: click.Context, out: Path | None) -> None:
     from ..packaging.static_checks import StaticCheckError
 
     project = project_of(ctx)
+    path = out or project.state_dir / "bundle.zip"
+    _check_out(project, path)
     manifest = _compile(project)
     write_manifest(project, manifest)
     try:
@@ -75,7 +99,6 @@ def package_cmd(ctx: click.Context, out: Path | None) -> None:
     except StaticCheckError as exc:
         _static_errors(exc)
         raise
-    path = out or project.state_dir / "bundle.zip"
     write_atomic(path, bundle.data)
     click.echo(f"packaged {len(bundle.files)} file(s) -> {project.relative(path)} (sha256 {bundle.sha256[:16]})")
 
