@@ -57,7 +57,11 @@ class HarnessGroup(click.Group):
         except HarnessError as exc:
             if debug:
                 raise
-            click.echo(one_line(exc.message, exc.hint, root=_root(ctx)), err=True)
+            root = _root(ctx)
+            # An error that lists several problems (compile, static checks, settings): each on its own line.
+            for problem in (getattr(exc, "problems", None) or getattr(exc, "findings", None) or [])[1:]:
+                click.echo(one_line(str(problem), root=root), err=True)
+            click.echo(one_line(exc.message, exc.hint, root=root), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
