@@ -237,7 +237,7 @@ def test_dev_tools_over_stdio(example: Path) -> None:
                     item.pop("at_ms", None)
             assert doc == same  # the JSON `harness dryrun --json` prints
 
-            tests = await session.call_tool("run_tests", {"function": ["issues"]})
+            tests = await session.call_tool("run_tests", {"function": ["issues"], "scenario": ["default"]})
             assert tests.is_error
             report = tests.structured_content
             assert report["passed"] is False and report["counts"] == {"passed": 0, "failed": 1, "error": 0}
