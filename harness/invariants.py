@@ -186,7 +186,8 @@ def check_request(req: RunRequest, *, points: list[int] | None = None, max_point
     prepared = prepare(req)
     definition = prepared.definition
     if not isinstance(definition, SyncDefinition):
-        raise UsageError(f"{definition.qualified_name} is a {definition.type}; `harness check` checks syncs",
+        article = "an" if definition.type[0] in "aeio" else "a"
+        raise UsageError(f"{definition.qualified_name} is {article} {definition.type}; `harness check` checks syncs",
                          hint="fuzz actions with `harness fuzz`")
 
     def run(**overrides: Any) -> RunResult:

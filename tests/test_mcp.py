@@ -191,7 +191,7 @@ def test_actions_over_streamable_http(example: Path) -> None:
 
 def test_bad_invocations_are_usage_errors(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
-    for args, message in ((["mcp", "--dev", "--live"], "--live only apply to the action server"),
+    for args, message in ((["mcp", "--dev", "--live"], "--live applies only to the action server"),
                           (["mcp", "--allow-writes"], "--allow-writes needs --live"),
                           (["mcp", "--scenario", "../up"], "bad scenario name '../up' in --scenario")):
         res = runner.invoke(main, ["--project", str(example), *args])

@@ -12,12 +12,14 @@ from ..errors import UsageError
 
 def refuse_meaningless(mode: str, function_type: str, *, persist: bool = False, persist_metadata: bool = False,
                        via_nango_proxy: bool = False, record_on_failure: bool = False, fail_unplayed: bool = False,
-                       input_given: bool = False, cassette: str = "") -> None:
+                       input_given: bool = False, source: str | None = None, environment: str | None = None,
+                       cassette: str = "") -> None:
     replaying = mode == "replay"
     kind = {"live": "a live run", "record": "a recording", "replay": "a replay"}.get(mode, mode)
     why = f"this run replays {cassette}" if cassette else "this run is a replay"
     live_only = [flag for flag, on in (("--persist", persist), ("--persist-metadata", persist_metadata),
-                                       ("--via-nango-proxy", via_nango_proxy)) if on]
+                                       ("--via-nango-proxy", via_nango_proxy), ("--source", source is not None),
+                                       ("--environment", environment is not None)) if on]
     if replaying and live_only:
         raise UsageError(f"{live_only[0]} applies to live runs, and {why}", hint="add --live or --record")
     if record_on_failure and mode != "record":

@@ -119,7 +119,8 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
 
     refuse_meaningless(prepared.mode, prepared.definition.type, persist=persist, persist_metadata=persist_metadata,
                        via_nango_proxy=via_nango_proxy, record_on_failure=record_on_failure,
-                       fail_unplayed=fail_unplayed, input_given=input_ is not None,
+                       fail_unplayed=fail_unplayed, input_given=input_ is not None, source=source,
+                       environment=environment,
                        cassette=prepared.project.relative(prepared.cassette_path))
     for problem in prepared.catalog.problems:
         click.echo(f"warning: skipped {problem}", err=True)

@@ -37,7 +37,7 @@ def _name_of(param: click.Parameter | None, ctx: click.Context | None) -> str | 
     if isinstance(param, click.Option):
         longs = [o for o in param.opts if o.startswith("--")]
         return (longs or param.opts)[0]
-    return param.human_readable_name if ctx is None else param.get_error_hint(ctx).strip("'\"")
+    return (param.name or param.human_readable_name).upper()  # an argument: its name as the usage line shows it
 
 
 def _command_path(ctx: click.Context | None) -> str:

@@ -10,7 +10,7 @@ from .options import project_of
 
 
 @click.command("import-nango")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the cassettes go (default: the project's cassettes folder).")
 @click.option("--integration", default=None,
@@ -40,6 +40,9 @@ def import_nango_cmd(ctx: click.Context, path: Path, out: Path | None, integrati
         def shown(p: Path) -> str:
             return project.relative(p)
     else:
+        from .options import folder_we_may_create
+
+        folder_we_may_create(project_of(ctx), out, "--out")
         out_dir = out
 
         def shown(p: Path) -> str:

@@ -98,3 +98,20 @@ def json_object_arg(option: str, value: str, *, allow_null: bool = False) -> Any
             type(None): "null"}.get(type(parsed), type(parsed).__name__)
     raise UsageError(f"{option}: must be a JSON object, got {kind}",
                      hint="pass e.g. '{\"key\": \"value\"}'" + (" or null" if allow_null else ""))
+
+
+def folder_we_may_create(project: Project, folder: Path, option: str) -> None:
+    """Commands create missing folders only inside the project; outside it, `folder` must already exist."""
+    target = folder if folder.is_absolute() else Path.cwd() / folder
+    if target.is_dir():
+        return
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise UsageError(f"{option}: {existing} is a file, so {folder} cannot be created")
+    root = project.root.resolve()
+    resolved = target.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise UsageError(f"{option}: folder {folder} does not exist (harness creates folders only inside the "
+                         "project)", hint="create it first, or pick a folder inside the project")

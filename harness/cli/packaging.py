@@ -27,25 +27,13 @@ def _compile(project: Project) -> Manifest:
 
 
 def _check_out(project: Project, path: Path) -> None:
-    """`-o` may create folders inside the project only: outside it, the folder must already exist."""
+    """`-o` names a zip file; its folder may be created only inside the project."""
     from ..errors import UsageError
+    from .options import folder_we_may_create
 
-    target = path if path.is_absolute() else Path.cwd() / path
-    if target.is_dir():
+    if path.is_dir():
         raise UsageError(f"-o: {path} is a folder", hint="name the zip file, e.g. -o dist/bundle.zip")
-    folder = target.parent
-    if folder.is_dir():
-        return
-    root = project.root.resolve()
-    inside = folder.resolve() == root or root in folder.resolve().parents
-    if not inside:
-        raise UsageError(f"-o: folder {folder} does not exist (harness creates folders only inside the project)",
-                         hint="create it first, or write the zip inside the project")
-    existing = folder
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(f"-o: {project.relative(existing)} is a file, so {project.relative(folder)} cannot be created")
+    folder_we_may_create(project, path.parent, "-o")
 
 
 @click.command("compile")

@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from ..errors import UsageError
-from .options import project_of
+from .options import folder_we_may_create, project_of
 
 _MARK = "# harness-generated sha256="
 
@@ -117,6 +117,8 @@ def generate_tests(ctx: click.Context, functions: tuple[str, ...], scenarios: tu
     from ..scenarios import find_scenarios
 
     project = project_of(ctx)
+    if out_dir is not None:
+        folder_we_may_create(project, out_dir, "--out")
     found = find_scenarios(project)
     if functions:
         wanted = {f for f in functions}
@@ -136,6 +138,7 @@ def generate_tests(ctx: click.Context, functions: tuple[str, ...], scenarios: tu
                                         project=project))
         groups.setdefault((sc.integration, sc.function), []).append((sc.name, result))
     folder = out_dir if out_dir is not None else project.root / "tests" / "harness"
+    folder_we_may_create(project, folder, "--out")
     refused: list[str] = []
     files: list[dict[str, Any]] = []
     for (integration, function), runs in sorted(groups.items()):
