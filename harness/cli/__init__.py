@@ -25,7 +25,7 @@ def _root(ctx: click.Context) -> Path | None:
     """The project root a command loaded (for relative paths in its error line), else the --project folder."""
     obj = ctx.find_root().obj or {}
     root = obj.get("root") or obj.get("project")
-    return Path(root) if root is not None else None
+    return Path(root) if root is not None and Path(root).is_dir() else None
 
 
 class HarnessGroup(click.Group):

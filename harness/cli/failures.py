@@ -115,6 +115,7 @@ def relativize(text: str, root: Path | None) -> str:
     """Absolute paths under the project root (else the current folder) shown relative to it."""
     for prefix in _roots(root):
         text = text.replace(prefix + os.sep, "")
+        text = re.sub(re.escape(prefix) + r"(?=[\s'\":),;]|$)", ".", text)  # the folder itself
     return text
 
 

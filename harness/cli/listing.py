@@ -42,7 +42,9 @@ def list_functions(ctx: click.Context, as_json: bool) -> None:
             console.print(table)
         else:
             console.print(f"no functions found under {escape(project.relative(project.functions_dir))}")
+        from .failures import one_line
+
         for p in catalog.problems:
-            click.echo(f"error: {p}", err=True)
+            click.echo(one_line(str(p), root=project.root), err=True)
     if catalog.problems:
         ctx.exit(EXIT_USAGE)
