@@ -40,9 +40,18 @@ def error_line(result: RunResult) -> tuple[str, str | None]:
     return f"{error.type}: {error.message}", hint
 
 
+def make_console(**kwargs: Any) -> Console:
+    """A rich console for the CLI: with `NO_COLOR` set, no escape codes at all (rich alone keeps bold)."""
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        kwargs.setdefault("color_system", None)
+    return Console(**kwargs)
+
+
 def render_result(result: RunResult, *, show: int = 20, console: Console | None = None,
                   with_error: bool = True) -> None:
-    out = console or Console(highlight=False, soft_wrap=True)
+    out = console or make_console(highlight=False, soft_wrap=True)
     status_style = {"success": "green", "failed": "red", "invalid": "red"}[result.status]
     where = f" ({result.cassette})" if result.cassette else ""
     out.print(f"[bold]{result.integration}/{result.function}[/]  {result.function_type}  "
