@@ -53,7 +53,9 @@ def text_of(result: Any) -> str:
 # -- harness mcp: the project's actions ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_actions_over_stdio_list_schema_call_and_errors(example: Path) -> None:
+    """Slow: starts `harness mcp` as a subprocess and talks to it with the MCP SDK's client."""
     (exported,) = json.loads(CliRunner().invoke(main, ["--project", str(example), "tools", "--format", "mcp",
                                                        "--json"]).stdout)["tools"]
 
@@ -107,7 +109,9 @@ def test_actions_over_stdio_list_schema_call_and_errors(example: Path) -> None:
     run(scenario)
 
 
+@pytest.mark.slow
 def test_an_action_error_is_a_tool_error_with_its_payload_and_prints_stay_off_the_wire(example: Path) -> None:
+    """Slow: starts `harness mcp` as a subprocess and talks to it with the MCP SDK's client."""
     cassette = example / "cassettes/github/create-issue/default.yaml"
     text = cassette.read_text()
     assert '"number": 13,\n' in text
@@ -142,8 +146,10 @@ connections:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("allow_writes", [False, True])
 def test_live_actions_keep_the_write_guard(example: Path, allow_writes: bool) -> None:
+    """Slow: starts `harness mcp --live` as a subprocess (once per parameter) with a fake server."""
     (example / "fixtures/connections.yaml").write_text(LIVE_CONNECTIONS)
     flags = ["--live", "--connection", "demo", *(["--allow-writes"] if allow_writes else [])]
     with FakeGitHub() as gh:
@@ -165,7 +171,9 @@ def test_live_actions_keep_the_write_guard(example: Path, allow_writes: bool) ->
         assert sent == []  # refused before anything was sent
 
 
+@pytest.mark.slow
 def test_actions_over_streamable_http(example: Path) -> None:
+    """Slow: starts `harness mcp --http` as a subprocess and waits for its port."""
     from mcp.client.streamable_http import streamable_http_client
 
     proc = subprocess.Popen([sys.executable, "-m", "harness", "--project", str(example), "mcp", "--http", "0"],
@@ -205,7 +213,9 @@ def test_bad_invocations_are_usage_errors(example: Path, monkeypatch: pytest.Mon
 # -- harness mcp --dev: tools for a coding agent ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dev_tools_over_stdio(example: Path) -> None:
+    """Slow: starts `harness mcp --dev` as a subprocess and drives every developer tool through it."""
     snapshot = example / "cassettes/github/issues/default.snapshot.json"
     text = snapshot.read_text()
     assert '"title": "Issue 1",' in text

@@ -164,7 +164,9 @@ def _with_tests(root: Path, body: str) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_deploy_is_refused_when_the_tests_fail(example: Path, invoke: Invoke, tmp_path: Path) -> None:
+    """Slow: deploy's test gate runs pytest as a subprocess."""
     _with_tests(example, "def test_broken():\n    assert 1 == 2\n")
     res = invoke("--project", str(example), "deploy", "--to", str(tmp_path / "target"), "--yes")
     assert res.exit_code == 1
@@ -172,7 +174,9 @@ def test_deploy_is_refused_when_the_tests_fail(example: Path, invoke: Invoke, tm
     assert not (tmp_path / "target").exists() and not (example / ".harness" / "deployed.json").exists()
 
 
+@pytest.mark.slow
 def test_deploy_plan_versions_and_destructive_changes(example: Path, invoke: Invoke, tmp_path: Path) -> None:
+    """Slow: deploy's test gate runs pytest as a subprocess."""
     _with_tests(example, "def test_ok():\n    assert True\n")
     target = tmp_path / "target"
     res = invoke("--project", str(example), "deploy", "--to", str(target))  # CliRunner: not a terminal
@@ -244,7 +248,9 @@ def test_deploy_gives_up_after_the_retries(example: Path, invoke: Invoke, monkey
     assert not (example / ".harness" / "deployed.json").exists()
 
 
+@pytest.mark.slow
 def test_deploy_is_refused_when_a_snapshot_is_stale(example: Path, invoke: Invoke, tmp_path: Path) -> None:
+    """Slow: deploy's test gate runs pytest as a subprocess."""
     _with_tests(example, "def test_ok():\n    assert True\n")
     sync = example / "functions" / "github" / "syncs" / "issues.py"
     # A mapping change: every record's title changes, so the committed snapshot no longer matches.

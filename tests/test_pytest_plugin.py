@@ -336,7 +336,9 @@ def test_volatile_fields_are_excluded_or_matched_by_type(pytester: pytest.Pytest
     assert "unknown key(s) in [tool.harness]: functons" in res.stderr.str()
 
 
+@pytest.mark.slow
 def test_same_results_under_xdist(pytester: pytest.Pytester, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slow: the same session serially and on two xdist worker processes."""
     accept(pytester)
     change_mapping(project)
     orphan = project / "cassettes/github/gone/default.snapshot.json"
