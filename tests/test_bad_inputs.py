@@ -128,6 +128,9 @@ CASES = [
     Case(["webhook", "issues", "demo"], 2, r"missing option --payload"),
     Case(["import-nango", "/nonexistent/mocks"], 2, r"PATH: path '/nonexistent/mocks' does not exist"),
     Case(["package", "-o", "cassettes"], 2, r"--out: file 'cassettes' is a directory"),
+    Case(["test", "-n"], 2, r"-n needs a value \(see harness test --help\)$"),
+    Case(["cassettes", "list", "--jsn"], 2, r"unknown option --jsn \(did you mean --json\?\)"),
+    Case(["cassettes", "lint"], 3, r"1 finding\(s\) in 5 cassette\(s\)", setup=_broken_cassette),
     # contradicting or meaningless options
     Case(["dryrun", "issues", "demo", "--live", "--replay"], 2, r"--live and --replay contradict each other"),
     Case(["dryrun", "issues", "demo", "--record", "--replay"], 2, r"--replay and --record contradict each other"),
@@ -252,6 +255,10 @@ def _extra_interaction(root: Path) -> None:
     data["interactions"].append(extra)
     data["harness"]["scenario"] = "extra"
     (root / "cassettes/github/issues/extra.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_every_command_has_a_bad_input_row() -> None:
+    assert sorted(set(readme_exit_codes()) - {_command_of(c.args) for c in CASES}) == []
 
 
 def _command_of(args: list[str]) -> str:
