@@ -43,7 +43,9 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
 
 _SHELLS = ("model", "dataclass")
 _FIELDS = ("model-fields", "typed-dict", "dataclass-args")
-_WRAPPERS = ("function-after", "function-before", "function-wrap")
+# Validators that see the input before it is validated may reshape it (drop a legacy key, say): the object
+# they wrap keeps its undeclared keys allowed here, and pydantic's own validation decides about them.
+_BEFORE = ("function-before", "function-wrap")
 
 
 def _bare(node: Any, allow: bool, shells: list[int]) -> Any:
@@ -61,9 +63,11 @@ def _bare(node: Any, allow: bool, shells: list[int]) -> Any:
     out: Any
     if kind in _SHELLS:
         shells.append(1)
-        allows = (node.get("config") or {}).get("extra_fields_behavior") == "allow"
+        allows = allow or (node.get("config") or {}).get("extra_fields_behavior") == "allow"
         out = _bare(node["schema"], allows, shells)
-    elif kind in _WRAPPERS:
+    elif kind in _BEFORE:
+        out = _bare(node["schema"], True, shells)
+    elif kind == "function-after":
         out = _bare(node["schema"], allow, shells)
     elif kind == "function-plain":
         out = {"type": "any"}
@@ -86,15 +90,15 @@ def _shape_validator(tp: Any) -> pydantic_core.SchemaValidator | None:
     return pydantic_core.SchemaValidator(schema) if len(shells) > 1 else None
 
 
-def _nested_extras(tp: Any, payload: bytes, strict: bool) -> list[ErrorDetails]:
-    """`extra_forbidden` errors at any depth (deduplicated against the top level by the caller)."""
+def _nested_extras(tp: Any, payload: bytes, strict: bool, top: int) -> list[ErrorDetails]:
+    """`extra_forbidden` errors deeper than `top` (the strict model's own validation owns the top level)."""
     validator = _shape_validator(tp)
     if validator is None:
         return []
     try:
         validator.validate_json(payload, strict=strict)
     except ValidationError as exc:
-        return [e for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden"]
+        return [e for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden" and len(e["loc"]) > top]
     return []
 
 
@@ -185,7 +189,7 @@ def prepare_records(records: Any, model: type[BaseModel], model_name: str, *, st
     except ValidationError as exc:
         found = exc.errors(include_url=False)
     if strict:
-        found = _merge(found, _nested_extras(list.__class_getitem__(model), payload, strict))
+        found = _merge(found, _nested_extras(list.__class_getitem__(model), payload, strict, top=2))
     if found:
         for err in found:
             loc = err["loc"]
@@ -235,7 +239,7 @@ def check_value(value: Any, tp: Any, kind: str, *, strict: bool, name: str | Non
     except ValidationError as exc:
         found = exc.errors(include_url=False)
     if strict and forbid_extra:
-        found = _merge(found, _nested_extras(tp, payload, strict))
+        found = _merge(found, _nested_extras(tp, payload, strict, top=1 if is_model else 0))
     label = name or getattr(tp, "__name__", str(tp))
     return data, [Issue(kind, e["msg"], model=label, path=_path(e["loc"]), severity=severity) for e in found]
 

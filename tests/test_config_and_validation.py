@@ -7,11 +7,12 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 from click.testing import Result
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.packaging.manifest import schema_of
 from harness.providers.catalog import shipped
@@ -73,6 +74,29 @@ def test_undeclared_keys_are_errors_at_every_depth() -> None:
     # Lenient runs (and metadata, checked with forbid_extra=False) accept them, as documented.
     assert check_value(data, Branch, "input", strict=False)[1] == []
     assert check_value(data, Branch, "metadata", strict=True, forbid_extra=False)[1] == []
+
+
+class Reshaped(BaseModel):
+    """Drops a legacy key before validation: that key is the model's business, not an undeclared one."""
+
+    url: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def drop_legacy(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if k != "legacy"} if isinstance(data, dict) else data
+
+
+class HoldsReshaped(BaseModel):
+    inner: Reshaped
+    plain: Leaf | None = None
+
+
+def test_a_model_that_reshapes_its_input_keeps_the_keys_it_handles() -> None:
+    assert check_value({"url": "u", "legacy": 1}, Reshaped, "input", strict=True)[1] == []
+    _, issues = check_value({"inner": {"url": "u", "legacy": 1}, "plain": {"url": "p", "bogus": 2}}, HoldsReshaped,
+                            "input", strict=True)
+    assert [i.path for i in issues] == ["plain.bogus"]
 
 
 def test_nested_undeclared_keys_in_records_are_reported_per_record() -> None:
