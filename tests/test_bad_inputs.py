@@ -335,3 +335,12 @@ def test_recording_into_a_read_only_cassettes_folder_is_refused_before_any_reque
     assert res.exit_code == 3, res.output
     assert res.stderr.startswith("error: cannot record the cassette: cassettes/github/issues is not writable")
     assert fake_github.requests == []
+
+
+@pytest.mark.parametrize("args", [[], ["cassettes"], ["records"]])
+def test_a_group_without_a_command_shows_its_help_not_an_error(args: list[str], example: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(example)
+    res = CliRunner().invoke(main, args)
+    assert "Usage: harness" in res.output and "Commands:" in res.output
+    assert "error:" not in res.output

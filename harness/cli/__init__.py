@@ -38,6 +38,8 @@ class HarnessGroup(click.Group):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
+            if _shows_help(exc):
+                raise
             raise _usage(exc) from None
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
@@ -67,6 +69,8 @@ class HarnessGroup(click.Group):
             click.echo("interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except click.UsageError as exc:
+            if _shows_help(exc):
+                raise
             raise _usage(exc, ctx.meta.get("harness.command")) from None
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
@@ -77,6 +81,11 @@ class HarnessGroup(click.Group):
                                 "run with --debug for the traceback, and please report it", root=_root(ctx)),
                        err=True)
             ctx.exit(EXIT_INTERNAL)
+
+
+def _shows_help(exc: click.UsageError) -> bool:
+    """click (>= 8.2) raises a usage error to show a group's help when it is given no command: keep that."""
+    return type(exc).__name__ == "NoArgsIsHelpError"
 
 
 def _usage(exc: click.UsageError, command: str | None = None) -> OneLineUsageError:
