@@ -341,6 +341,6 @@ def test_recording_into_a_read_only_cassettes_folder_is_refused_before_any_reque
 def test_a_group_without_a_command_shows_its_help_not_an_error(args: list[str], example: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(example)
-    res = CliRunner().invoke(main, args)
+    res = CliRunner().invoke(main, args, prog_name="harness")
     assert "Usage: harness" in res.output and "Commands:" in res.output
     assert "error:" not in res.output
