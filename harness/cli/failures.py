@@ -31,7 +31,7 @@ def _range_text(spec: str) -> str:
     return f"in the range {spec}"
 
 
-def _name_of(param: click.Parameter | None, ctx: click.Context | None) -> str | None:
+def _name_of(param: click.Parameter | None) -> str | None:
     if param is None:
         return None
     if isinstance(param, click.Option):
@@ -76,15 +76,14 @@ def usage_line(exc: click.UsageError, command: str | None = None) -> tuple[str, 
                 what += f" (did you mean {', '.join(close)}?)"
     elif isinstance(exc, click.MissingParameter):
         kind = exc.param_type or (exc.param.param_type_name if exc.param is not None else "parameter")
-        missing = _name_of(exc.param, ctx) or (str(exc.param_hint) if exc.param_hint else "")
+        missing = _name_of(exc.param) or (str(exc.param_hint) if exc.param_hint else "")
         what = f"missing {kind} {missing}".rstrip()
     elif isinstance(exc, click.BadParameter):
-        param = _name_of(exc.param, ctx) or (str(exc.param_hint).strip("'\"") if exc.param_hint else None)
+        param = _name_of(exc.param) or (str(exc.param_hint).strip("'\"") if exc.param_hint else None)
         message = _RANGE.sub(lambda m: "is not " + _range_text(m.group("range")), exc.message.strip())
         what = f"{param}: {_strip(message)}" if param else _strip(message)
     elif isinstance(exc, click.BadOptionUsage):
         what = _strip(exc.message).replace("option '", "").replace("' requires an argument", " needs a value")
-        what = re.sub(r"^(--?[\w-]+) needs a value", r"\1 needs a value", what)
     else:
         what = _strip(exc.message)
         what = re.sub(r"^got unexpected extra arguments? \((.*)\)$", r"unexpected extra argument(s): \1", what)
