@@ -6,6 +6,11 @@ then renamed over the target; the folder is fsynced too. Permissions: a file mea
 the file it replaces; a private file (tokens, the records store) passes `mode=0o600`, which is set on the
 temporary file before it is renamed, so the secret is never readable by others, not even for an instant.
 
+Crash points (`harness.crashpoints`, `$HARNESS_TEST_KILL_AT`) stop a write at one stage, as `kill -9` would:
+`atomic-created` (the temporary file exists, empty), `atomic-half` (half of the bytes written),
+`atomic-written` (all written, not synced), `atomic-synced`, `atomic-write` (just before the rename) and
+`atomic-renamed` (the new file in place); the crash-safety tests use them instead of a random moment.
+
 The temporary file is named `.<name>.~<pid>-<start>-<random>.tmp` (see `scratch.py`): a run killed before
 its rename leaves it behind, and the next atomic write into that folder removes it once its owner is gone.
 """
@@ -21,6 +26,8 @@ from pathlib import Path
 
 from . import scratch
 from .crashpoints import crash_point
+
+CRASH_STAGES = ("created", "half", "written", "synced", "renamed")  # `atomic-<stage>` crash points
 
 _TEMP = re.compile(r"\..+\.~(?P<tag>[0-9]+-[0-9]+)-[0-9a-f]{8,32}\.tmp")
 
@@ -92,11 +99,19 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> N
             chosen = mode if mode is not None else keep
             if chosen is not None:
                 os.fchmod(fh.fileno(), chosen)
-            fh.write(raw)
+            crash_point("atomic-created", path.name)
+            half = len(raw) // 2
+            fh.write(raw[:half])
             fh.flush()
+            crash_point("atomic-half", path.name)
+            fh.write(raw[half:])
+            fh.flush()
+            crash_point("atomic-written", path.name)
             os.fsync(fh.fileno())
+            crash_point("atomic-synced", path.name)
         crash_point("atomic-write", path.name)
         os.replace(tmp, path)
+        crash_point("atomic-renamed", path.name)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

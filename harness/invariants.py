@@ -2,7 +2,8 @@
 
 - *resume*: interrupt the run right after its Nth saved checkpoint (as if the process died there), start a
   second run from that checkpoint on the same store: the live records must equal those of one uninterrupted
-  run. A sync that saves its checkpoint before saving the page fails this.
+  run, and the resumed run must not fetch again the pages before the checkpoint. A sync that saves its
+  checkpoint before saving the page fails this, and so does one that ignores its checkpoint and starts over.
 - *idempotent*: a second run from the final checkpoint adds nothing.
 - *lint*: Nango's checkpoint pitfalls (saved but never read, cleared with nothing saved) from the runs.
 
@@ -84,6 +85,27 @@ def _diff(want: dict[str, dict[str, Any]], got: dict[str, dict[str, Any]]) -> di
     return out
 
 
+def _saved_ids(result: RunResult) -> set[tuple[str, str]]:
+    return {(model, str(row.get("id"))) for model, changes in result.models.items() for row in changes.saved}
+
+
+def refetched_requests(interrupted: RunResult, resumed: RunResult) -> list[str]:
+    """The requests made before the checkpoint that the resumed run sends again, when it starts over.
+
+    A resumed run that uses its checkpoint asks for something else first (a `since=`, a cursor, a next link).
+    One that ignores it repeats, in order, every request the interrupted run made before the checkpoint and
+    saves the same records again. Both must hold: a run may legitimately repeat a setup request made before
+    the first checkpoint (GET /user), but then it does not save again what the interrupted run saved.
+    """
+    before = [(e.method, e.url) for e in interrupted.requests]
+    again = [(e.method, e.url) for e in resumed.requests[: len(before)]]
+    if not before or again != before:
+        return []
+    if not _saved_ids(interrupted) & _saved_ids(resumed):
+        return []
+    return [f"{method} {url}" for method, url in before]
+
+
 def resume_points(checkpoints: int, limit: int) -> list[int]:
     """Interruption points 1..checkpoints-1, all of them or `limit` spread evenly."""
     points = list(range(1, checkpoints))
@@ -127,8 +149,15 @@ def check_sync(definition: SyncDefinition, run: RunFn, *, points: list[int] | No
                                            f"{second.error.message if second.error else second.status}",
                                            {"checkpoint": start}))
             continue
+        refetched = refetched_requests(first, second)
         diff = _diff(reference, live_records(shared, models))
-        if diff:
+        if refetched:
+            shown = ", ".join(refetched[:3]) + (f" and {len(refetched) - 3} more" if len(refetched) > 3 else "")
+            report.findings.append(Finding("resume", False, f"resumed from checkpoint {k} ({start}) but fetched "
+                                           f"again the {len(refetched)} request(s) made before it: {shown}; the "
+                                           "sync does not start from its checkpoint",
+                                           {"checkpoint": start, "refetched": refetched}))
+        elif diff:
             report.findings.append(Finding("resume", False, f"interrupted after checkpoint {k} and resumed from "
                                            f"{start}: the records differ from an uninterrupted run",
                                            {"checkpoint": start, "differences": diff}))
@@ -159,7 +188,8 @@ def check_request(req: RunRequest, *, points: list[int] | None = None, max_point
     prepared = prepare(req)
     definition = prepared.definition
     if not isinstance(definition, SyncDefinition):
-        raise UsageError(f"{definition.qualified_name} is a {definition.type}; `harness check` checks syncs",
+        article = "an" if definition.type[0] in "aeio" else "a"
+        raise UsageError(f"{definition.qualified_name} is {article} {definition.type}; `harness check` checks syncs",
                          hint="fuzz actions with `harness fuzz`")
 
     def run(**overrides: Any) -> RunResult:

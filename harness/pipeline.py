@@ -184,11 +184,53 @@ def prepare(req: RunRequest) -> Prepared:
         number = max(1, len(run_paths(project, definition.integration, definition.name, req.scenario)))
     if number < 1:
         raise UsageError(f"bad run number {number}", hint="runs are numbered from 1")
+    if req.payload is not UNSET:
+        _check_payload_target(definition)
     path = project.cassette_path(definition.integration, definition.name, req.scenario, number)
     found = existing_cassette(path)  # a vcrpy `.json` or `.yml` cassette dropped in place replays as it is
     mode, record_mode = _modes(req, found)
+    if mode == "record":
+        _require_writable(project, path.parent, "cannot record the cassette")
+    if mode in ("live", "record") and req.persist and req.store is None:
+        _require_writable(project, project.state_dir, "cannot keep the records (--persist)")
     return Prepared(project, catalog, definition, found if mode in ("replay", LOOSE) else path, mode, record_mode,
                     number)
+
+
+def _check_payload_target(definition: Definition) -> None:
+    """A payload runs a sync's webhook handler: refused up front for anything else (exit 2)."""
+    from .definitions import SyncDefinition
+
+    if not isinstance(definition, SyncDefinition):
+        raise UsageError(f"a payload runs a sync's webhook handler, and {definition.qualified_name} is "
+                         f"{'an' if definition.type[0] in 'aeiou' else 'a'} {definition.type}",
+                         hint="drop --payload, or name a sync with an @<sync>.on_webhook handler")
+    if definition.webhook is None:
+        raise UsageError(f"sync {definition.qualified_name} has no webhook handler",
+                         hint=f"decorate one with @{definition.name.replace('-', '_')}.on_webhook")
+
+
+def _require_writable(project: Project, folder: Path, what: str) -> None:
+    """Preflight before any request is sent: `folder` (or the nearest part of it that exists) takes a file.
+
+    Probed by creating and removing a file, since permission bits say nothing to root or on read-only mounts.
+    """
+    import tempfile
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    where = project.relative(folder)
+    error = CassetteError if "cassette" in what else ConfigError
+    if not existing.is_dir():
+        raise error(f"{what}: {project.relative(existing)} is not a folder, so {where} cannot be created",
+                    hint="move that file out of the way")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise error(f"{what}: {project.relative(existing)} is not writable ({exc.strerror})",
+                    hint="fix its permissions, or point [tool.harness] at a writable folder") from None
 
 
 def _modes(req: RunRequest, path: Path) -> tuple[str, str | None]:
@@ -448,7 +490,11 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
         raw = scrub_context(raw, scrubber, credential_fields=provider_credential_fields(provider),
                             metadata_model=definition.metadata)
         old = cassette.interactions if episodes and cassette is not None else []
-        write_cassette(prep.cassette_path, Cassette([*old, *stack.recorded()], raw), scrubber)
+        try:
+            write_cassette(prep.cassette_path, Cassette([*old, *stack.recorded()], raw), scrubber)
+        except OSError as exc:
+            raise CassetteError(f"cannot write {project.relative(prep.cassette_path)}: {exc.strerror or exc}",
+                                hint="check the cassettes folder is writable") from None
         result.cassette_written = True
     redact_result(result, scrubber)  # every output surface shows known secrets as placeholders
     return result, context

@@ -18,6 +18,15 @@ _KNOWN_KEYS = {"functions", "cassettes", "fixtures", "connections", "state", "pr
                "package", "deploy"}
 
 
+class ProviderSettingsError(ConfigError):
+    """`[tool.harness.providers]` entries that cannot work; `problems` lists every one (each names its key)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more problem(s) above)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more, hint="see the README's provider keys")
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -92,6 +101,12 @@ def load_project(root: Path | None = None) -> Project:
     if unknown:
         raise ConfigError(f"{base / 'pyproject.toml'}: unknown key(s) in [tool.harness]: {', '.join(unknown)}",
                           hint="known keys: " + ", ".join(sorted(_KNOWN_KEYS)))
+
+    from .providers.catalog import override_problems
+
+    problems = override_problems(table.get("providers"))
+    if problems:
+        raise ProviderSettingsError([f"{base / 'pyproject.toml'}: {p}" for p in problems])
 
     def path(key: str, default: str) -> Path:
         value = table.get(key, default)

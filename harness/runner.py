@@ -144,6 +144,12 @@ def _finish(result: RunResult, state: RunState, stack: HttpStack, options: RunOp
     if any(cp is not None for cp in result.checkpoints) and not state.checkpoint_read and result.capped is None:
         result.issues.append(Issue("checkpoint", "checkpoints were saved but get_checkpoint() was never called: "
                                    "the next run cannot resume from them", severity="warning"))
+    saved_records = any(changes.saved for changes in result.models.values())
+    if (state.checkpoint_read and not result.checkpoints and saved_records and result.capped is None
+            and result.error is None):
+        result.issues.append(Issue("checkpoint", "get_checkpoint() was called but no checkpoint was saved: the "
+                                   "next run starts from the beginning again (save one after each page)",
+                                   severity="warning"))
     if state.cleared_empty:
         result.issues.append(Issue("checkpoint", "clear_checkpoint() was called with no checkpoint saved",
                                    severity="warning"))

@@ -43,7 +43,7 @@ def _require_sdk() -> None:
         import opentelemetry.sdk.trace  # noqa: F401
     except ImportError:
         raise ConfigError("OpenTelemetry export needs opentelemetry-sdk",
-                          hint="pip install 'harness[serve]'") from None
+                          hint="pip install 'integration-harness[serve]'") from None
 
 
 def make_provider(*, console: bool = False, exporter: SpanExporter | None = None,
@@ -74,7 +74,7 @@ def make_provider(*, console: bool = False, exporter: SpanExporter | None = None
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError:
             raise ConfigError("OTEL_EXPORTER_OTLP_ENDPOINT is set but the OTLP exporter is not installed",
-                              hint="pip install 'harness[serve]'") from None
+                              hint="pip install 'integration-harness[serve]'") from None
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider
 

@@ -1,9 +1,9 @@
 """Checks of records, inputs, outputs, checkpoints and metadata against their pydantic models.
 
 Strict (the default) means: values are checked as JSON would carry them (pydantic's strict JSON mode, so
-`"1"` is not an int), and keys the model does not declare are errors, as Nango's zod objects reject them,
-unless the model says `extra="allow"`. Lenient runs report the same findings as warnings and keep the data.
-Every invalid record of a batch is reported, not just the first.
+`"1"` is not an int), and keys the model does not declare are errors at every depth (a nested model's too),
+as Nango's zod objects reject them, unless the model says `extra="allow"`. Lenient runs report the same
+findings as warnings and keep the data. Every invalid record of a batch is reported, not just the first.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from .result import Issue, Severity
 
@@ -38,6 +39,72 @@ def _list_adapter(model: type[BaseModel], strict: bool) -> TypeAdapter[Any]:
 @functools.cache
 def _adapter(tp: Any) -> TypeAdapter[Any]:
     return TypeAdapter(tp)
+
+
+_SHELLS = ("model", "dataclass")
+_FIELDS = ("model-fields", "typed-dict", "dataclass-args")
+# Validators that see the input before it is validated may reshape it (drop a legacy key, say): the object
+# they wrap keeps its undeclared keys allowed here, and pydantic's own validation decides about them.
+_BEFORE = ("function-before", "function-wrap")
+
+
+def _bare(node: Any, allow: bool, shells: list[int]) -> Any:
+    """A copy of a core schema that checks only the shape: every object (at any depth) forbids keys it does not
+    declare unless its model allows extras; model classes, validators and serializers are left out.
+
+    Models are unwrapped to their fields because pydantic-core reuses a model class's own prebuilt validator
+    (which ignores extras) whenever a schema names the class.
+    """
+    if isinstance(node, list):
+        return [_bare(n, False, shells) for n in node]
+    if not isinstance(node, dict):
+        return node
+    kind = node.get("type")
+    out: Any
+    if kind in _SHELLS:
+        shells.append(1)
+        allows = allow or (node.get("config") or {}).get("extra_fields_behavior") == "allow"
+        out = _bare(node["schema"], allows, shells)
+    elif kind in _BEFORE:
+        out = _bare(node["schema"], True, shells)
+    elif kind == "function-after":
+        out = _bare(node["schema"], allow, shells)
+    elif kind == "function-plain":
+        out = {"type": "any"}
+    else:
+        out = {k: _bare(v, False, shells) for k, v in node.items() if k not in ("metadata", "serialization")}
+        if kind in _FIELDS and not allow and node.get("extra_behavior") != "allow":
+            out["extra_behavior"] = "forbid"
+        return out
+    if "ref" in node and isinstance(out, dict):
+        out = {**out, "ref": node["ref"]}  # `definition-ref`s elsewhere point at it
+    return out
+
+
+@functools.cache
+def _shape_validator(tp: Any) -> pydantic_core.SchemaValidator | None:
+    """Finds undeclared keys below the top level (the strict model forbids them at the top); None when the type
+    holds no nested object, so flat records cost nothing more."""
+    shells: list[int] = []
+    schema = _bare(TypeAdapter(tp).core_schema, False, shells)
+    return pydantic_core.SchemaValidator(schema) if len(shells) > 1 else None
+
+
+def _nested_extras(tp: Any, payload: bytes, strict: bool, top: int) -> list[ErrorDetails]:
+    """`extra_forbidden` errors deeper than `top` (the strict model's own validation owns the top level)."""
+    validator = _shape_validator(tp)
+    if validator is None:
+        return []
+    try:
+        validator.validate_json(payload, strict=strict)
+    except ValidationError as exc:
+        return [e for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden" and len(e["loc"]) > top]
+    return []
+
+
+def _merge(first: list[ErrorDetails], extras: list[ErrorDetails]) -> list[ErrorDetails]:
+    seen = {tuple(e["loc"]) for e in first}
+    return [*first, *(e for e in extras if tuple(e["loc"]) not in seen)]
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -116,10 +183,15 @@ def prepare_records(records: Any, model: type[BaseModel], model_name: str, *, st
     except pydantic_core.PydanticSerializationError as exc:
         issues.append(Issue(kind, f"records are not JSON-serializable: {exc}", model=model_name))
         return [], issues
+    found: list[ErrorDetails] = []
     try:
         _list_adapter(model, strict).validate_json(payload, strict=strict)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
+        found = exc.errors(include_url=False)
+    if strict:
+        found = _merge(found, _nested_extras(list.__class_getitem__(model), payload, strict, top=2))
+    if found:
+        for err in found:
             loc = err["loc"]
             index = loc[0] if loc and isinstance(loc[0], int) else None
             if index is not None and index in bad and loc[1:2] == ("id",):
@@ -160,13 +232,16 @@ def check_value(value: Any, tp: Any, kind: str, *, strict: bool, name: str | Non
         return data, []
     is_model = isinstance(tp, type) and issubclass(tp, BaseModel)
     target = _strict_model(tp) if strict and forbid_extra and is_model else tp
+    payload = pydantic_core.to_json(data)
+    found: list[ErrorDetails] = []
     try:
-        _adapter(target).validate_json(pydantic_core.to_json(data), strict=strict)
+        _adapter(target).validate_json(payload, strict=strict)
     except ValidationError as exc:
-        label = name or getattr(tp, "__name__", str(tp))
-        return data, [Issue(kind, e["msg"], model=label, path=_path(e["loc"]), severity=severity)
-                      for e in exc.errors(include_url=False)]
-    return data, []
+        found = exc.errors(include_url=False)
+    if strict and forbid_extra:
+        found = _merge(found, _nested_extras(tp, payload, strict, top=1 if is_model else 0))
+    label = name or getattr(tp, "__name__", str(tp))
+    return data, [Issue(kind, e["msg"], model=label, path=_path(e["loc"]), severity=severity) for e in found]
 
 
 def parse_value(data: Any, tp: Any) -> Any:

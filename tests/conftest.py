@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import textwrap
@@ -17,6 +18,26 @@ from tests.fakes.github_server import FakeGitHub
 from tests.fakes.routing import RoutingTransport
 
 pytest_plugins = ["pytester"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true",
+                     help="Also run the tests marked slow (several processes or servers each; on under $CI).")
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The slow tests (each says why in its docstring) run in CI, with --slow, or when -m selects them; a
+    # developer's `pytest` skips them and stays fast.
+    if config.getoption("--slow") or _ci() or config.getoption("markexpr"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow (CI runs it)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 REPO = Path(__file__).resolve().parents[1]
 # A connection to the fake GitHub server: tests set GH_URL and GH_TOKEN for live runs.

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -47,7 +48,9 @@ def test_init_writes_the_guide_and_the_skill(tmp_path: Path) -> None:
     assert '"args": ["--project", "/path/to/this/project", "mcp", "--dev"]' in agents
 
 
+@pytest.mark.slow
 def test_every_command_of_the_guide_runs_in_a_fresh_project(tmp_path: Path) -> None:
+    """Slow: runs every command of the guide, several pytest sessions among them, each a process of its own."""
     root = tmp_path / "fresh"
     assert CliRunner().invoke(main, ["init", str(root)]).exit_code == 0
     commands = guide_commands(root / "AGENTS.md", root / SKILL_PATH)

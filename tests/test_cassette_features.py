@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,15 +12,15 @@ import pytest
 import yaml
 from click.testing import Result
 
+from harness.atomic import CRASH_STAGES, write_atomic
 from harness.cassettes.format import Cassette, Interaction, dump_cassette, load_cassette
+from harness.crashpoints import ENV as CRASH_ENV
 from harness.errors import CassetteError
 from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
 from harness.result import RunResult
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.routing import RoutingTransport
-
-from .conftest import REPO
 
 
 def test_strict_replay_fails_on_unplayed_and_prune_drops_them(example: Path, cli: Callable[..., Result]) -> None:
@@ -105,42 +101,35 @@ def test_pretty_json_bodies_replay_byte_identical(tmp_path: Path) -> None:
     assert [i.response_body for i in loaded.interactions] == [compact, odd]
 
 
-WRITER = """
-import sys
-from pathlib import Path
-from typing import Any
-from harness.cassettes.format import Cassette, Interaction, write_cassette
-from harness.secrets.scrubber import Scrubber
-n = int(sys.argv[2])
-items = [Interaction("GET", f"https://x/{i}", {}, None, 200, "OK", {}, "v%d-" % n + "x" * 2000) for i in range(400)]
-print("ready", flush=True)
-while True:
-    write_cassette(Path(sys.argv[1]), Cassette(items, {"generation": n}), Scrubber({}))
-    n += 1
-    items = [Interaction(i.method, i.uri, {}, None, 200, "OK", {}, "v%d-" % n + "x" * 2000) for i in items]
-"""
+def _generation(n: int) -> Cassette:
+    items = [Interaction("GET", f"https://x/{i}", {}, None, 200, "OK", {}, f"v{n}-" + "x" * 2000) for i in range(400)]
+    return Cassette(items, {"generation": n})
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-def test_a_recording_killed_at_random_points_never_leaves_a_truncated_cassette(tmp_path: Path) -> None:
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL")
+@pytest.mark.parametrize("stage", CRASH_STAGES)
+def test_a_recording_killed_at_any_point_of_the_write_never_leaves_a_truncated_cassette(
+        tmp_path: Path, stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "cassettes/c.yaml"
-    rng = random.Random(4)
-    for attempt in range(6):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(attempt * 1000)], cwd=REPO,
-                                stdout=subprocess.PIPE)
-        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.05, 0.5))
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        if not path.exists():
-            continue
-        c = load_cassette(path)  # never a parse error: the old file or the complete new one
-        assert len(c.interactions) == 400
-        gen = c.context["generation"]
-        assert all(i.response_body == f"v{gen}-" + "x" * 2000 for i in c.interactions)
-    assert path.exists()
+    write_atomic(path, dump_cassette(_generation(0)))
+    monkeypatch.setenv(CRASH_ENV, f"atomic-{stage}")
+    pid = os.fork()
+    if pid == 0:  # the writer: killed by the hook at `stage`, exactly there, every time
+        try:
+            write_atomic(path, dump_cassette(_generation(1)))  # what write_cassette does after its scan
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    c = load_cassette(path)  # never a parse error: the old file or the complete new one
+    assert len(c.interactions) == 400
+    expected = 1 if stage == "renamed" else 0
+    assert c.context["generation"] == expected
+    assert all(i.response_body == f"v{expected}-" + "x" * 2000 for i in c.interactions)
     leftovers = [p.name for p in path.parent.iterdir() if p.name != "c.yaml"]
-    assert all(p.endswith(".tmp") for p in leftovers)  # a killed write can leave its temp file, never a cassette
+    # A killed write can leave its temporary file behind (nothing ran to remove it), never a cassette.
+    assert all(name.startswith(".c.yaml.") and name.endswith(".tmp") for name in leftovers)
+    assert len(leftovers) == (0 if stage == "renamed" else 1)
 
 
 def test_replay_freezes_the_wall_clock_at_the_recording_time(example: Path, cli: Callable[..., Result]) -> None:

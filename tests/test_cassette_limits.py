@@ -139,7 +139,7 @@ def test_yaml_nested_past_libyaml_limit_is_exit_3(example: Path, cli: Callable[.
 def test_values_harness_reads_are_held_to_100_levels(example: Path, cli: Callable[..., Result]) -> None:
     deep = "[" * (MAX_VALUE_DEPTH + 5) + "]" * (MAX_VALUE_DEPTH + 5)
     line = cassette_error(replay(cli, example, with_context(metadata=deep)))
-    assert f"harness.metadata{'[0]' * MAX_VALUE_DEPTH}" in line
+    assert f"harness.metadata[0][0][0]...({MAX_VALUE_DEPTH - 6} levels)...[0][0][0]" in line
     assert f"nests more than {MAX_VALUE_DEPTH} levels deep" in line
 
 

@@ -44,8 +44,8 @@ def test_list(cli: Callable[..., Result], example: Path) -> None:
     assert res.exit_code == 0
     doc = json.loads(res.stdout)
     assert [(f["integration"], f["name"], f["type"]) for f in doc["functions"]] == [
-        ("github", "create-issue", "action"), ("github", "issues", "sync")]
-    assert doc["functions"][1]["models"] == ["Issue"] and doc["functions"][1]["frequency"] == "every hour"
+        ("github", "create-issue", "action"), ("github", "check-access", "on-event"), ("github", "issues", "sync")]
+    assert doc["functions"][2]["models"] == ["Issue"] and doc["functions"][2]["frequency"] == "every hour"
     res = cli(example, "list")
     assert "create-issue" in res.stdout and "every hour" in res.stdout
 

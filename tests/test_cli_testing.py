@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 
 GENERATED = "tests/harness/test_github_issues.py"
@@ -38,7 +39,9 @@ def test_generate_tests_rejects_unknown_functions(cli: Callable[..., Result], ex
     assert "error: no recorded scenario for isues" in res.output
 
 
+@pytest.mark.slow
 def test_harness_test_runs_pytest_with_the_options_and_passes_args_through(example: Path) -> None:
+    """Slow: `harness test` starts pytest as a subprocess, several times."""
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "HARNESS_PROJECT", "PYTEST_ADDOPTS")}
     for snapshot in example.glob("cassettes/*/*/*.snapshot.json"):
         snapshot.unlink()

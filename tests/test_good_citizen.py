@@ -77,7 +77,9 @@ def test_a_gating_failure_is_never_a_green_closing_line(pytester: pytest.Pyteste
     assert res.ret == 1 and "1 failed" in res.outlines[-1]
 
 
+@pytest.mark.slow
 def test_writes_made_by_xdist_workers_are_listed(pytester: pytest.Pytester, project: Path) -> None:
+    """Slow: a pytest session on two xdist worker processes."""
     res = pytester.runpytest_subprocess("-p", "xdist", "-n", "2")
     res.assert_outcomes(passed=2)
     out = res.stdout.str()

@@ -90,8 +90,10 @@ def test_blocked_network_refuses_and_restores() -> None:
 
 def test_scenario_discovery_and_orphans(example: Path) -> None:
     project = load_project(example)
-    assert [s.id for s in find_scenarios(project)] == ["github/create-issue[default]", "github/issues[default]"]
-    assert [s.id for s in find_scenarios(project, [example / "cassettes/github/issues"])] == ["github/issues[default]"]
+    assert [s.id for s in find_scenarios(project)] == ["github/check-access[default]", "github/create-issue[default]",
+                                                       "github/issues[default]", "github/issues[webhook]"]
+    assert [s.id for s in find_scenarios(project, [example / "cassettes/github/issues"])] == [
+        "github/issues[default]", "github/issues[webhook]"]
     (example / "cassettes/github/old").mkdir()
     (example / "cassettes/github/old/x.snapshot.json").write_text("{}")
     assert [p.name for p in orphan_snapshots(project)] == ["x.snapshot.json"]

@@ -53,7 +53,9 @@ def text_of(result: Any) -> str:
 # -- harness mcp: the project's actions ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_actions_over_stdio_list_schema_call_and_errors(example: Path) -> None:
+    """Slow: starts `harness mcp` as a subprocess and talks to it with the MCP SDK's client."""
     (exported,) = json.loads(CliRunner().invoke(main, ["--project", str(example), "tools", "--format", "mcp",
                                                        "--json"]).stdout)["tools"]
 
@@ -107,7 +109,9 @@ def test_actions_over_stdio_list_schema_call_and_errors(example: Path) -> None:
     run(scenario)
 
 
+@pytest.mark.slow
 def test_an_action_error_is_a_tool_error_with_its_payload_and_prints_stay_off_the_wire(example: Path) -> None:
+    """Slow: starts `harness mcp` as a subprocess and talks to it with the MCP SDK's client."""
     cassette = example / "cassettes/github/create-issue/default.yaml"
     text = cassette.read_text()
     assert '"number": 13,\n' in text
@@ -142,8 +146,10 @@ connections:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("allow_writes", [False, True])
 def test_live_actions_keep_the_write_guard(example: Path, allow_writes: bool) -> None:
+    """Slow: starts `harness mcp --live` as a subprocess (once per parameter) with a fake server."""
     (example / "fixtures/connections.yaml").write_text(LIVE_CONNECTIONS)
     flags = ["--live", "--connection", "demo", *(["--allow-writes"] if allow_writes else [])]
     with FakeGitHub() as gh:
@@ -165,7 +171,9 @@ def test_live_actions_keep_the_write_guard(example: Path, allow_writes: bool) ->
         assert sent == []  # refused before anything was sent
 
 
+@pytest.mark.slow
 def test_actions_over_streamable_http(example: Path) -> None:
+    """Slow: starts `harness mcp --http` as a subprocess and waits for its port."""
     from mcp.client.streamable_http import streamable_http_client
 
     proc = subprocess.Popen([sys.executable, "-m", "harness", "--project", str(example), "mcp", "--http", "0"],
@@ -191,7 +199,7 @@ def test_actions_over_streamable_http(example: Path) -> None:
 
 def test_bad_invocations_are_usage_errors(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
-    for args, message in ((["mcp", "--dev", "--live"], "--live only apply to the action server"),
+    for args, message in ((["mcp", "--dev", "--live"], "--live applies only to the action server"),
                           (["mcp", "--allow-writes"], "--allow-writes needs --live"),
                           (["mcp", "--scenario", "../up"], "bad scenario name '../up' in --scenario")):
         res = runner.invoke(main, ["--project", str(example), *args])
@@ -199,13 +207,15 @@ def test_bad_invocations_are_usage_errors(example: Path, monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "mcp", None)  # as if the extra were not installed
     res = runner.invoke(main, ["--project", str(example), "mcp"])
     assert res.exit_code == 2
-    assert "the MCP server needs the mcp package (pip install 'harness[mcp]')" in res.stderr
+    assert "the MCP server needs the mcp package (pip install 'integration-harness[mcp]')" in res.stderr
 
 
 # -- harness mcp --dev: tools for a coding agent ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dev_tools_over_stdio(example: Path) -> None:
+    """Slow: starts `harness mcp --dev` as a subprocess and drives every developer tool through it."""
     snapshot = example / "cassettes/github/issues/default.snapshot.json"
     text = snapshot.read_text()
     assert '"title": "Issue 1",' in text
@@ -237,7 +247,7 @@ def test_dev_tools_over_stdio(example: Path) -> None:
                     item.pop("at_ms", None)
             assert doc == same  # the JSON `harness dryrun --json` prints
 
-            tests = await session.call_tool("run_tests", {"function": ["issues"]})
+            tests = await session.call_tool("run_tests", {"function": ["issues"], "scenario": ["default"]})
             assert tests.is_error
             report = tests.structured_content
             assert report["passed"] is False and report["counts"] == {"passed": 0, "failed": 1, "error": 0}

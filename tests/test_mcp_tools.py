@@ -88,7 +88,7 @@ def test_run_tests_update_and_missing_snapshots(example: Path) -> None:
 def test_run_tests_reports_a_replay_miss_with_the_fix(example: Path) -> None:
     fn = example / "functions/github/syncs/issues.py"
     fn.write_text(fn.read_text().replace('"per_page": 5', '"per_page": 7'))
-    res = dev(example)("run_tests", function=["issues"])
+    res = dev(example)("run_tests", function=["issues"], scenario=["default"])
     (verdict,) = res.data["scenarios"]
     assert verdict["status"] == "failed" and "query per_page=7 != recorded 5" in verdict["failures"][0]
     assert verdict["fix"] == "harness dryrun github/issues demo --scenario default --record"
@@ -121,7 +121,7 @@ def test_compile_and_list_report_every_problem(example: Path) -> None:
     assert any("bad.py" in p for p in problems) and any("worse.py" in p for p in problems)
     listed = call("list_functions")
     assert listed.is_error and {Path(p["file"]).name for p in listed.data["problems"]} == {"bad.py", "worse.py"}
-    assert {f["name"] for f in listed.data["functions"]} == {"issues", "create-issue"}
+    assert {f["name"] for f in listed.data["functions"]} == {"issues", "create-issue", "check-access"}
 
 
 def test_bad_calls_are_tool_errors_never_exceptions(example: Path) -> None:

@@ -255,6 +255,7 @@ def test_files_that_cannot_be_converted_are_reported_and_the_rest_converts(
         in err
     assert "skipped: " in err and "github-app: an alias of github; skipped" in err
     assert "1 converted, 5 not converted, 2 skipped" in err
+    assert "error: 5 file(s) not converted (1 converted)" in err
     assert sorted(p.name for p in (root / "cassettes").rglob("*.yaml")) == ["nango.yaml"]
 
 

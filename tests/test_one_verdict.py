@@ -91,6 +91,7 @@ def _faces(root: Path) -> dict[str, bool]:
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_every_face_gives_the_same_verdict(case: str, example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Slow: each case runs pytest, `harness test`, `harness dev --once` and deploy's gate, each a process."""
     change, passes = CASES[case]
     change(example)
     verdicts = _faces(example)

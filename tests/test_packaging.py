@@ -115,7 +115,8 @@ def test_two_packages_of_one_tree_are_byte_identical(example: Path, invoke: Invo
         names = zf.namelist()
         assert names == sorted(names)
         assert names == ["functions/github/actions/create_issue.py", "functions/github/models.py",
-                         "functions/github/syncs/issues.py", "manifest.json"]
+                         "functions/github/on_events/check_access.py", "functions/github/syncs/issues.py",
+                         "manifest.json"]
         assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert {i.external_attr >> 16 for i in zf.infolist()} == {0o100644}
     helper = example / "functions" / "github" / "models.py"
@@ -163,7 +164,9 @@ def _with_tests(root: Path, body: str) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_deploy_is_refused_when_the_tests_fail(example: Path, invoke: Invoke, tmp_path: Path) -> None:
+    """Slow: deploy's test gate runs pytest as a subprocess."""
     _with_tests(example, "def test_broken():\n    assert 1 == 2\n")
     res = invoke("--project", str(example), "deploy", "--to", str(tmp_path / "target"), "--yes")
     assert res.exit_code == 1
@@ -171,14 +174,16 @@ def test_deploy_is_refused_when_the_tests_fail(example: Path, invoke: Invoke, tm
     assert not (tmp_path / "target").exists() and not (example / ".harness" / "deployed.json").exists()
 
 
+@pytest.mark.slow
 def test_deploy_plan_versions_and_destructive_changes(example: Path, invoke: Invoke, tmp_path: Path) -> None:
+    """Slow: deploy's test gate runs pytest as a subprocess."""
     _with_tests(example, "def test_ok():\n    assert True\n")
     target = tmp_path / "target"
     res = invoke("--project", str(example), "deploy", "--to", str(target))  # CliRunner: not a terminal
     assert res.exit_code == 0, res.output
-    assert "tests: passed" in res.stdout and "+ github/issues" in res.stdout and "summary: 2 to add" in res.stdout
+    assert "tests: passed" in res.stdout and "+ github/issues" in res.stdout and "summary: 3 to add" in res.stdout
     doc = json.loads((target / "deployment.json").read_text())
-    assert doc["versions"] == {"github/create-issue": "1", "github/issues": "1"}
+    assert doc["versions"] == {"github/check-access": "1", "github/create-issue": "1", "github/issues": "1"}
     # The pointer names its release's bundle (releases/<deployment>-<sha12>/bundle.zip).
     with zipfile.ZipFile(target / doc["bundle"]) as zf:
         assert "manifest.json" in zf.namelist()
@@ -197,7 +202,8 @@ def test_deploy_plan_versions_and_destructive_changes(example: Path, invoke: Inv
     plan = json.loads(res.stdout)
     assert plan["tests"] == "skipped" and plan["deployment"] == 2
     kinds = {c["key"]: (c["kind"], c["new_version"]) for c in plan["functions"]}
-    assert kinds == {"github/create-issue": ("unchanged", "1"), "github/issues": ("changed", "2")}
+    assert kinds == {"github/check-access": ("unchanged", "1"), "github/create-issue": ("unchanged", "1"),
+                     "github/issues": ("changed", "2")}
     assert json.loads((target / "deployment.json").read_text())["versions"]["github/issues"] == "2"
 
     # removing a function (and its model) needs --allow-destructive
@@ -209,7 +215,8 @@ def test_deploy_plan_versions_and_destructive_changes(example: Path, invoke: Inv
     assert json.loads((target / "deployment.json").read_text())["deployment"] == 2
     res = invoke("--project", str(example), "deploy", "--to", str(target), "--skip-tests", "--allow-destructive")
     assert res.exit_code == 0, res.output
-    assert json.loads((target / "deployment.json").read_text())["versions"] == {"github/create-issue": "1"}
+    assert json.loads((target / "deployment.json").read_text())["versions"] == {"github/check-access": "1",
+                                                                               "github/create-issue": "1"}
 
 
 def test_deploy_posts_to_an_http_endpoint_and_retries_after_503(example: Path, invoke: Invoke,
@@ -225,7 +232,7 @@ def test_deploy_posts_to_an_http_endpoint_and_retries_after_503(example: Path, i
     assert first.body == second.body and first.headers["idempotency-key"] == second.headers["idempotency-key"]
     assert second.headers["authorization"] == "Bearer deploy-key-123456"
     body = json.loads(second.body)
-    assert body["versions"] == {"github/create-issue": "1", "github/issues": "1"}
+    assert body["versions"] == {"github/check-access": "1", "github/create-issue": "1", "github/issues": "1"}
     with zipfile.ZipFile(io.BytesIO(base64.b64decode(body["bundle"]))) as zf:
         assert json.loads(zf.read("manifest.json")) == body["manifest"]
     state = json.loads((example / ".harness" / "deployed.json").read_text())
@@ -242,7 +249,9 @@ def test_deploy_gives_up_after_the_retries(example: Path, invoke: Invoke, monkey
     assert not (example / ".harness" / "deployed.json").exists()
 
 
+@pytest.mark.slow
 def test_deploy_is_refused_when_a_snapshot_is_stale(example: Path, invoke: Invoke, tmp_path: Path) -> None:
+    """Slow: deploy's test gate runs pytest as a subprocess."""
     _with_tests(example, "def test_ok():\n    assert True\n")
     sync = example / "functions" / "github" / "syncs" / "issues.py"
     # A mapping change: every record's title changes, so the committed snapshot no longer matches.

@@ -64,12 +64,15 @@ def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> Path:
-    """The bundled example project (functions, cassettes without snapshots, fixtures) as pytest's rootdir."""
+    """The bundled example project (functions, cassettes without snapshots, fixtures) as pytest's rootdir.
+
+    Only the sync's and the action's default scenarios are kept: these tests count and change those two.
+    """
     root = pytester.path
     for folder in ("functions", "fixtures"):
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "cassettes", root / "cassettes",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.snapshot.json"))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.snapshot.json", "webhook.*", "check-access"))
     (root / "pyproject.toml").write_text(PYPROJECT)
     return root
 
@@ -333,7 +336,9 @@ def test_volatile_fields_are_excluded_or_matched_by_type(pytester: pytest.Pytest
     assert "unknown key(s) in [tool.harness]: functons" in res.stderr.str()
 
 
+@pytest.mark.slow
 def test_same_results_under_xdist(pytester: pytest.Pytester, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slow: the same session serially and on two xdist worker processes."""
     accept(pytester)
     change_mapping(project)
     orphan = project / "cassettes/github/gone/default.snapshot.json"

@@ -14,7 +14,7 @@ from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
 from harness.result import RunResult
 from tests.fakes.github_server import FakeGitHub
-from tests.fakes.record_examples import NEW_ISSUE, record_examples
+from tests.fakes.record_examples import CASSETTES, NEW_ISSUE, record_examples
 from tests.fakes.routing import RoutingTransport
 
 from .conftest import REPO
@@ -81,7 +81,7 @@ def test_bundled_cassettes_are_what_the_fake_server_records(example: Path) -> No
     for path in (example / "cassettes").rglob("*.yaml"):
         path.unlink()
     record_examples(example)
-    for rel in ("cassettes/github/issues/default.yaml", "cassettes/github/create-issue/default.yaml"):
+    for rel in CASSETTES:
         fresh, bundled = load_cassette(example / rel), load_cassette(REPO / rel)
         fresh.context.pop("recorded_at")
         bundled.context.pop("recorded_at")

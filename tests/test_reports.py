@@ -42,6 +42,8 @@ def page_data(text: str) -> Any:
 # Scenario items are collected from their cassette files: their node ids start with the cassette.
 ISSUES_ID = "cassettes/github/issues/default.yaml::github/issues[default]"
 CREATE_ID = "cassettes/github/create-issue/default.yaml::github/create-issue[default]"
+WEBHOOK_ID = "cassettes/github/issues/webhook.yaml::github/issues[webhook]"
+CHECK_ACCESS_ID = "cassettes/github/check-access/default.yaml::github/check-access[default]"
 
 
 def demo_result(project: Path, **options: Any) -> RunResult:
@@ -271,8 +273,11 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
     root = pytester.path
-    for folder in ("functions", "fixtures", "cassettes"):
+    for folder in ("functions", "fixtures"):
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    # The sync's and the action's default scenarios only: these tests count and change those two.
+    shutil.copytree(REPO / "cassettes", root / "cassettes",
+                    ignore=shutil.ignore_patterns("__pycache__", "webhook.*", "check-access"))
     (root / "pyproject.toml").write_text(PYPROJECT)
     (root / "tests").mkdir()
     (root / "tests" / "test_hand.py").write_text(HAND_WRITTEN)
@@ -370,5 +375,5 @@ def test_harness_test_html_resolves_the_path_from_where_it_is_run(example: Path,
                           "-q"], cwd=elsewhere, env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     assert _verdicts(page_data((elsewhere / "r.html").read_text())) == {
-        CREATE_ID: "passed", ISSUES_ID: "passed"}
+        CREATE_ID: "passed", ISSUES_ID: "passed", WEBHOOK_ID: "passed", CHECK_ACCESS_ID: "passed"}
     assert (elsewhere / "r-runs" / "github--issues--default.html").is_file()

@@ -216,7 +216,8 @@ def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDr
                          check=False)
     assert run.returncode == 1, run.stdout + run.stderr
     open_report(browser, example / "report.html")
-    assert css(browser, '[data-count="failed"]').text == "1 failed"
+    # The changed mapping changes the sync's default scenario and its webhook scenario (same mapping).
+    assert css(browser, '[data-count="failed"]').text == "2 failed"
     test = css(browser, 'details.test[data-id="cassettes/github/issues/default.yaml::github/issues[default]"]')
     assert test.get_attribute("open") is not None
     head = test.find_element(By.CSS_SELECTOR, 'h4[data-model="Issue"]').text
@@ -227,9 +228,9 @@ def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDr
     assert len(first.find_elements(By.CSS_SELECTOR, ".ln.chg")) == 2  # only the changed field is marked
     assert test.find_element(By.CSS_SELECTOR, ".accept code").text == (
         "harness test --update --function github/issues --scenario default")
-    # The filters: hiding the failures leaves the passing scenario.
+    # The filters: hiding the failures leaves the passing scenarios (the action's and the event function's).
     css(browser, 'input[data-verdict="failed"]').click()
-    wait_text(browser, "#test-tools [data-role=count]", "1 of 2 tests")
+    wait_text(browser, "#test-tools [data-role=count]", "2 of 4 tests")
     css(browser, 'input[data-verdict="failed"]').click()
     browser.execute_script("window.scrollTo(0, 0)")
     screenshot(browser, tmp_path, "test-report")

@@ -28,7 +28,9 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_init_project_passes_its_own_pytest(project: Path) -> None:
+    """Slow: runs pytest in the new project as a subprocess, as its user would."""
     assert {p.name for p in project.iterdir()} >= {"pyproject.toml", ".gitignore", "functions", "cassettes",
                                                    "fixtures", "tests", ".env.example"}
     ignored = (project / ".gitignore").read_text().splitlines()
@@ -83,7 +85,9 @@ def test_every_template_clones_and_replays(project: Path, name: str) -> None:
     assert invoke("--project", str(project), "compile").exit_code == 0
 
 
+@pytest.mark.slow
 def test_every_cloned_template_passes_pytest_under_ci(project: Path) -> None:
+    """Slow: clones every template and runs pytest on them as a subprocess."""
     for name in load_catalog().templates:
         res = invoke("--project", str(project), "clone", name)
         assert res.exit_code == 0, res.output

@@ -131,10 +131,13 @@ def test_webhook_handler_and_event_function_record_and_replay(proj: Path, cli: C
     replayed = run_json(cli, proj, "webhook", "full", "c1", "--payload", f"@{payload}")
     assert replayed["mode"] == "replay" and replayed["records"] == recorded["records"]
 
-    recorded = run_json(cli, proj, "event", "post-connection-creation", "c1", "--record", env=env)
+    # `harness event --json` is one document, whatever the number of event functions it runs.
+    doc = run_json(cli, proj, "event", "post-connection-creation", "c1", "--record", env=env)
+    assert doc["event"] == "post-connection-creation" and doc["connection"] == "c1"
+    [recorded] = doc["results"]  # type: ignore[misc]
     assert recorded["metadata"] == {"writes": [{"op": "set", "value": {"login": "octocat"}}],
                                     "final": {"login": "octocat"}}
-    replayed = run_json(cli, proj, "event", "post-connection-creation", "c1")
+    [replayed] = run_json(cli, proj, "event", "post-connection-creation", "c1")["results"]  # type: ignore[misc]
     assert replayed["mode"] == "replay" and replayed["metadata"] == recorded["metadata"]
     res = cli(proj, "event", "pre-connection-deletion", "c1")
     assert res.exit_code == 2 and "no pre-connection-deletion function in integration 'gh'" in res.stderr

@@ -93,7 +93,10 @@ def plain(value: Any, where: str, depth: int = 0) -> Any:
     try:
         return _plain(value, depth)
     except _Refused as exc:
-        raise _bad(where + "".join(reversed(exc.path)), exc.what) from None
+        parts = list(reversed(exc.path))
+        if len(parts) > 8:  # a path 100 levels deep would crowd out what is wrong with it
+            parts = [*parts[:3], f"...({len(parts) - 6} levels)...", *parts[-3:]]
+        raise _bad(where + "".join(parts), exc.what) from None
     except CassetteError as exc:  # a key that is not text
         raise _bad(where, exc.message.split(": ", 1)[-1]) from None
 

@@ -16,13 +16,44 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_INTERRUPTED, HarnessError, UsageError
+from .failures import OneLineUsageError, one_line, usage_line
 
 EXIT_INTERNAL = 70  # internal error (a bug in harness: please report it)
 # Commands that speak a protocol on stdout (their stream must stay the process's own).
 RAW_STDIO = frozenset({"mcp"})
 
 
+def _root(ctx: click.Context) -> Path | None:
+    """The project root a command loaded (for relative paths in its error line), else the --project folder."""
+    obj = ctx.find_root().obj or {}
+    root = obj.get("root") or obj.get("project")
+    return Path(root) if root is not None and Path(root).is_dir() else None
+
+
 class HarnessGroup(click.Group):
+    """The root group: one line on stderr for every error, click's usage errors included; NO_COLOR honoured."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        if os.environ.get("NO_COLOR") and "color" not in extra:
+            extra["color"] = False  # click.echo then strips styles even on a terminal (https://no-color.org)
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            if _shows_help(exc):
+                raise
+            raise _usage(exc) from None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                          list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        # click's parser raises some usage errors without a context: remember which command was being parsed.
+        path = [name or ""]
+        if isinstance(cmd, click.Group) and rest and cmd.get_command(ctx, rest[0]) is not None:
+            path.append(rest[0])
+        ctx.meta["harness.command"] = " ".join(["harness", *path])
+        return name, cmd, rest
+
     def invoke(self, ctx: click.Context) -> Any:
         from ..secrets.redact import redacting_std_streams, redaction_scope
 
@@ -46,19 +77,38 @@ class HarnessGroup(click.Group):
         except HarnessError as exc:
             if debug:
                 raise
-            click.echo(f"error: {exc}", err=True)
+            root = _root(ctx)
+            # An error that lists several problems (compile, static checks, settings): each on its own line.
+            for problem in (getattr(exc, "problems", None) or getattr(exc, "findings", None) or [])[1:]:
+                click.echo(one_line(str(problem), root=root), err=True)
+            click.echo(one_line(exc.message, exc.hint, root=root), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except click.UsageError as exc:
+            if _shows_help(exc):
+                raise
+            raise _usage(exc, ctx.meta.get("harness.command")) from None
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
             if debug:
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback, "
-                       "and please report it)", err=True)
+            click.echo(one_line(f"internal error: {type(exc).__name__}: {exc}",
+                                "run with --debug for the traceback, and please report it", root=_root(ctx)),
+                       err=True)
             ctx.exit(EXIT_INTERNAL)
+
+
+def _shows_help(exc: click.UsageError) -> bool:
+    """click (>= 8.2) raises a usage error to show a group's help when it is given no command: keep that."""
+    return type(exc).__name__ == "NoArgsIsHelpError"
+
+
+def _usage(exc: click.UsageError, command: str | None = None) -> OneLineUsageError:
+    what, hint = usage_line(exc, command)
+    return OneLineUsageError(one_line(what, hint, root=_root(exc.ctx) if exc.ctx is not None else None))
 
 
 @click.group(cls=HarnessGroup, context_settings={"help_option_names": ["-h", "--help"]})

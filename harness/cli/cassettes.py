@@ -89,35 +89,57 @@ def cassettes() -> None:
     """List, show, lint and prune the project's cassettes."""
 
 
+def _emit(doc: Any) -> None:
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
 @cassettes.command("list")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {cassettes: [{path, integration, function, scenario, interactions, bytes, recorded_at, "
+                   "error}]} as one JSON document.")
 @click.pass_context
-def list_cassettes(ctx: click.Context) -> None:
+def list_cassettes(ctx: click.Context, as_json: bool) -> None:
     """Every cassette: function, scenario, interactions, size."""
     from ..cassettes.format import load_cassette
 
     project = project_of(ctx)
     paths = _all_cassettes(project)
-    if not paths:
-        click.echo(f"no cassettes under {project.relative(project.cassettes_dir)}")
-        return
+    rows: list[dict[str, Any]] = []
     for path in paths:
-        size = path.stat().st_size
+        row: dict[str, Any] = {"path": project.relative(path), "bytes": path.stat().st_size}
         try:
             c = load_cassette(path)
         except HarnessError as exc:
-            click.echo(f"{project.relative(path)}  INVALID: {exc}")
+            row["error"] = str(exc)
+        else:
+            row.update(integration=c.context.get("integration"), function=c.context.get("function"),
+                       scenario=c.context.get("scenario", path.stem), interactions=len(c.interactions),
+                       recorded_at=c.context.get("recorded_at"), source=c.context.get("source"))
+        rows.append(row)
+    if as_json:
+        _emit({"cassettes": rows})
+        return
+    if not rows:
+        click.echo(f"no cassettes under {project.relative(project.cassettes_dir)}")
+    for row in rows:
+        if "error" in row:
+            click.echo(f"{row['path']}  INVALID: {row['error']}")
             continue
-        when = c.context.get("recorded_at") or c.context.get("source") or ""
-        click.echo(f"{project.relative(path)}  {c.context.get('integration', '?')}/{c.context.get('function', '?')}"
-                   f"  scenario {c.context.get('scenario', path.stem)}  {len(c.interactions)} interaction(s)"
-                   f"  {size / 1000:.1f} kB  {when}")
+        when = row.get("recorded_at") or row.get("source") or ""
+        click.echo(f"{row['path']}  {row['integration'] or '?'}/{row['function'] or '?'}  scenario {row['scenario']}"
+                   f"  {row['interactions']} interaction(s)  {row['bytes'] / 1000:.1f} kB  {when}")
 
 
 @cassettes.command("show")
 @click.argument("target")
 @click.option("--scenario", default="default", show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {path, context, interactions: [{index, method, uri, status, bytes}]} as one JSON document.")
 @click.pass_context
-def show(ctx: click.Context, target: str, scenario: str) -> None:
+def show(ctx: click.Context, target: str, scenario: str, as_json: bool) -> None:
     """One cassette (a path, or FUNCTION with --scenario): its context and interactions."""
     import json
 
@@ -126,14 +148,18 @@ def show(ctx: click.Context, target: str, scenario: str) -> None:
     project = project_of(ctx)
     path = _resolve(project, target, scenario)
     c = load_cassette(path)
+    items = [{"index": n, "method": item.method, "uri": item.uri, "status": item.status,
+              "bytes": len(item.response_body)} for n, item in enumerate(c.interactions)]
+    if as_json:
+        _emit({"path": project.relative(path), "context": c.context, "interactions": items})
+        return
     click.echo(project.relative(path))
     for key, value in c.context.items():
         text = json.dumps(value, ensure_ascii=False, default=str)
         click.echo(f"  {key}: {text if len(text) <= 200 else text[:200] + '...'}")
-    click.echo(f"interactions ({len(c.interactions)}):")
-    for n, item in enumerate(c.interactions):
-        size = len(item.response_body)
-        click.echo(f"  #{n} {item.method} {item.uri} -> {item.status} ({size} bytes)")
+    click.echo(f"interactions ({len(items)}):")
+    for item in items:
+        click.echo(f"  #{item['index']} {item['method']} {item['uri']} -> {item['status']} ({item['bytes']} bytes)")
 
 
 def _lint_one(path: Path, text: str) -> tuple[Cassette | None, list[str]]:
@@ -167,15 +193,17 @@ def _lint_one(path: Path, text: str) -> tuple[Cassette | None, list[str]]:
 @click.option("--scenario", default="default", show_default=True)
 @click.option("--replay", "replay_them", is_flag=True,
               help="Also replay each cassette's function and report the interactions it never uses.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {cassettes, findings: [{path, kind, message}]} as one JSON document.")
 @click.pass_context
-def lint(ctx: click.Context, targets: tuple[str, ...], scenario: str, replay_them: bool) -> None:
+def lint(ctx: click.Context, targets: tuple[str, ...], scenario: str, replay_them: bool, as_json: bool) -> None:
     """Check cassettes (all of them by default): invalid files, secrets, duplicates, unplayed (--replay).
 
     Exits 3 when anything is found.
     """
     project = project_of(ctx)
     paths = [_resolve(project, t, scenario) for t in targets] if targets else _all_cassettes(project)
-    total = 0
+    found: list[dict[str, str]] = []
     for path in paths:
         try:
             text = path.read_text(encoding="utf-8")
@@ -195,11 +223,17 @@ def lint(ctx: click.Context, targets: tuple[str, ...], scenario: str, replay_the
                 for item in result.unplayed:
                     findings.append(f"unplayed: interaction #{item['index']} {item['method']} {item['uri']}")
         for finding in findings:
-            click.echo(f"{project.relative(path)}: {finding}")
-        total += len(findings)
-    click.echo(f"{len(paths)} cassette(s), {total} finding(s)", err=True)
-    if total:
+            kind, _, message = finding.partition(": ")
+            found.append({"path": project.relative(path), "kind": kind, "message": message})
+    if as_json:
+        _emit({"cassettes": len(paths), "findings": found})
+    else:
+        for item in found:
+            click.echo(f"{item['path']}: {item['kind']}: {item['message']}")
+    if found:
+        click.echo(f"error: {len(found)} finding(s) in {len(paths)} cassette(s)", err=True)
         ctx.exit(CassetteError.exit_code)
+    click.echo(f"{len(paths)} cassette(s), 0 finding(s)", err=True)
 
 
 @cassettes.command("prune")

@@ -9,15 +9,14 @@ from pathlib import Path
 import click
 
 from ..reports.cli import RunCollector, check_target, html_option, write_runs
-from .options import project_of
+from .options import mode_flags, project_of
 
 
 @click.command()
 @click.argument("function")
 @click.argument("connection")
-@click.option("--live", "mode", flag_value="live", help="Run against the provider (read-only GETs).")
-@click.option("--replay", "mode", flag_value="replay",
-              help="Run from the recording (resumed runs need their requests recorded).")
+@mode_flags("live", "replay", help={"live": "Run against the provider (read-only GETs; the default).",
+                                    "replay": "Run from the recording (resumed runs need their requests recorded)."})
 @click.option("--integration", default=None)
 @click.option("--points", type=click.IntRange(min=1), default=20, show_default=True,
               help="At most this many interruption points (spread over the run's checkpoints).")
@@ -31,11 +30,13 @@ def check(ctx: click.Context, function: str, connection: str, mode: str | None, 
     from ..errors import EXIT_FAILED
     from ..invariants import check_request
     from ..pipeline import RunRequest
+    from .failures import relativize
 
     check_target(html)
+    project = project_of(ctx)
     runs = RunCollector()  # --html: every run the checks make, on one page
     report = check_request(RunRequest(function=function, connection_id=connection, integration=integration,
-                                      mode=mode or "live", project=project_of(ctx)), max_points=points,
+                                      mode=mode or "live", project=project), max_points=points,
                            wrap=runs.wrap)
     write_runs(ctx, html, runs.runs, report.to_json(), runs.labels)
     if as_json:
@@ -43,8 +44,11 @@ def check(ctx: click.Context, function: str, connection: str, mode: str | None, 
     else:
         for finding in report.findings:
             mark = click.style("ok  ", fg="green") if finding.ok else click.style("FAIL", fg="red")
-            click.echo(f"{mark} {finding.check:<10} {finding.message}")
+            click.echo(f"{mark} {finding.check:<10} {relativize(finding.message, project.root)}")
             if not finding.ok and finding.details.get("differences"):
                 click.echo(f"     {json.dumps(finding.details['differences'])}")
     if not report.ok:
+        failed = [f.check for f in report.findings if not f.ok]
+        click.echo(f"error: {report.function}: {len(failed)} check(s) failed ({', '.join(dict.fromkeys(failed))})",
+                   err=True)
         ctx.exit(EXIT_FAILED)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..reports.cli import check_target, html_option, write_runs
-from .options import json_arg, project_of
+from .options import json_arg, json_object_arg, mode_flags, project_of
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -41,11 +41,9 @@ def _date(flag: str, value: str | None) -> datetime | None:
 @click.command()
 @click.argument("function")
 @click.argument("connection")
-@click.option("--live", "mode", flag_value="live", help="Call the provider (needs credentials).")
-@click.option("--replay", "mode", flag_value="replay", help="Answer from the recording; never open a socket.")
-@click.option("--record", "--save", "--save-responses", "mode", flag_value="record",
-              help="Call the provider and save the exchanges as the scenario's cassette (secrets scrubbed); "
-                   "--save is Nango's name for it.")
+@mode_flags("live", "replay", "record", aliases={"record": ("--save", "--save-responses")},
+            help={"record": "Call the provider and save the exchanges as the scenario's cassette (secrets "
+                            "scrubbed); --save is Nango's name for it."})
 @click.option("--record-mode", type=click.Choice(["none", "once", "new_episodes", "all"]), default=None,
               help="vcrpy's record modes (--record alone is `all`; under CI the default is `none`).")
 @click.option("--record-on-failure", is_flag=True, help="Save the cassette even when the run fails.")
@@ -115,8 +113,8 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
     req = RunRequest(
         function=function, connection_id=connection, integration=integration, mode=mode, scenario=scenario,
         input=json_arg("--input", input_) if input_ is not None else UNSET,
-        metadata=json_arg("--metadata", metadata) if metadata is not None else UNSET,
-        checkpoint=json_arg("--checkpoint", checkpoint) if checkpoint is not None else UNSET,
+        metadata=json_object_arg("--metadata", metadata) if metadata is not None else UNSET,
+        checkpoint=json_object_arg("--checkpoint", checkpoint, allow_null=True) if checkpoint is not None else UNSET,
         payload=json_arg("--payload", payload) if payload is not None else UNSET,
         strict=not lenient, allow_writes=allow_writes, max_pages=max_pages, max_records=max_records,
         project=project_of(ctx), source=source, via_nango_proxy=via_nango_proxy,
@@ -131,6 +129,13 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         signing_key()  # fail before running, not after
     check_target(html)
     prepared = prepare(req)
+    from .combos import refuse_meaningless
+
+    refuse_meaningless(prepared.mode, prepared.definition.type, persist=persist, persist_metadata=persist_metadata,
+                       via_nango_proxy=via_nango_proxy, record_on_failure=record_on_failure,
+                       fail_unplayed=fail_unplayed, input_given=input_ is not None, source=source,
+                       environment=environment,
+                       cassette=prepared.project.relative(prepared.cassette_path))
     for problem in prepared.catalog.problems:
         click.echo(f"warning: skipped {problem}", err=True)
     if req.mode is None and prepared.mode == "live":
@@ -155,7 +160,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
     else:
         from .render import render_result
 
-        render_result(result, show=show)
+        render_result(result, show=show, with_error=False)
     write_runs(ctx, html, outcome.results)  # --html (harness.reports)
     if otel:
         from ..telemetry import export_run
@@ -166,4 +171,8 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
 
         send_sync_webhooks(result, webhook_url, quiet=as_json)
     if not result.ok and result.error is not None:
+        from .failures import one_line
+        from .render import error_line
+
+        click.echo(one_line(*error_line(result), root=prepared.project.root), err=True)
         ctx.exit(result.error.exit_code)

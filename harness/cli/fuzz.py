@@ -7,14 +7,13 @@ import sys
 
 import click
 
-from .options import project_of
+from .options import mode_flags, project_of
 
 
 @click.command()
 @click.argument("function")
 @click.argument("connection")
-@click.option("--live", "mode", flag_value="live", help="Call the provider for every input (needs --allow-writes "
-              "for writes).")
+@mode_flags("live", help={"live": "Call the provider for every input (needs --allow-writes for writes)."})
 @click.option("--allow-writes", is_flag=True)
 @click.option("--scenario", default="default", show_default=True,
               help="The recording whose answers the fuzzed requests get (closest request wins).")
@@ -42,4 +41,6 @@ def fuzz(ctx: click.Context, function: str, connection: str, mode: str | None, a
             click.echo(click.style(f"crash: {report.failure}", fg="red"))
             click.echo(f"reproduce: {report.dryrun_command(connection)}")
     if not report.ok:
+        click.echo(f"error: {report.function} crashed on a generated input (the report shows it and the command "
+                   "that reproduces it)", err=True)
         ctx.exit(EXIT_FAILED)

@@ -13,7 +13,7 @@ from .options import project_of
 
 
 @click.command("import-nango")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the cassettes go (default: the project's cassettes folder).")
 @click.option("--integration", default=None,
@@ -21,9 +21,12 @@ from .options import project_of
 @click.option("--scenario", default="nango", show_default=True, help="Scenario name of the converted cassettes.")
 @click.option("--connection", "connection_id", default="nango", show_default=True,
               help="Connection id stored in the cassettes (what `harness dryrun FUNCTION CONNECTION` names).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {converted: [{integration, function, path, interactions, source}], problems: "
+                   "[{source, reason}]} as one JSON document.")
 @click.pass_context
 def import_nango_cmd(ctx: click.Context, path: Path, out: Path | None, integration: str | None, scenario: str,
-                     connection_id: str) -> None:
+                     connection_id: str, as_json: bool) -> None:
     """Convert Nango's tests/<function>.test.json files and legacy mocks/ folders under PATH.
 
     PATH is one .test.json file, one integration folder, or any folder holding them (a whole catalog).
@@ -42,6 +45,9 @@ def import_nango_cmd(ctx: click.Context, path: Path, out: Path | None, integrati
         def shown(p: Path) -> str:
             return project.relative(p)
     else:
+        from .options import folder_we_may_create
+
+        folder_we_may_create(project_of(ctx), out, "--out")
         out_dir = out
 
         def shown(p: Path) -> str:
@@ -49,15 +55,26 @@ def import_nango_cmd(ctx: click.Context, path: Path, out: Path | None, integrati
     with _progress() as progress:
         report = import_nango(path, out_dir, integration=integration, scenario=scenario,
                               connection_id=connection_id, progress=progress)
-    for item in report.converted:
-        click.echo(f"{item.integration}/{item.function}: {shown(item.path)} ({item.interactions} interaction(s))")
-    for skipped in report.skipped:
-        click.echo(f"skipped: {skipped}", err=True)
-    for problem in report.problems:
-        click.echo(f"not converted: {problem}", err=True)
+    if as_json:
+        import json
+
+        doc = {"converted": [{"integration": c.integration, "function": c.function, "path": shown(c.path),
+                              "interactions": c.interactions, "source": c.source} for c in report.converted],
+               "problems": [{"source": p.source, "reason": p.reason} for p in report.problems],
+               "skipped": [str(s) for s in report.skipped]}
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for item in report.converted:
+            click.echo(f"{item.integration}/{item.function}: {shown(item.path)} ({item.interactions} interaction(s))")
+        for skipped in report.skipped:
+            click.echo(f"skipped: {skipped}", err=True)
+        for problem in report.problems:
+            click.echo(f"not converted: {problem}", err=True)
     click.echo(f"{len(report.converted)} converted, {len(report.problems)} not converted, "
                f"{len(report.skipped)} skipped", err=True)
     if report.problems:
+        click.echo(f"error: {len(report.problems)} file(s) not converted ({len(report.converted)} converted)",
+                   err=True)
         ctx.exit(CassetteError.exit_code)
 
 

@@ -26,11 +26,12 @@ def list_functions(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        from rich.console import Console
         from rich.markup import escape
         from rich.table import Table
 
-        console = Console(highlight=False)
+        from .render import make_console
+
+        console = make_console(highlight=False)
         table = Table(show_edge=False)
         for col in ("integration", "name", "type", "models / input", "frequency / event"):
             table.add_column(col)
@@ -42,7 +43,9 @@ def list_functions(ctx: click.Context, as_json: bool) -> None:
             console.print(table)
         else:
             console.print(f"no functions found under {escape(project.relative(project.functions_dir))}")
+        from .failures import one_line
+
         for p in catalog.problems:
-            click.echo(f"error: {p}", err=True)
+            click.echo(one_line(str(p), root=project.root), err=True)
     if catalog.problems:
         ctx.exit(EXIT_USAGE)

@@ -39,7 +39,8 @@ def mcp_cmd(ctx: click.Context, dev: bool, http_port: int | None, host: str, liv
                                        ("--connection", connection is not None), ("--scenario", scenario != "default"),
                                        ("--integration", integration is not None)) if on]
         if given:
-            raise UsageError(f"{', '.join(given)} only apply to the action server",
+            verb = "applies" if len(given) == 1 else "apply"
+            raise UsageError(f"{', '.join(given)} {verb} only to the action server",
                              hint="with --dev, each tool call says its mode, connection and allow_writes")
     elif allow_writes and not live:
         raise UsageError("--allow-writes needs --live", hint="replays never send anything")
@@ -51,7 +52,7 @@ def mcp_cmd(ctx: click.Context, dev: bool, http_port: int | None, host: str, liv
         import mcp  # noqa: F401
     except ImportError:
         raise UsageError("the MCP server needs the mcp package",
-                         hint="pip install 'harness[mcp]'") from None
+                         hint="pip install 'integration-harness[mcp]'") from None
     from ..agents import mcp_server
 
     project = project_of(ctx)

@@ -1,10 +1,12 @@
-"""Parsing of option values shared by commands (`JSON|@file` arguments, the project)."""
+"""Option values shared by commands: `JSON|@file` arguments, the mode flags, the project."""
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -12,6 +14,8 @@ from ..errors import UsageError
 
 if TYPE_CHECKING:
     from ..project import Project
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def json_arg(option: str, value: str) -> Any:
@@ -38,5 +42,76 @@ def json_arg(option: str, value: str) -> Any:
 def project_of(ctx: click.Context) -> Project:
     from ..project import load_project
 
-    root = (ctx.obj or {}).get("project")
-    return load_project(root)
+    obj = ctx.find_root().obj
+    root = (obj or {}).get("project")
+    project = load_project(root)
+    if isinstance(obj, dict):
+        obj["root"] = project.root  # error lines show paths relative to it
+    return project
+
+
+_MODE_FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
+    "live": (("--live",), "Call the provider (needs credentials)."),
+    "replay": (("--replay",), "Answer from the recording; never open a socket."),
+    "record": (("--record",), "Call the provider and save the exchanges as the scenario's cassette "
+                              "(secrets scrubbed)."),
+}
+
+
+def mode_flags(*modes: str, help: dict[str, str] | None = None,
+               aliases: dict[str, tuple[str, ...]] | None = None) -> Callable[[F], F]:
+    """`--live` / `--replay` / `--record` as separate flags passed to the command as one `mode` argument.
+
+    click's shared-destination flags let the last one win silently (`--live --replay` replays); these are
+    separate, so giving two of them is refused as a usage error naming both.
+    """
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            given = [m for m in modes if kwargs.pop(f"mode_{m}", False)]
+            if len(given) > 1:
+                flags = " and ".join(_MODE_FLAGS[m][0][0] for m in given)
+                raise UsageError(f"{flags} contradict each other", hint="pass one of them")
+            if given:
+                kwargs["mode"] = given[0]
+            else:
+                kwargs.setdefault("mode", None)  # ctx.invoke(...) from another command may pass mode= itself
+            return fn(*args, **kwargs)
+
+        decorated: Any = wrapper
+        for mode in reversed(modes):
+            names, text = _MODE_FLAGS[mode]
+            decorated = click.option(*names, *(aliases or {}).get(mode, ()), f"mode_{mode}", is_flag=True,
+                                     help=(help or {}).get(mode, text))(decorated)
+        return decorated  # type: ignore[no-any-return]
+
+    return decorate
+
+
+def json_object_arg(option: str, value: str, *, allow_null: bool = False) -> Any:
+    """`json_arg` for values that must be a JSON object (metadata, checkpoints)."""
+    parsed = json_arg(option, value)
+    if isinstance(parsed, dict) or (allow_null and parsed is None):
+        return parsed
+    kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(parsed), type(parsed).__name__)
+    raise UsageError(f"{option}: must be a JSON object, got {kind}",
+                     hint="pass e.g. '{\"key\": \"value\"}'" + (" or null" if allow_null else ""))
+
+
+def folder_we_may_create(project: Project, folder: Path, option: str) -> None:
+    """Commands create missing folders only inside the project; outside it, `folder` must already exist."""
+    target = folder if folder.is_absolute() else Path.cwd() / folder
+    if target.is_dir():
+        return
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise UsageError(f"{option}: {existing} is a file, so {folder} cannot be created")
+    root = project.root.resolve()
+    resolved = target.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise UsageError(f"{option}: folder {folder} does not exist (harness creates folders only inside the "
+                         "project)", hint="create it first, or pick a folder inside the project")

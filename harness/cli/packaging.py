@@ -18,24 +18,22 @@ if TYPE_CHECKING:
 
 
 def _compile(project: Project) -> Manifest:
-    from ..packaging.manifest import CompileError, compile_project
-    from ..packaging.static_checks import StaticCheckError
+    from ..packaging.manifest import compile_project
 
-    try:
-        manifest = compile_project(project)
-    except (CompileError, StaticCheckError) as exc:
-        more = exc.problems if isinstance(exc, CompileError) else exc.findings
-        for problem in more[1:]:
-            click.echo(f"error: {problem}", err=True)
-        raise
+    manifest = compile_project(project)  # the root group prints each of a CompileError's problems
     for warning in manifest.warnings:
         click.echo(f"warning: {warning}", err=True)
     return manifest
 
 
-def _static_errors(exc: Exception) -> None:
-    for finding in getattr(exc, "findings", [])[1:]:
-        click.echo(f"error: {finding}", err=True)
+def _check_out(project: Project, path: Path) -> None:
+    """`-o` names a zip file; its folder may be created only inside the project."""
+    from ..errors import UsageError
+    from .options import folder_we_may_create
+
+    if path.is_dir():
+        raise UsageError(f"-o: {path} is a folder", hint="name the zip file, e.g. -o dist/bundle.zip")
+    folder_we_may_create(project, path.parent, "-o")
 
 
 @click.command("compile")
@@ -65,17 +63,13 @@ def package_cmd(ctx: click.Context, out: Path | None) -> None:
     from ..atomic import write_atomic
     from ..packaging.bundle import build_bundle
     from ..packaging.manifest import write_manifest
-    from ..packaging.static_checks import StaticCheckError
 
     project = project_of(ctx)
+    path = out or project.state_dir / "bundle.zip"
+    _check_out(project, path)
     manifest = _compile(project)
     write_manifest(project, manifest)
-    try:
-        bundle = build_bundle(project, manifest)
-    except StaticCheckError as exc:
-        _static_errors(exc)
-        raise
-    path = out or project.state_dir / "bundle.zip"
+    bundle = build_bundle(project, manifest)
     write_atomic(path, bundle.data)
     click.echo(f"packaged {len(bundle.files)} file(s) -> {project.relative(path)} (sha256 {bundle.sha256[:16]})")
 
@@ -97,7 +91,6 @@ def deploy_cmd(ctx: click.Context, target: str, skip_tests: bool, allow_destruct
     from ..errors import UsageError
     from ..packaging import deploy, targets
     from ..packaging.bundle import build_bundle
-    from ..packaging.static_checks import StaticCheckError
 
     project = project_of(ctx)
     # The target first: a URL with credentials, or a key that would travel in clear, stops everything.
@@ -112,11 +105,7 @@ def deploy_cmd(ctx: click.Context, target: str, skip_tests: bool, allow_destruct
 
     sweep_project(project.state_dir)  # what a killed run left in .harness/
     manifest = _compile(project)
-    try:
-        bundle = build_bundle(project, manifest)
-    except StaticCheckError as exc:
-        _static_errors(exc)
-        raise
+    bundle = build_bundle(project, manifest)
     if endpoint is not None and not dry_run and not os.environ.get(deploy.KEY_ENV):
         from ..errors import ConfigError
 

@@ -16,9 +16,9 @@ def live_progress(label: str, enabled: bool) -> Iterator[Callable[[RunResult], N
     if not enabled or not sys.stderr.isatty():
         yield None
         return
-    from rich.console import Console
+    from .render import make_console
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     last = 0.0
     with console.status(f"{label}: starting") as status:
 

@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from ..errors import UsageError
-from .options import project_of
+from .options import folder_we_may_create, project_of
 
 _MARK = "# harness-generated sha256="
 
@@ -116,15 +116,19 @@ def _edited(path: Path) -> bool:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the files (default: tests/harness in the project).")
 @click.option("--force", is_flag=True, help="Overwrite files even when they were edited.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {files: [{path, status: wrote|unchanged|refused, scenarios}]} as one JSON document.")
 @click.pass_context
 def generate_tests(ctx: click.Context, functions: tuple[str, ...], scenarios: tuple[str, ...],
-                   out_dir: Path | None, force: bool) -> None:
+                   out_dir: Path | None, force: bool, as_json: bool) -> None:
     """Write editable pytest files for the recorded scenarios of FUNCTIONS (default: every function)."""
     from ..atomic import write_atomic
     from ..pipeline import RunRequest, run_request
     from ..scenarios import find_scenarios
 
     project = project_of(ctx)
+    if out_dir is not None:
+        folder_we_may_create(project, out_dir, "--out")
     found = find_scenarios(project)
     if functions:
         wanted = {f for f in functions}
@@ -151,22 +155,36 @@ def generate_tests(ctx: click.Context, functions: tuple[str, ...], scenarios: tu
                                         project=project))
         groups.setdefault((sc.integration, sc.function), []).append((sc.name, result))
     folder = out_dir if out_dir is not None else project.root / "tests" / "harness"
+    folder_we_may_create(project, folder, "--out")
     refused: list[str] = []
+    files: list[dict[str, Any]] = []
     for (integration, function), runs in sorted(groups.items()):
         path = folder / (_identifier(f"test_{integration}_{function}") + ".py")
         if not inside(folder, path):
             raise UsageError(f"{path} would lie outside {folder}")
         shown = project.relative(path)
         text = _test_source(integration, function, runs)
+        row: dict[str, Any] = {"path": shown, "function": f"{integration}/{function}",
+                               "scenarios": [name for name, _ in runs]}
+        files.append(row)
         if path.is_file():
             if path.read_text(encoding="utf-8") == text:
-                click.echo(f"unchanged {shown}")
+                row["status"] = "unchanged"
                 continue
             if _edited(path) and not force:
+                row["status"] = "refused"
                 refused.append(shown)
                 continue
         write_atomic(path, text)
-        click.echo(f"wrote {shown}")
+        row["status"] = "wrote"
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps({"files": files}, indent=2) + "\n")
+    else:
+        for row in files:
+            if row["status"] != "refused":
+                click.echo(f"{row['status']} {row['path']}")
     if refused:
         raise UsageError(f"not overwriting edited file(s): {', '.join(refused)}",
                          hint="pass --force to regenerate them, or edit them by hand")

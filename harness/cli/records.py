@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from .options import project_of
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 
 @click.group()
@@ -35,14 +39,15 @@ def list_records(ctx: click.Context, connection: str, model: str, integration: s
 
     project = project_of(ctx)
     path = project.state_dir / "records.sqlite"
-    if not path.is_file():
-        raise ConfigError(f"no records store at {project.relative(path)}",
-                          hint="run a dry run with --live --persist first")
     if integration is None:
         known = read_connections(project.connections_file, project.root)
         integration = known[connection].integration if connection in known else None
     if integration is None:
         raise UsageError(f"connection {connection!r} is not in the connections file", hint="pass --integration")
+    if not path.is_file():
+        _check_model(project, integration, model, [])
+        raise ConfigError(f"no records store at {project.relative(path)}",
+                          hint="run a dry run with --live --persist first")
     after = None
     if modified_after is not None:
         try:
@@ -53,6 +58,7 @@ def list_records(ctx: click.Context, connection: str, model: str, integration: s
         raise UsageError(f"--cursor: {cursor!r} is not a cursor this store returned")
     store = SqliteStore(path, connection, integration, RealClock().now)
     try:
+        _check_model(project, integration, model, store.models())
         rows, next_cursor = store.list(model, modified_after=after, cursor=cursor, limit=limit)
     finally:
         store.close()
@@ -65,3 +71,25 @@ def list_records(ctx: click.Context, connection: str, model: str, integration: s
         click.echo(f"{meta['last_action']:<8} {json.dumps(row, ensure_ascii=False)}")
     if next_cursor:
         click.echo(f"more: --cursor {next_cursor}", err=True)
+
+
+def _check_model(project: Project, integration: str, model: str, stored: list[str]) -> None:
+    """A model some sync of the integration declares (`Model` or `Model::variant`) or the store holds, else a
+    one-line error."""
+    import difflib
+
+    from ..definitions import SyncDefinition
+    from ..errors import NotFoundError
+    from ..loader import load_catalog
+
+    catalog = load_catalog(project.functions_dir)
+    known = sorted({name for d in catalog.definitions if isinstance(d, SyncDefinition) and d.integration == integration
+                    for name in d.models})
+    base = model.split("::", 1)[0]
+    if base in known or model in stored or base in stored:
+        return
+    known = sorted({*known, *stored})
+    close = difflib.get_close_matches(base, known, n=3)
+    raise NotFoundError(f"unknown model {base!r} in integration {integration!r}",
+                        hint=f"did you mean {', '.join(close)}?" if close else
+                        "known models: " + (", ".join(known) or "none (no sync declares one)"))

@@ -1,4 +1,5 @@
-"""Readable rendering of a `RunResult` with rich: counts, records, checkpoints, metadata, logs, requests."""
+"""Readable rendering of a `RunResult` with rich (counts, records, checkpoints, metadata, logs, requests), and
+the one error line a failed run prints on stderr."""
 
 from __future__ import annotations
 
@@ -18,14 +19,45 @@ def _j(value: Any) -> str:
     return escape(json.dumps(value, ensure_ascii=False, default=str))
 
 
-def render_result(result: RunResult, *, show: int = 20, console: Console | None = None) -> None:
+_HINTS = {
+    "replay_miss": "re-record the scenario with --record if the request is meant to change",
+    "unplayed_interactions": "prune them with `harness cassettes prune`, or drop --strict",
+    "invalid_data": "the report lists each finding; --lenient reports them as warnings",
+}
+
+
+def error_line(result: RunResult) -> tuple[str, str | None]:
+    """(what, hint) of a failed run's one error line on stderr; the report itself shows the details."""
+    error = result.error
+    assert error is not None
+    if error.type == "invalid_data":
+        found = result.errors
+        kinds = ", ".join(sorted({i.kind for i in found})) or "the data"
+        return f"invalid_data: {len(found) or 'the'} validation error(s) in {kinds}", _HINTS["invalid_data"]
+    hint = _HINTS.get(error.type)
+    if error.type == "write_blocked" or "--allow-writes" in error.message:
+        hint = None  # the message already says how
+    return f"{error.type}: {error.message}", hint
+
+
+def make_console(**kwargs: Any) -> Console:
+    """A rich console for the CLI: with `NO_COLOR` set, no escape codes at all (rich alone keeps bold)."""
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        kwargs.setdefault("color_system", None)
+    return Console(**kwargs)
+
+
+def render_result(result: RunResult, *, show: int = 20, console: Console | None = None,
+                  with_error: bool = True) -> None:
     """The readable report; every line goes through the redaction of the command's known secrets."""
     import sys
 
     from ..secrets.redact import RedactingStream
 
     stream = sys.stdout if isinstance(sys.stdout, RedactingStream) else RedactingStream(sys.stdout)
-    out = console or Console(file=cast(IO[str], stream), highlight=False, soft_wrap=True)
+    out = console or make_console(file=cast(IO[str], stream), highlight=False, soft_wrap=True)
     status_style = {"success": "green", "failed": "red", "invalid": "red"}[result.status]
     where = f" ({result.cassette})" if result.cassette else ""
     out.print(f"[bold]{result.integration}/{result.function}[/]  {result.function_type}  "
@@ -83,7 +115,8 @@ def render_result(result: RunResult, *, show: int = 20, console: Console | None 
         style = "red" if issue.severity == "error" else "yellow"
         out.print(f"[{style}]{issue.severity}: {escape(str(issue))}[/]")
     if result.error is not None:
-        out.print(f"[red]error ({result.error.type}): {escape(result.error.message)}[/]")
+        if with_error:
+            out.print(f"[red]error ({result.error.type}): {escape(result.error.message)}[/]")
         if result.error.payload not in (None, {}):
             out.print(f"  payload: {_j(result.error.payload)}")
     if result.cassette_written:

@@ -44,16 +44,30 @@ def new_cmd(ctx: click.Context, kind: str, integration: str, name: str, event: s
 @click.command("clone")
 @click.argument("template", required=False)
 @click.option("--list", "list_", is_flag=True, help="List the bundled templates.")
+@click.option("--json", "as_json", is_flag=True,
+              help="With --list: print {templates: [{name, function, connection, description}]} as JSON.")
 @click.pass_context
-def clone_cmd(ctx: click.Context, template: str | None, list_: bool) -> None:
+def clone_cmd(ctx: click.Context, template: str | None, list_: bool, as_json: bool) -> None:
     """Copy a working template function (with its cassettes) into the project."""
     from ..errors import UsageError
     from ..scaffold.template_catalog import clone, load_catalog
 
     catalog = load_catalog()
+    if list_ and template is not None:
+        raise UsageError("--list and a TEMPLATE contradict each other", hint="pass one of them")
+    if as_json and not list_:
+        raise UsageError("--json applies to --list", hint="harness clone --list --json")
     if list_ or template is None:
         if template is None and not list_:
             raise UsageError("which template?", hint="pass a name from `harness clone --list`")
+        if as_json:
+            import json
+            import sys
+
+            rows = [{"name": t.name, "function": t.function, "connection": t.connection,
+                     "description": t.description} for t in catalog.templates.values()]
+            sys.stdout.write(json.dumps({"templates": rows}, indent=2) + "\n")
+            return
         for t in catalog.templates.values():
             click.echo(f"{t.name:<22} {t.function:<22} {t.description}")
         return

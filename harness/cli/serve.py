@@ -47,7 +47,7 @@ def serve(ctx: click.Context, host: str, port: int, live: bool, allow_writes: bo
         import uvicorn  # noqa: F401
     except ImportError:
         raise ConfigError("harness serve needs Starlette and uvicorn",
-                          hint="pip install 'harness[serve]'") from None
+                          hint="pip install 'integration-harness[serve]'") from None
     from ..serve.config import ServeConfig, check_secret_key, signing_key_from_env
     from ..serve.runtime import Runtime
     from ..serve.server import bind

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .options import json_arg, project_of
+from .options import json_arg, mode_flags, project_of
 
 _FORMAT = click.Choice(["openai", "anthropic", "mcp"])
 
@@ -43,8 +43,7 @@ def tools(ctx: click.Context, fmt: str, integration: str | None, as_json: bool) 
 @click.argument("name")
 @click.argument("connection")
 @click.option("-i", "--input", "input_", default="{}", metavar="JSON|@FILE", help="The tool's arguments.")
-@click.option("--live", "mode", flag_value="live", help="Call the provider.")
-@click.option("--replay", "mode", flag_value="replay", help="Answer from the scenario's cassette.")
+@mode_flags("live", "replay", help={"live": "Call the provider.", "replay": "Answer from the scenario's cassette."})
 @click.option("--scenario", default="default", show_default=True)
 @click.option("--allow-writes", is_flag=True, help="Let a live call send non-GET requests.")
 @click.option("--format", "fmt", type=_FORMAT, default="mcp", show_default=True, help="Tool result shape.")
@@ -70,7 +69,10 @@ def call(ctx: click.Context, name: str, connection: str, input_: str, mode: str 
                                     mode=mode, scenario=scenario, input=arguments if d.input is not None else None,
                                     allow_writes=allow_writes, project=project))
     sys.stdout.write(json.dumps(tool_result(result, fmt, call_id), indent=2, ensure_ascii=False) + "\n")  # type: ignore[arg-type]
-    if not result.ok and result.error is not None:
-        ctx.exit(result.error.exit_code)
     if not result.ok:
-        ctx.exit(1)
+        from .failures import one_line
+        from .render import error_line
+
+        if result.error is not None:
+            click.echo(one_line(*error_line(result), root=project.root), err=True)
+        ctx.exit(result.error.exit_code if result.error is not None else 1)

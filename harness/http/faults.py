@@ -64,6 +64,10 @@ def parse_fault(text: str) -> Fault:
     at = int(where) if where and where.isdigit() else None
     if where and at is None and not where.startswith("/"):
         raise UsageError(f"fault {text!r}: {where!r} is neither a request number nor a path starting with /")
+    if at == 0:
+        raise UsageError(f"fault {text!r}: requests are numbered from 1", hint=f"write {kind}@1 for the first request")
+    if m.group("times") is not None and int(m.group("times")) == 0:
+        raise UsageError(f"fault {text!r}: x0 would never fire", hint="write x1 or more, or drop the fault")
     after = float(m.group("after")) if m.group("after") else (1.0 if kind == "429" else None)
     if where is None:
         at = 1

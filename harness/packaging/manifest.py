@@ -102,32 +102,47 @@ def manifest_json_schema() -> dict[str, Any]:
     return schema
 
 
+# Keywords whose value is a map of names to schemas: the names are the user's (a property may well be called
+# `prefixItems` or `$ref`), only the values are schemas.
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+# Keywords whose value is one schema, or a list of schemas.
+_SCHEMA_ONE = ("items", "additionalProperties", "additionalItems", "not", "if", "then", "else", "contains",
+               "propertyNames", "unevaluatedItems", "unevaluatedProperties")
+_SCHEMA_LIST = ("prefixItems", "allOf", "anyOf", "oneOf")
+
+
 def to_draft7(schema: dict[str, Any]) -> dict[str, Any]:
-    """A draft-07 copy of a pydantic (2020-12) schema: `$defs` -> `definitions`, `prefixItems` -> `items`."""
+    """A draft-07 copy of a pydantic (2020-12) schema: `$defs` -> `definitions`, `prefixItems` -> `items`.
+
+    The walk follows the keywords, so a property *named* like a keyword is kept as it is, and data keywords
+    (`default`, `enum`, `const`, `examples`) are copied untouched.
+    """
 
     def walk(node: Any) -> Any:
-        if isinstance(node, list):
-            return [walk(n) for n in node]
-        if not isinstance(node, dict):
+        if isinstance(node, bool) or not isinstance(node, dict):
             return node
         out: dict[str, Any] = {}
         for key, value in node.items():
-            if key == "$defs":
-                out["definitions"] = walk(value)
+            if key in _SCHEMA_MAPS and isinstance(value, dict):
+                out["definitions" if key == "$defs" else key] = {name: walk(sub) for name, sub in value.items()}
             elif key == "$ref" and isinstance(value, str):
                 out["$ref"] = value.replace("#/$defs/", "#/definitions/")
-            elif key == "prefixItems":
-                out["items"] = walk(value)
-                if "items" in node and node["items"] is False:
+            elif key == "prefixItems" and isinstance(value, list):
+                out["items"] = [walk(n) for n in value]
+                if node.get("items") is False:
                     out["additionalItems"] = False
             elif key == "items" and "prefixItems" in node:
-                if node["items"] is not False:
-                    out["additionalItems"] = walk(node["items"])
+                if value is not False:
+                    out["additionalItems"] = walk(value)
+            elif key in _SCHEMA_ONE:
+                out[key] = [walk(n) for n in value] if isinstance(value, list) else walk(value)
+            elif key in _SCHEMA_LIST and isinstance(value, list):
+                out[key] = [walk(n) for n in value]
             else:
-                out[key] = walk(value)
+                out[key] = copy.deepcopy(value)
         return out
 
-    converted = walk(copy.deepcopy(schema))
+    converted = walk(schema)
     converted["$schema"] = "http://json-schema.org/draft-07/schema#"
     return dict(converted)
 

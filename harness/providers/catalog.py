@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
+from .entries import ENTRY_KEYS, entry_problems
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,7 @@ class Provider:
     retry: dict[str, Any] = field(default_factory=dict)
 
 
-_FIELDS = {"auth_mode", "base_url", "token_url", "token_expiration_buffer", "headers", "query", "body",
-           "paginate", "retry", "alias"}
+_FIELDS = ENTRY_KEYS
 _TABLES = {"headers", "query", "body", "paginate", "retry"}
 
 
@@ -87,3 +87,27 @@ def get_provider(name: str, overrides: dict[str, Any] | None = None) -> Provider
     if buffer is not None and (not isinstance(buffer, (int, float)) or isinstance(buffer, bool) or buffer < 0):
         raise ConfigError(f"provider {name!r}: token_expiration_buffer must be a number of seconds")
     return Provider(name=name, **entry)
+
+
+def override_problems(overrides: Any) -> list[str]:
+    """Every problem of the project's `[tool.harness.providers]` table (checked at start-up and by compile)."""
+    if overrides is None:
+        return []
+    if not isinstance(overrides, dict):
+        return ["[tool.harness.providers] must be a table of provider name -> entry"]
+    problems: list[str] = []
+    known = set(names(overrides))
+    for name in sorted(overrides):
+        entry = overrides[name]
+        problems += entry_problems(name, entry)
+        alias = entry.get("alias") if isinstance(entry, dict) else None
+        if isinstance(alias, str) and alias not in known:
+            close = difflib.get_close_matches(alias, sorted(known), n=1)
+            problems.append(f"[tool.harness.providers.{name}] alias: unknown provider {alias!r}"
+                            + (f" (did you mean {close[0]}?)" if close else ""))
+        elif isinstance(alias, str):
+            try:
+                _raw(name, overrides, ())
+            except ConfigError as exc:
+                problems.append(f"[tool.harness.providers.{name}] alias: {exc.message}")
+    return problems

@@ -44,15 +44,24 @@ class {model}(BaseModel):
 
 
 class {model}Checkpoint(BaseModel):
-    cursor: str | None = None
+    """Where the last run got to: the newest `updated_at` saved (TODO: the field your API filters on)."""
+
+    since: str | None = None
 
 
 @sync(models=[{model}], checkpoint={model}Checkpoint, frequency="every hour")
 async def {fn}(nango: SyncContext) -> None:
     checkpoint = await nango.get_checkpoint()
-    params = {{"cursor": checkpoint.cursor if checkpoint else None}}
+    newest = checkpoint.since if checkpoint else None
+    # TODO: the endpoint, and the parameter that asks only for what changed since the checkpoint.
+    params = {{"since": newest}}
     async for page in nango.paginate("/TODO/{name}", params=params, retries=3):
         await nango.batch_save([{model}(id=str(row["id"])) for row in page], {model})
+        for row in page:
+            if row.get("updated_at") and (newest is None or row["updated_at"] > newest):
+                newest = row["updated_at"]
+        # Save progress after each page, once its records are saved: an interrupted run resumes here.
+        await nango.save_checkpoint({model}Checkpoint(since=newest))
 '''
 
 

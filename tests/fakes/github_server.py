@@ -53,6 +53,7 @@ MAX_PER_PAGE = 100
 _JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _ISSUES_PATH = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/issues$")
+_REPO_PATH = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)$")
 _SUPPORTED_METHODS = ("GET", "POST")
 # Link query parameters that are recomputed per link, plus credentials: putting
 # an api_key into a Link header would hand the secret to anything that logs it.
@@ -346,6 +347,7 @@ class FakeGitHub:
             ),
             (re.compile(r"^/user$"), {"GET": lambda m: _Response(200, {"login": "octocat", "id": 1})}),
             (re.compile(r"^/mirror$"), {"POST": lambda m: self._mirror(request)}),
+            (_REPO_PATH, {"GET": lambda m: self._repository(m)}),
             (
                 re.compile(r"^/echo$"),
                 {
@@ -363,6 +365,12 @@ class FakeGitHub:
                 return _Response(405, {"message": "Method Not Allowed"}, {"Allow": ", ".join(handlers)})
             return handler(match)
         return _Response(404, {"message": "Not Found"})
+
+    def _repository(self, match: re.Match[str]) -> _Response:
+        owner, repo = match["owner"], match["repo"]
+        return _Response(200, {"id": 4242, "name": repo, "full_name": f"{owner}/{repo}", "private": False,
+                               "default_branch": "main", "has_issues": True,
+                               "owner": {"login": owner, "id": 1}})
 
     def _echo(self, request: RecordedRequest, token: str) -> _Response:
         return _Response(
