@@ -15,7 +15,10 @@ written once (`pytest --snapshot-update`, not timed). Then, interleaved, `--runs
                 (MockTransport), decoding the bodies, validating every record into the model, one C `json`
                 encode of the records sorted by id (see that file)
   floor+parse   the floor plus parsing the stored snapshot (the irreducible part of a reformatted or
-                mismatching compare)
+                mismatching compare); mismatch and reformatted are divided by this one
+  floor, cached the floor with the cassette's parse read from a marshal of its plain data (what harness's
+                parsed-cassette cache makes of the YAML parse: the floor once the parse is cached), and
+                the same +parse
 
 Each is a child process; its CPU time (user + system) and peak RSS come from `os.wait4`, so both are the
 child's own. CPU time is the measure because the machine is shared (wall time is printed too). Medians of
@@ -114,6 +117,18 @@ class Child:
     code: int
 
 
+# Linux starts a forked child's peak RSS at its parent's current RSS, and this process holds the whole
+# project it built: so children are started by a small launcher, which reports their `wait4` figures.
+LAUNCH = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as fh:
+    json.dump({"cpu": usage.ru_utime + usage.ru_stime, "rss_kb": usage.ru_maxrss,
+               "code": os.waitstatus_to_exitcode(status)}, fh)
+"""
+
+
 def child(cmd: list[str], cwd: Path) -> Child:
     """Run one cold child process; its own CPU time and peak RSS (Linux: ru_maxrss in KiB)."""
     env = {**os.environ, "NO_COLOR": "1"}
@@ -121,17 +136,18 @@ def child(cmd: list[str], cwd: Path) -> Child:
     # (the snapshot update) warms those caches.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("CI", None)
-    with tempfile.TemporaryFile() as out:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "usage.json"
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        subprocess.run([PY, "-c", LAUNCH, str(report), *cmd], cwd=cwd, env=env, stdout=out,
+                       stderr=subprocess.STDOUT, check=False)
         wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode not in (0, 1):
+        usage = json.loads(report.read_text())
+        if usage["code"] not in (0, 1):
             out.seek(0)
             sys.stderr.write(out.read().decode("utf-8", "replace")[-3000:])
-            raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
-    return Child(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024, proc.returncode)
+            raise SystemExit(f"{' '.join(cmd)} exited {usage['code']}")
+    return Child(usage["cpu"], wall, usage["rss_kb"] / 1024, usage["code"])
 
 
 def pytest_cmd() -> list[str]:
@@ -160,8 +176,13 @@ def headline(pages: int, runs: int) -> dict[str, Any]:
         assert mismatching != good, "the bench's record is not in the snapshot"
         reformatted = json.dumps(doc, indent=4, ensure_ascii=False) + "\n"
         floor_snapshot = root / "floor.json"
-        variants: dict[str, list[Child]] = {k: [] for k in
-                                             ("pytest", "mismatch", "reformatted", "dryrun", "floor", "floor+parse")}
+        names = ("pytest", "mismatch", "reformatted", "dryrun", "floor", "floor+parse", "floor, cached",
+                 "floor, cached+parse")
+        variants: dict[str, list[Child]] = {k: [] for k in names}
+        floor_cache = root / "floor-cache.marshal"
+        floor_base = [PY, str(HERE / "headline_floor.py"), str(cassette), str(floor_snapshot)]
+        floor_snapshot.write_text(good, encoding="utf-8")
+        assert child([*floor_base, "--write-cache", str(floor_cache)], root).code == 0
         for _ in range(runs):
             snap.write_text(good, encoding="utf-8")
             variants["pytest"].append(child(pytest_cmd(), root))
@@ -176,17 +197,21 @@ def headline(pages: int, runs: int) -> dict[str, Any]:
             variants["dryrun"].append(child([HARNESS, "dryrun", "items", "c1", "--replay", "--scenario", "big"],
                                             root))
             assert variants["dryrun"][-1].code == 0, "the dryrun failed"
-            floor_snapshot.write_text(good, encoding="utf-8")
-            floor = [PY, str(HERE / "headline_floor.py"), str(cassette), str(floor_snapshot)]
-            variants["floor"].append(child(floor, root))
-            variants["floor+parse"].append(child([*floor, "--parse-stored"], root))
+            variants["floor"].append(child(floor_base, root))
+            variants["floor+parse"].append(child([*floor_base, "--parse-stored"], root))
+            cached = [*floor_base, "--cache", str(floor_cache)]
+            variants["floor, cached"].append(child(cached, root))
+            variants["floor, cached+parse"].append(child([*cached, "--parse-stored"], root))
         size_mb = cassette.stat().st_size / 1e6
         snap_mb = len(good.encode()) / 1e6
     med = {k: median(v) for k, v in variants.items()}
-    floor_cpu = med["floor"]["cpu_s"]
-    parse_cpu = med["floor+parse"]["cpu_s"]
-    ratios = {"pytest": med["pytest"]["cpu_s"] / floor_cpu, "dryrun": med["dryrun"]["cpu_s"] / floor_cpu,
-              "mismatch": med["mismatch"]["cpu_s"] / parse_cpu, "reformatted": med["reformatted"]["cpu_s"] / parse_cpu}
+    ratios: dict[str, float] = {}
+    for floor, suffix in (("floor", ""), ("floor, cached", ", cached")):
+        plain, parse = med[floor]["cpu_s"], med[f"{floor}+parse" if not suffix else "floor, cached+parse"]["cpu_s"]
+        ratios.update({f"pytest{suffix}": med["pytest"]["cpu_s"] / plain,
+                       f"dryrun{suffix}": med["dryrun"]["cpu_s"] / plain,
+                       f"mismatch{suffix}": med["mismatch"]["cpu_s"] / parse,
+                       f"reformatted{suffix}": med["reformatted"]["cpu_s"] / parse})
     return {"pages": pages, "records": pages * PER_PAGE, "cassette_mb": round(size_mb, 1),
             "snapshot_mb": round(snap_mb, 1), "build_s": round(build_s, 1), "runs": runs, "median": med,
             "all_cpu_s": {k: [round(r.cpu, 2) for r in v] for k, v in variants.items()},
@@ -244,12 +269,13 @@ def report(console: Console, out: dict[str, Any]) -> None:
     h = out["headline"]
     table = Table(title=f"cold processes: {h['pages']:,} pages, {h['records']:,} records, cassette "
                         f"{h['cassette_mb']} MB, snapshot {h['snapshot_mb']} MB (medians of {h['runs']})")
-    for col in ("run", "CPU s", "wall s", "peak RSS MB", "CPU / floor"):
+    for col in ("run", "CPU s", "wall s", "peak RSS MB", "CPU / floor", "CPU / cached floor"):
         table.add_column(col, justify="left" if col == "run" else "right")
-    floors = {"pytest": "floor", "dryrun": "floor", "mismatch": "floor+parse", "reformatted": "floor+parse"}
+    r = h["ratio_to_floor"]
     for name, m in h["median"].items():
-        ratio = f"{h['ratio_to_floor'][name]:.2f}x (vs {floors[name]})" if name in floors else ""
-        table.add_row(name, f"{m['cpu_s']:.2f}", f"{m['wall_s']:.2f}", f"{m['rss_mb']:.0f}", ratio)
+        ratio = f"{r[name]:.2f}x" if name in r else ""
+        cached = f"{r[name + ', cached']:.2f}x" if name in r else ""
+        table.add_row(name, f"{m['cpu_s']:.2f}", f"{m['wall_s']:.2f}", f"{m['rss_mb']:.0f}", ratio, cached)
     console.print(table)
     t = h["targets"]
     console.print(f"targets: pytest within 1.3x of the floor -> {'met' if t['within_1.3x_of_floor'] else 'MISSED'}; "

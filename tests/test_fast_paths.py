@@ -68,3 +68,35 @@ def test_a_batch_of_instances_dumps_as_each_one_does() -> None:
     rows, issues = prepare_records(mixed, Special, "Special", strict=False)
     assert rows[1] == {"id": "2", "Name": "b"}  # unset fields stay out, a subclass dumps its own fields
     assert rows == [b.model_dump(mode="json", by_alias=True, exclude_unset=True) for b in mixed]
+
+
+def _doc(**records: Any) -> dict[str, Any]:
+    return {"format": 1, "records": {"Item": records}, "metadata": {"writes": [], "final": None}}
+
+
+@pytest.mark.parametrize(("stored", "run", "same"), [
+    ({"1": {"id": "1", "price": 1.0}}, {"1": {"id": "1", "price": 1}}, False),  # equal under ==, not in type
+    ({"1": {"id": "1", "ok": True}}, {"1": {"id": "1", "ok": 1}}, False),
+    ({"1": {"id": "1", "price": float("nan")}}, {"1": {"id": "1", "price": float("nan")}}, True),
+    ({"1": {"id": "1", "name": "a"}}, {"1": {"id": "1", "name": "b"}}, False),
+    ({"1": {"id": "1", "name": "a"}}, {"1": {"id": "1", "name": "a"}}, True),
+])
+def test_a_same_layout_file_is_compared_by_value_and_type(stored: dict[str, Any], run: dict[str, Any],
+                                                           same: bool) -> None:
+    text = files.dump_snapshot(_doc(**stored))
+    cmp = files.compare(_doc(**run), text + " ")  # not byte-identical: the slow path, same line count
+    assert cmp.same is same
+    if not same:
+        assert cmp.current is not None and cmp.stored is not None
+
+
+def test_a_reformatted_or_odd_keyed_document_still_compares() -> None:
+    import json
+
+    doc = _doc(**{"1": {"id": "1", "name": "a"}})
+    assert files.compare(doc, json.dumps(doc, indent=4)).same
+    odd = {**doc, "metadata": {"writes": [], "final": {1: "int key"}}}
+    # The layout of an int key is not JSON; the stored file (same lines, a string key) is.
+    stored = files.dump_snapshot(odd).replace('1: "int key"', '"1": "other"')
+    cmp = files.compare(odd, stored)
+    assert not cmp.same and cmp.current is not None and cmp.current["metadata"]["final"] == {"1": "int key"}
