@@ -100,3 +100,19 @@ def test_a_reformatted_or_odd_keyed_document_still_compares() -> None:
     stored = files.dump_snapshot(odd).replace('1: "int key"', '"1": "other"')
     cmp = files.compare(odd, stored)
     assert not cmp.same and cmp.current is not None and cmp.current["metadata"]["final"] == {"1": "int key"}
+
+
+def test_a_url_scrubbed_twice_gives_one_answer_and_learns_in_between() -> None:
+    from harness.secrets.scrubber import Scrubber
+
+    s = Scrubber({})
+    url = "https://api.example.com/x?api_key=Zq8Xk2Lm9Rt4Vb7Nc1Wd&page=2"
+    first = s.url(url)
+    assert "Zq8Xk2Lm9Rt4Vb7Nc1Wd" not in first and s.url(url) == first
+    s.add_secret("token", "page2secretvalue123")
+    other = "https://api.example.com/x?next=page2secretvalue123"
+    assert "page2secretvalue123" not in s.url(other)
+    # A value learned after the first answer changes the next one.
+    before = s.url("https://api.example.com/y?q=hiddenvalue4567890")
+    s.add_secret("token", "hiddenvalue4567890")
+    assert s.url("https://api.example.com/y?q=hiddenvalue4567890") != before
