@@ -291,7 +291,7 @@ def _extra_interaction(item: Any, base_url: str) -> Interaction:
 
 def _read_cassette(prep: Prepared, req: RunRequest) -> tuple[Cassette, ScenarioContext]:
     project = prep.project
-    cassette = load_cassette(prep.cassette_path)
+    cassette = load_cassette(prep.cassette_path, cache_dir=project.state_dir / "cache")
     context = ScenarioContext.parse(cassette.context, project.relative(prep.cassette_path))
     if context.function not in (None, prep.definition.name):
         raise CassetteError(f"{project.relative(prep.cassette_path)} records function {context.function!r}, "

@@ -117,6 +117,16 @@ def dump_model(value: BaseModel) -> dict[str, Any]:
     return dumped
 
 
+def _dump_batch(records: list[Any] | tuple[Any, ...], model: type[BaseModel]) -> list[dict[str, Any]] | None:
+    """A batch of `model` instances dumped as `dump_model` would, in one call, or None for any other batch
+    (a subclass instance dumps its own fields, a list adapter would dump the declared ones)."""
+    if not records or not all(type(rec) is model for rec in records):
+        return None
+    dumped: list[dict[str, Any]] = _adapter(list[model]).dump_python(  # type: ignore[valid-type]
+        list(records), mode="json", by_alias=True, exclude_unset=True)
+    return dumped
+
+
 def to_jsonable(value: Any) -> Any:
     """Plain JSON data for any value a function hands us (models dumped by alias, unset fields left out)."""
     if isinstance(value, BaseModel):
@@ -144,6 +154,7 @@ def prepare_records(records: Any, model: type[BaseModel], model_name: str, *, st
     rows: list[dict[str, Any]] = []
     bad: set[int] = set()
     append = rows.append
+    dumped = _dump_batch(records, model)
     for i, rec in enumerate(records):
         if type(rec) is dict and "_nango_metadata" not in rec:
             rid = rec.get("id")
@@ -151,7 +162,7 @@ def prepare_records(records: Any, model: type[BaseModel], model_name: str, *, st
                 append(rec.copy())  # the common case, kept cheap: a plain dict with a good string id
                 continue
         if isinstance(rec, BaseModel):
-            row = dump_model(rec)
+            row = dumped[i] if dumped is not None else dump_model(rec)
         elif isinstance(rec, dict):
             row = dict(rec)
             # Nango strips its own bookkeeping key before storing; so do we.

@@ -17,8 +17,10 @@ old httpx format, `.json`, pre-1.0 files) and `context` checks the `harness:` se
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,8 @@ import yaml
 from ..atomic import write_atomic
 from ..errors import CassetteError
 from ..secrets.scrubber import Scrubber
-from .limits import parse_json, parse_yaml, read_text
+from . import parsed_cache
+from .limits import decode_text, parse_json, parse_yaml, read_bytes
 from .section_check import check_context
 from .vcrpy_compat import Budget, has_python_tags, interaction_fields, is_pre_1_0, loader_for, migrate
 
@@ -148,18 +151,44 @@ class Cassette:
                 "interactions": [i.to_vcr() for i in self.interactions], "version": 1}
 
 
-def load_cassette(path: Path) -> Cassette:
-    """Read any cassette vcrpy reads (YAML or `.json`, any version), within the limits of `limits`."""
-    text = read_text(path)
+def load_cassette(path: Path, cache_dir: Path | None = None) -> Cassette:
+    """Read any cassette vcrpy reads (YAML or `.json`, any version), within the limits of `limits`.
+
+    With `cache_dir` (the project's `.harness/cache`), a big cassette's parse is kept there and reused
+    while the file's bytes are unchanged (`parsed_cache`): the YAML is then not parsed at all."""
+    raw = read_bytes(path)
     # The cyclic GC would walk the growing document again and again (most of a big load's time); a
     # parsed cassette holds no cycles, so pausing it is safe.
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        return _load(path, text)
+        if cache_dir is None or len(raw) < parsed_cache.MIN_BYTES:
+            return _load(path, decode_text(path, raw))
+        digest, loader = parsed_cache.source_digest(raw), _loader_key()
+        cached = parsed_cache.read(cache_dir, path, loader, digest)
+        if cached is not None:
+            context, rows = cached
+            return Cassette(interactions=[Interaction(*row) for row in rows], context=context, path=path)
+        cassette = _load(path, decode_text(path, raw))
+        rows = [_row(i) for i in cassette.interactions]
+        parsed_cache.write(cache_dir, path, loader, digest, (cassette.context, rows))
+        return cassette
     finally:
         if gc_was_on:
             gc.enable()
+
+
+def _row(i: Interaction) -> tuple[Any, ...]:
+    return (i.method, i.uri, i.request_headers, i.request_body, i.status, i.reason, i.response_headers,
+            i.response_body, i.extra)
+
+
+@functools.cache
+def _loader_key() -> str:
+    """What turns a cassette's bytes into its parse: these modules' sources (see `parsed_cache`)."""
+    names = (__name__, parsed_cache.__name__, *(f"{__package__}.{m}" for m in ("limits", "section_check",
+                                                                            "vcrpy_compat")))
+    return parsed_cache.loader_key([str(getattr(sys.modules.get(n), "__file__", n)) for n in names])
 
 
 def _parse(path: Path, text: str, json_format: bool) -> Any:

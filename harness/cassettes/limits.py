@@ -62,6 +62,11 @@ def max_bytes() -> int:
 
 def read_text(path: Path) -> str:
     """The file's text: a regular file, at most `max_bytes()`, UTF-8 (a BOM is allowed)."""
+    return decode_text(path, read_bytes(path))
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes: a regular file, at most `max_bytes()`."""
     try:
         limit = max_bytes()
     except CassetteError as exc:
@@ -87,6 +92,11 @@ def read_text(path: Path) -> str:
     if len(raw) > limit:
         raise CassetteError(f"{path}: more than a cassette may hold ({limit / 1e6:g} MB)",
                             hint=f"split the scenario, or set {ENV_MAX_MB}")
+    return raw
+
+
+def decode_text(path: Path, raw: bytes) -> str:
+    """`raw` as UTF-8 text, or a `CassetteError` naming the line."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -94,6 +94,7 @@ class Scrubber:
         self.patterns = [re.compile(p) for p in patterns]
         self.values: dict[str, str] = {}  # secret value -> the name it scrubs as
         self._matcher: Matcher[tuple[str, str]] = Matcher()
+        self._last_url: tuple[str, bool, int, str] | None = None
         for name, value in (secrets or {}).items():
             self.add_secret(name, value)
 
@@ -319,7 +320,15 @@ class Scrubber:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
     def url(self, url: str, *, followable: bool = False) -> str:
-        return self.text(self.url_rules(url, followable=followable), url=followable)
+        # A request's URL is scrubbed where it is observed and again where it is replayed: the last answer
+        # is kept with the number of known values after it. Values only ever grow, so an unchanged count
+        # means the same knowledge, hence the same answer (and no learning left to do).
+        memo = self._last_url
+        if memo is not None and memo[0] == url and memo[1] == followable and memo[2] == len(self.values):
+            return memo[3]
+        out = self.text(self.url_rules(url, followable=followable), url=followable)
+        self._last_url = (url, followable, len(self.values), out)
+        return out
 
     def form_rules(self, body: str) -> str:
         pieces = body.split("&")

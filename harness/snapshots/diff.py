@@ -53,9 +53,10 @@ def _keyed_section(name: str, old: dict[str, Any], new: dict[str, Any], label: s
         a, b = old.get(model) or {}, new.get(model) or {}
         if a == b:
             continue
-        added = sorted(set(b) - set(a), key=id_order)
-        removed = sorted(set(a) - set(b), key=id_order)
-        changed = [rid for rid in sorted(set(a) & set(b), key=id_order) if a[rid] != b[rid]]
+        # Set operations on the key views, and only the (few) differing ids sorted.
+        added = sorted(b.keys() - a.keys(), key=id_order)
+        removed = sorted(a.keys() - b.keys(), key=id_order)
+        changed = sorted((rid for rid in a.keys() & b.keys() if a[rid] != b[rid]), key=id_order)
         out.append(f"  {name}.{model}: {len(added)} added, {len(removed)} removed, {len(changed)} changed "
                    f"({label} {len(a)}, run {len(b)})")
         # Changed records first: they are what a mapping change produces, and the most telling.

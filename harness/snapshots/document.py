@@ -10,7 +10,6 @@ out, and `[tool.harness.snapshot]` can drop or type-match volatile fields (see `
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -156,12 +155,10 @@ def _walk(node: Any, path: tuple[str, ...], act: Callable[[Any, Any], None]) -> 
             act(node, key)
 
 
-_DIGITS = re.compile(r"\d+")
-
-
 def id_order(record_id: str) -> tuple[int, int, str]:
     """Numeric ids in numeric order, then the others in string order (stable across runs and machines)."""
-    if _DIGITS.fullmatch(record_id):
+    # str.isdecimal is exactly `\d+` (Unicode decimal digits, at least one), at a fraction of a regex's cost.
+    if record_id.isdecimal():
         return (0, len(record_id.lstrip("0")), record_id)
     return (1, 0, record_id)
 
