@@ -49,6 +49,16 @@ connections:
     base_url: ${GH_URL:-http://127.0.0.1:9}
     credentials: {type: OAUTH2, access_token: "${GH_TOKEN}"}
 """
+# The example's `demo` connection pointed at the fake GitHub server (GH_URL, GH_TOKEN), for live runs of it.
+LIVE_DEMO_CONNECTIONS = """\
+connections:
+  demo:
+    integration: github
+    provider: github
+    base_url: ${GH_URL}
+    credentials: {type: OAUTH2, access_token: "${GH_TOKEN}"}
+    metadata: {owner: octocat, repo: hello-world}
+"""
 PYPROJECT = """\
 [tool.harness]
 functions = "functions"

@@ -25,6 +25,8 @@ mcp = pytest.importorskip("mcp")
 from mcp import ClientSession  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
+from .conftest import LIVE_DEMO_CONNECTIONS  # noqa: E402  (after the importorskip above)
+
 RECORDED_INPUT = {"title": "Found a bug", "body": "It breaks on Tuesdays.", "labels": ["bug"]}
 RECORDED_OUTPUT = {"id": "1013", "number": 13, "url": "https://github.com/octocat/hello-world/issues/13"}
 
@@ -135,15 +137,7 @@ def test_an_action_error_is_a_tool_error_with_its_payload_and_prints_stay_off_th
     run(scenario)
 
 
-LIVE_CONNECTIONS = """\
-connections:
-  demo:
-    integration: github
-    provider: github
-    base_url: ${GH_URL}
-    credentials: {type: OAUTH2, access_token: "${GH_TOKEN}"}
-    metadata: {owner: octocat, repo: hello-world}
-"""
+LIVE_CONNECTIONS = LIVE_DEMO_CONNECTIONS
 
 
 @pytest.mark.slow

@@ -15,15 +15,9 @@ from harness.loader import load_catalog
 from harness.project import load_project
 from tests.fakes.github_server import FakeGitHub
 
-LIVE_CONNECTIONS = """\
-connections:
-  demo:
-    integration: github
-    provider: github
-    base_url: ${GH_URL}
-    credentials: {type: OAUTH2, access_token: "${GH_TOKEN}"}
-    metadata: {owner: octocat, repo: hello-world}
-"""
+from .conftest import LIVE_DEMO_CONNECTIONS
+
+LIVE_CONNECTIONS = LIVE_DEMO_CONNECTIONS
 
 
 def dev(project: Path) -> Callable[..., Answer]:

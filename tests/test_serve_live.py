@@ -10,15 +10,9 @@ import pytest
 from tests.fakes.github_server import FakeGitHub
 from tests.serve_support import Served, project_with
 
-CONNECTIONS = """\
-connections:
-  demo:
-    integration: github
-    provider: github
-    base_url: ${GH_URL}
-    credentials: {type: OAUTH2, access_token: "${GH_TOKEN}"}
-    metadata: {owner: octocat, repo: hello-world}
-"""
+from .conftest import LIVE_DEMO_CONNECTIONS
+
+CONNECTIONS = LIVE_DEMO_CONNECTIONS
 INPUT = {"title": "Live bug", "body": "seen live", "labels": []}
 
 
