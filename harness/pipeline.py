@@ -19,7 +19,6 @@ Nothing else builds a transport stack or picks a connection.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ import httpx
 from .cassettes.format import Cassette, Interaction, load_cassette, write_cassette
 from .cassettes.locations import existing_cassette
 from .cassettes.scenario import ScenarioContext, StoredConnection, build_context
+from .ci import under_ci
 from .clock import Clock, RealClock, VirtualClock
 from .connections.model import Connection
 from .definitions import Definition
@@ -237,7 +237,7 @@ def _modes(req: RunRequest, path: Path) -> tuple[str, str | None]:
     record_mode = req.record_mode
     if record_mode is not None and record_mode not in RECORD_MODES:
         raise UsageError(f"unknown record mode {record_mode!r}", hint="use " + ", ".join(RECORD_MODES))
-    if record_mode is None and req.mode is None and os.environ.get("CI"):
+    if record_mode is None and req.mode is None and under_ci():
         record_mode = "none"  # CI never goes live behind anyone's back
     if record_mode is None:
         return req.mode or ("replay" if path.is_file() else "live"), ("all" if req.mode == "record" else None)

@@ -28,8 +28,10 @@ from .unset import UNSET
 
 
 def ci_from_env() -> bool:
-    """`CI` set to anything but empty, `0`, `false` or `no`."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    """Whether this runs under CI (`harness.ci.under_ci`)."""
+    from .ci import under_ci
+
+    return under_ci()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from ..ci import under_ci
 from ..errors import EXIT_INTERRUPTED, HarnessError, UsageError
 from .failures import OneLineUsageError, one_line, usage_line
 
@@ -70,7 +71,7 @@ class HarnessGroup(click.Group):
     def _invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug")) or "--debug" in sys.argv
         try:
-            if ctx.params.get("show_secrets") and os.environ.get("CI"):
+            if ctx.params.get("show_secrets") and under_ci():
                 raise UsageError("--show-secrets is refused under CI (it is for one local run)",
                                  hint="unset CI, or drop --show-secrets")
             return super().invoke(ctx)

@@ -9,17 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..ci import under_ci
 from ..reports.cli import check_target, html_option, write_runs
 from .options import json_arg, json_object_arg, mode_flags, project_of
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-
-def _ci() -> bool:
-    from ..verdict import ci_from_env
-
-    return ci_from_env()
 
 
 def _date(flag: str, value: str | None) -> datetime | None:
@@ -121,7 +116,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         persist_metadata=persist_metadata, timeout=timeout, persist=persist, faults=list(faults) or None,
         run=run_number, record_mode=record_mode, record_on_failure=record_on_failure, fail_unplayed=fail_unplayed,
         environment=environment, variant=variant, last_sync_date=_date("--last-sync-date", last_sync_date),
-        fail_unfired=fail_unplayed or _ci(),
+        fail_unfired=fail_unplayed or under_ci(),
     )
     if webhook_url:
         from .send_webhooks import signing_key

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..ci import under_ci
 from .options import project_of
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ def deploy_cmd(ctx: click.Context, target: str, skip_tests: bool, allow_destruct
     if plan.empty:
         click.echo("nothing to deploy: the target already has this content", err=True)
         return
-    interactive = sys.stdin.isatty() and not os.environ.get("CI")
+    interactive = sys.stdin.isatty() and not under_ci()
     if interactive and not yes and not click.confirm("Deploy?", default=False):
         click.echo("deploy cancelled", err=True)
         ctx.exit(1)
