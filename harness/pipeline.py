@@ -19,6 +19,7 @@ Nothing else builds a transport stack or picks a connection.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +44,7 @@ from .http.stack import HttpStack, LiveSpec, build_stack
 from .loader import Catalog, load_catalog
 from .project import Project, load_project
 from .providers.catalog import Provider, get_provider
+from .records.log import IN_MEMORY, Keeping
 from .records.memory import MemoryStore
 from .records.sqlite import SqliteStore
 from .records.store import RecordStore
@@ -122,6 +124,9 @@ class RunRequest:
     last_sync_date: datetime | None = None
     # Nango's `-e ENV`: the secret key is read from `NANGO_SECRET_KEY_<ENV>`.
     environment: str | None = None
+    # Rows of each record list (saved, updated, deleted per model) the result holds as dicts; the rest spill
+    # to an unlinked temporary file and are read back when asked for. None: all in memory (snapshots).
+    records_in_memory: int | None = IN_MEMORY
 
 
 @dataclass
@@ -444,7 +449,7 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
         store = opener(path, connection.connection_id, definition.integration, stack.clock.now)
         if req.persist and checkpoint is None:
             checkpoint = store.get_checkpoint(key)
-    from .secrets.redact import RedactingStore, redact_result
+    from .secrets.redact import RedactingStore, redact_result, redact_rows
 
     run_store: RecordStore | None = store or req.store
     if run_store is not None:
@@ -453,7 +458,8 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
                          interrupt_after_checkpoints=req.interrupt_after_checkpoints,
                          timeout_s=req.timeout or RunOptions.timeout_s, fail_unplayed=req.fail_unplayed,
                          progress=req.progress, variant=req.variant, last_sync_date=req.last_sync_date,
-                         fail_unfired=req.fail_unfired)
+                         fail_unfired=req.fail_unfired,
+                         keeping=Keeping(req.records_in_memory, functools.partial(redact_rows, scrubber)))
     frozen = context.freeze_time() if replaying and context is not None and req.freeze else None
     try:
         with frozen_at(frozen):

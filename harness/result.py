@@ -7,8 +7,14 @@ are only ever added.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import IO, Any, Literal
+
+import pydantic_core
+
+from .records.log import ALL_IN_MEMORY, Keeping, RecordLog
 
 RESULT_FORMAT = 1
 
@@ -44,17 +50,32 @@ class Issue:
         return f"{', '.join(where)}: {self.message}"
 
 
+_LOGS = frozenset({"saved", "updated", "deleted"})
+
+
 @dataclass
 class ModelChanges:
-    """Records one model received during the run, in call order."""
+    """Records one model received during the run, in call order (each list a `RecordLog`: its first rows in
+    memory, the rest spilled to a temporary file unless the run keeps them all)."""
 
-    saved: list[dict[str, Any]] = field(default_factory=list)
-    updated: list[dict[str, Any]] = field(default_factory=list)
-    deleted: list[dict[str, Any]] = field(default_factory=list)
+    saved: RecordLog = field(default_factory=RecordLog)
+    updated: RecordLog = field(default_factory=RecordLog)
+    deleted: RecordLog = field(default_factory=RecordLog)
     added_count: int = 0
     updated_count: int = 0
     deleted_count: int = 0
     unchanged_count: int = 0
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Tests and faces may hand in plain lists; the logs stay logs.
+        if name in _LOGS and not isinstance(value, RecordLog):
+            value = RecordLog(value)
+        object.__setattr__(self, name, value)
+
+    @classmethod
+    def kept(cls, keeping: Keeping) -> ModelChanges:
+        return cls(saved=RecordLog(keeping=keeping), updated=RecordLog(keeping=keeping),
+                   deleted=RecordLog(keeping=keeping))
 
     def counts(self) -> dict[str, int]:
         return {"added": self.added_count, "updated": self.updated_count, "deleted": self.deleted_count,
@@ -139,6 +160,8 @@ class RunResult:
     # A replay's values given on top of what its cassette holds (`--metadata`, fixture arguments...).
     overrides: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # How the record logs hold their rows (set by the pipeline from `RunRequest.records_in_memory`).
+    keeping: Keeping = field(default=ALL_IN_MEMORY, repr=False, compare=False)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio and pytest repr results, and a 500,000-record repr costs seconds.
@@ -148,7 +171,7 @@ class RunResult:
 
     def model(self, name: str) -> ModelChanges:
         if name not in self.models:
-            self.models[name] = ModelChanges()
+            self.models[name] = ModelChanges.kept(self.keeping)
         return self.models[name]
 
     @property
@@ -177,8 +200,10 @@ class RunResult:
         """The saved records of one model, in call order."""
         return list(self.models[model].saved) if model in self.models else []
 
-    def to_json(self, *, timings: bool = True) -> dict[str, Any]:
-        """The stable document (`--json`). `timings=False` drops everything that varies run to run."""
+    def to_json(self, *, timings: bool = True,
+                rows: Callable[[RecordLog], Any] = list) -> dict[str, Any]:
+        """The stable document (`--json`). `timings=False` drops everything that varies run to run; `rows`
+        turns each record log into its JSON value (the whole list, unless `write_json` streams it)."""
         doc: dict[str, Any] = {
             "format": RESULT_FORMAT,
             "function": self.function,
@@ -190,7 +215,7 @@ class RunResult:
             "status": self.status,
             "counts": self.counts(),
             "totals": self.totals(),
-            "records": {name: {"saved": c.saved, "updated": c.updated, "deleted": c.deleted}
+            "records": {name: {"saved": rows(c.saved), "updated": rows(c.updated), "deleted": rows(c.deleted)}
                         for name, c in self.models.items()},
             "checkpoints": {"initial": self.initial_checkpoint, "saved": self.checkpoints,
                             "final": self.final_checkpoint, "after_requests": self.checkpoint_requests},
@@ -214,3 +239,33 @@ class RunResult:
                 req.pop("duration_ms", None)
                 req.pop("at_ms", None)
         return doc
+
+    def write_json(self, out: IO[str], *, timings: bool = True) -> None:
+        """Write `to_json()` as indented JSON plus a newline (`json.dumps(..., indent=2, ensure_ascii=False)`'s
+        layout), with each spilled record log streamed from its file batch by batch, never built in memory."""
+        streamed: dict[str, RecordLog] = {}
+
+        def mark(log: RecordLog) -> Any:
+            if not log.spilled:
+                return list(log)
+            token = f"\x00harness-records-{len(streamed)}\x00"
+            streamed[json.dumps(token)] = log
+            return token
+
+        text = json.dumps(self.to_json(timings=timings, rows=mark), indent=2, ensure_ascii=False)
+        for token, log in streamed.items():
+            before, after = text.split(token, 1)
+            out.write(before)
+            line = before[before.rfind("\n") + 1:]
+            base = " " * (len(line) - len(line.lstrip(" ")))
+            out.write("[")
+            sep = "\n"
+            for batch in log.batches():
+                # Rust's pretty printer: the same layout as json's indent=2, at C speed (floats may be spelt
+                # differently, e.g. 1e-7 for 1e-07: the same numbers).
+                body = pydantic_core.to_json(batch, indent=2).decode("utf-8")[2:-2]
+                out.write(sep + base + body.replace("\n", "\n" + base))
+                sep = ",\n"
+            out.write("\n" + base + "]")
+            text = after
+        out.write(text + "\n")

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from .connections.model import Connection
 from .definitions import Definition, SyncDefinition
 from .providers.catalog import Provider
+from .records.log import ALL_IN_MEMORY, Keeping
 from .records.store import RecordStore
 from .result import Issue, RunResult
 
@@ -51,6 +52,8 @@ class RunOptions:
     fail_unplayed: bool = False
     # Injected faults that never fired fail the run (exit 2) instead of being a warning.
     fail_unfired: bool = False
+    # How the result's record logs hold their rows (all in memory, or a head and a spill file).
+    keeping: Keeping = ALL_IN_MEMORY
 
 
 class RunState:

@@ -135,7 +135,10 @@ def judge(project: Project, scenario: Scenario, policy: Policy, settings: Snapsh
     verdict = Verdict(scenario, policy)
     block = policy.strict if policy.block_network is None else policy.block_network
     outcome = execute(RunRequest(function=scenario.qualified_function, scenario=scenario.name, mode="replay",
-                                 run=None, project=project, block_network=block))
+                                 run=None, project=project, block_network=block,
+                                 # The snapshot is built from every record: spilling them would only
+                                 # add a write and a read.
+                                 records_in_memory=None))
     verdict.outcome = outcome
     result = outcome.result
     sc, rel, found = scenario, project.relative, verdict.findings

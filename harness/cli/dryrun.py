@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -150,8 +149,7 @@ def dryrun(ctx: click.Context, function: str, connection: str, mode: str | None,
         done = ", ".join(f"run {i + 1}: {r.status}" for i, r in enumerate(outcome.previous))
         click.echo(f"replayed the earlier runs first ({done})", err=True)
     if as_json:
-        doc: dict[str, Any] = result.to_json()
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        result.write_json(sys.stdout)  # spilled records streamed, not built in memory
     else:
         from .render import render_result
 

@@ -103,6 +103,10 @@ def _has_any(scrubber: Scrubber, value: Any) -> bool:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return True
+    return _text_has_any(scrubber, text)
+
+
+def _text_has_any(scrubber: Scrubber, text: str) -> bool:
     return bool(scrubber.find(text)) or any(rx.search(text) for rx in scrubber.patterns)
 
 
@@ -122,8 +126,8 @@ def redact_result(result: RunResult, secrets: Scrubber | Mapping[str, str]) -> N
         result.error.payload = red(result.error.payload)
     for changes in result.models.values():
         for rows in (changes.saved, changes.updated, changes.deleted):
-            if rows and _has_any(s, rows):
-                rows[:] = red(rows)
+            if rows:
+                rows.rewrite(red, needed=lambda text: _text_has_any(s, text))
     result.checkpoints = red(result.checkpoints)
     result.initial_checkpoint = red(result.initial_checkpoint)
     result.final_checkpoint = red(result.final_checkpoint)
@@ -143,6 +147,16 @@ def redact_result(result: RunResult, secrets: Scrubber | Mapping[str, str]) -> N
         result.capped = s.text(result.capped)
 
 
+def redact_rows(secrets: Scrubber | Mapping[str, str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` with known secrets replaced (the same list when there is none): what a store or a spill file
+    is given instead of the rows themselves."""
+    s = _scrubber(secrets)
+    if secrets_shown() or not s.has_values() or not _has_any(s, rows):
+        return rows
+    out: list[dict[str, Any]] = s.redact(rows)
+    return out
+
+
 class RedactingStore:
     """A records store whose writes are redacted first: no known secret reaches the store's file.
 
@@ -154,11 +168,7 @@ class RedactingStore:
         self.scrubber = _scrubber(secrets)
 
     def _rows(self, rows: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
-        s = self.scrubber
-        if not s.has_values() or not _has_any(s, rows):
-            return rows
-        out: builtins.list[dict[str, Any]] = s.redact(rows)
-        return out
+        return redact_rows(self.scrubber, rows)
 
     def save(self, model: str, rows: builtins.list[dict[str, Any]]) -> SaveOutcome:
         return self.inner.save(model, self._rows(rows))

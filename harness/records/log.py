@@ -1,0 +1,183 @@
+"""`RecordLog`: the records one model received through one kind of call in a run, in call order.
+
+A run's result lists what the function saved, updated and deleted. Held as Python dicts, a million records
+cost over a gigabyte (the dicts, their strings, and the heap fragmentation around them), so a log keeps only
+its first `in_memory` rows as dicts and spills the rest to an unlinked temporary file as compact JSON, one
+batch per line. The file has no name on disk (it is gone when the process ends, SIGKILL included) and the
+rows are scrubbed before they are written, as the records store's are. Reading the log (iterating it,
+`list(log)`, `result.records(model)`, `to_json()`) decodes the spilled rows back, so the whole set is always
+there when asked for, at the cost of reading it; `head(n)` and `len()` never touch the file.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, overload
+
+import pydantic_core
+
+Rows = list[dict[str, Any]]
+# Rows kept as dicts per log unless a face asks for all of them (`RunRequest.records_in_memory`).
+IN_MEMORY = 1_000
+
+
+@dataclass(frozen=True)
+class Keeping:
+    """How a run's logs hold their rows: how many as dicts (None: all), and the scrub applied before a spill."""
+
+    in_memory: int | None = IN_MEMORY
+    scrub: Callable[[Rows], Rows] | None = None
+
+
+ALL_IN_MEMORY = Keeping(in_memory=None)
+
+
+class RecordLog:
+    """A list-like log of rows: `append`, `extend`, `len`, iteration, indexing, equality with a list."""
+
+    __slots__ = ("_head", "_keeping", "_spill", "_spilled")
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), keeping: Keeping = ALL_IN_MEMORY) -> None:
+        self._head: Rows = []
+        self._spill: IO[bytes] | None = None
+        self._spilled = 0
+        self._keeping = keeping
+        self.extend(rows)
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def append(self, row: dict[str, Any]) -> None:
+        self.extend([row])
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        batch = rows if isinstance(rows, list) else list(rows)
+        if not batch:
+            return
+        limit = self._keeping.in_memory
+        if self._spill is None and (limit is None or len(self._head) + len(batch) <= limit):
+            self._head.extend(batch)
+            return
+        # Once rows spill, every later row follows them, so call order is the head, then the file.
+        room = 0 if self._spill is not None or limit is None else max(0, limit - len(self._head))
+        self._head.extend(batch[:room])
+        self._write(batch[room:])
+
+    def _write(self, rows: Rows) -> None:
+        if not rows:
+            return
+        scrub = self._keeping.scrub
+        if scrub is not None:
+            rows = scrub(rows)
+        if self._spill is None:
+            # TemporaryFile is unlinked at once on POSIX: nothing to sweep after a crash.
+            self._spill = tempfile.TemporaryFile(prefix="harness-records-")  # noqa: SIM115 (lives with the log)
+        self._spill.seek(0, 2)
+        self._spill.write(pydantic_core.to_json(rows) + b"\n")
+        self._spilled += len(rows)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    @property
+    def spilled(self) -> int:
+        """How many rows live in the temporary file rather than in memory."""
+        return self._spilled
+
+    def head(self, n: int) -> Rows:
+        """The first `n` rows (from memory when they are there)."""
+        if n <= len(self._head):
+            return self._head[:n]
+        out = list(self._head)
+        for batch in self._batches():
+            out.extend(batch[: n - len(out)])
+            if len(out) >= n:
+                break
+        return out
+
+    def _batches(self) -> Iterator[Rows]:
+        spill = self._spill
+        if spill is None:
+            return
+        spill.flush()
+        spill.seek(0)
+        try:
+            for line in spill:
+                yield json.loads(line)
+        finally:
+            spill.seek(0, 2)
+
+    def batches(self) -> Iterator[Rows]:
+        """The rows in call order, a batch at a time: the in-memory head, then each spilled batch."""
+        if self._head:
+            yield list(self._head)
+        yield from self._batches()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for batch in self.batches():
+            yield from batch
+
+    def __len__(self) -> int:
+        return len(self._head) + self._spilled
+
+    def __bool__(self) -> bool:
+        return bool(self._head) or self._spilled > 0
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Rows: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | Rows:
+        if not self._spilled:
+            return self._head[index]
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step > 0 and stop <= len(self._head):
+                return self._head[start:stop:step]
+        elif 0 <= index < len(self._head):
+            return self._head[index]
+        return list(self)[index]  # reaches into the spill: read it all (rare: faces show the head)
+
+    def __setitem__(self, index: int, row: dict[str, Any]) -> None:
+        if not 0 <= index < len(self._head):
+            raise IndexError("only the rows held in memory can be replaced")
+        self._head[index] = row
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RecordLog):
+            return len(self) == len(other) and list(self) == list(other)
+        if isinstance(other, list):
+            return len(self) == len(other) and list(self) == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        more = f" + {self._spilled} spilled" if self._spilled else ""
+        return f"RecordLog({len(self._head)} in memory{more})"
+
+    # -- rewriting ---------------------------------------------------------------------------------
+
+    def rewrite(self, fn: Callable[[Rows], Rows], *, needed: Callable[[str], bool]) -> None:
+        """Replace the rows by `fn(rows)`, batch by batch; a spilled batch is decoded only when `needed(text)`
+        says its JSON text holds something to change (the end-of-run redaction of late-learned secrets)."""
+        if self._head and needed(json.dumps(self._head, ensure_ascii=False, default=str)):
+            self._head[:] = fn(self._head)
+        spill = self._spill
+        if spill is None:
+            return
+        spill.flush()
+        spill.seek(0)
+        if not any(needed(line.decode("utf-8")) for line in spill):
+            spill.seek(0, 2)
+            return
+        fresh = tempfile.TemporaryFile(prefix="harness-records-")  # noqa: SIM115 (replaces the spill)
+        spill.seek(0)
+        for line in spill:
+            text = line.decode("utf-8")
+            fresh.write(pydantic_core.to_json(fn(json.loads(text))) + b"\n" if needed(text) else line)
+        spill.close()
+        self._spill = fresh
