@@ -3,9 +3,10 @@ local fake provider, `--records` records in all (default 1,000,000, 1,000 a page
 
 The provider is a real HTTP server on 127.0.0.1 in this process (`tests/fakes/server_base.FakeServer`); the
 sync saves plain dicts validated against a four-field model. Measured for the child (`wait4` through a
-small launcher, as in `headline.py`): peak RSS and CPU time, for the plain run and for `--json` (the whole
-result printed). Target: under 300 MB peak RSS. The peak per record is printed too, so a run at another
-size (`--records 200000`) shows whether memory grows with the records.
+small launcher, as in `headline.py`): peak RSS and CPU time, for the plain run, for `--json` (the whole
+result printed) and for `--record` (the cassette written too). Target: under 300 MB peak RSS. The peak per
+record is printed too, so a run at another size (`--records 200000`) shows whether memory grows with the
+records.
 
     python bench/memory.py [--records N] [--per-page N] [--json]
 """
@@ -90,8 +91,9 @@ def main() -> None:
         (root / "fixtures").mkdir()
         (root / "fixtures/connections.yaml").write_text(CONNECTIONS % server.base_url)
         (root / "pyproject.toml").write_text(PYPROJECT)
-        for name, extra in (("dryrun --live", []), ("dryrun --live --json", ["--json"])):
-            run = child([HARNESS, "dryrun", "items", "c1", "--live", *extra], root)
+        for name, extra in (("dryrun --live", ["--live"]), ("dryrun --live --json", ["--live", "--json"]),
+                            ("dryrun --record", ["--record"])):
+            run = child([HARNESS, "dryrun", "items", "c1", *extra], root)
             assert run.code == 0, f"{name} failed"
             rows.append({"run": name, "cpu_s": round(run.cpu, 2), "rss_mb": round(run.rss_mb),
                          "bytes_per_record": round(run.rss_mb * 1024 * 1024 / (pages * args.per_page))})

@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from . import scratch
@@ -80,12 +81,19 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
+def write_atomic(path: Path, data: str | bytes | Iterable[str], *, mode: int | None = None) -> None:
     """Write `data` to `path` atomically. `mode` (e.g. `0o600`) sets the permissions exactly; without it
-    the file keeps the mode of the one it replaces, or gets `0666` less the umask."""
+    the file keeps the mode of the one it replaces, or gets `0666` less the umask. `data` may be an
+    iterable of text pieces (a big cassette written as it is made); an exception from it leaves the target
+    as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_folder(path.parent)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if isinstance(data, (str, bytes)):
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        half = len(raw) // 2
+        pieces: Iterable[bytes] = (raw[:half], raw[half:])
+    else:
+        pieces = (piece.encode("utf-8") for piece in data)
     keep: int | None = None
     if mode is None:
         with contextlib.suppress(OSError):
@@ -100,11 +108,11 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> N
             if chosen is not None:
                 os.fchmod(fh.fileno(), chosen)
             crash_point("atomic-created", path.name)
-            half = len(raw) // 2
-            fh.write(raw[:half])
-            fh.flush()
-            crash_point("atomic-half", path.name)
-            fh.write(raw[half:])
+            for n, piece in enumerate(pieces):
+                fh.write(piece)
+                if n == 0:
+                    fh.flush()
+                    crash_point("atomic-half", path.name)
             fh.flush()
             crash_point("atomic-written", path.name)
             os.fsync(fh.fileno())

@@ -21,6 +21,7 @@ import functools
 import gc
 import json
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,7 +238,7 @@ def dump_cassette(cassette: Cassette) -> str:
     return dump_data(cassette.to_data())
 
 
-def dump_data(data: dict[str, Any]) -> str:
+def dump_data(data: Any) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096,
                      default_flow_style=False)
 
@@ -246,12 +247,22 @@ def clean_response_headers(headers: dict[str, list[str]]) -> dict[str, list[str]
     return {k: v for k, v in headers.items() if k.lower() not in _DROPPED_RESPONSE_HEADERS}
 
 
-def write_cassette(path: Path, cassette: Cassette, scrubber: Scrubber) -> None:
-    """Scan for known secrets (every encoding, context included), then write atomically; a cassette
-    holding a secret is never written (`SecretLeakError`, one line naming the place)."""
-    from ..secrets.scan import check_cassette
+def _pieces(cassette: Cassette) -> Iterator[tuple[tuple[str | int, ...], Any, Callable[[Any], str]]]:
+    """The cassette as `dump_cassette` writes it, an interaction at a time (the same text: PyYAML writes a
+    top-level mapping's block sequence unindented), so a big recording is never dumped whole in memory."""
+    yield (), {"harness": {"format": CASSETTE_FORMAT, **cassette.context}}, dump_data
+    if not cassette.interactions:
+        yield (), {"interactions": []}, dump_data
+    else:
+        yield (), None, lambda _: "interactions:\n"
+        for n, interaction in enumerate(cassette.interactions):
+            yield ("interactions", n), interaction.to_vcr(), lambda item: dump_data([item])
+    yield (), {"version": 1}, dump_data
 
-    data = cassette.to_data()
-    text = dump_data(data)
-    check_cassette(path, data, text, scrubber)
-    write_atomic(path, text)
+
+def write_cassette(path: Path, cassette: Cassette, scrubber: Scrubber) -> None:
+    """Scan for known secrets (every encoding, context included) while writing atomically, a piece at a
+    time; a cassette holding a secret is never written (`SecretLeakError`, one line naming the place)."""
+    from ..secrets.scan import checked_pieces
+
+    write_atomic(path, checked_pieces(path, _pieces(cassette), scrubber))

@@ -9,7 +9,7 @@ bodies decoded (at every alignment), and the file's text as it will be written.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,13 +159,22 @@ def refusal(path: Path, leaks: list[Leak], place: str) -> SecretLeakError:
              "if it is, add a scrub rule there (headers, params, keys, patterns) or report it as a bug")
 
 
-def check_cassette(path: Path, data: dict[str, Any], text: str, scrubber: Scrubber) -> None:
-    """Refuse (SecretLeakError, exit 3) a cassette (its `to_data()` and the text it dumps to) that still
-    holds a known secret anywhere."""
-    leaks = find_leaks(data, scrubber)
+def checked_pieces(path: Path, pieces: Iterable[tuple[Path_, Any, Callable[[Any], str]]],
+                   scrubber: Scrubber) -> Iterator[str]:
+    """Refuse (SecretLeakError, exit 3) a cassette that still holds a known secret anywhere, as it is written
+    piece by piece: each `(place, data, dump)` is scanned as data
+    (leak paths under `place`), then dumped and its text scanned, and only then yielded. Once a leak is
+    found nothing more is dumped, but the remaining data is still scanned, so the refusal counts every place."""
+    leaks: list[Leak] = []
+    for place, data, dump in pieces:
+        leaks += [Leak((*place, *leak.path), leak.secret, leak.encoding) for leak in find_leaks(data, scrubber)]
+        if leaks:
+            continue
+        text = dump(data)
+        _check_text(path, text, scrubber)
+        yield text
     if leaks:
         raise refusal(path, leaks, cassette_place(leaks[0].path))
-    _check_text(path, text, scrubber)
 
 
 def _check_text(path: Path, text: str, scrubber: Scrubber) -> None:
