@@ -199,3 +199,27 @@ def test_the_spill_file_never_holds_a_known_secret(pages_project: Path) -> None:
     assert raw.count(b'"echo"') == 2400 and API_KEY.encode() not in raw
     assert all(API_KEY not in r["echo"] for r in log)
     assert result.records("Item")[1234]["id"] == "01234"
+
+
+def test_show_secrets_never_reaches_the_spill_or_the_store(pages_project: Path) -> None:
+    import sqlite3
+
+    from harness.project import load_project
+    from harness.secrets.redact import redaction_scope
+
+    with redaction_scope(show=True):  # what `harness --show-secrets` opens
+        result = execute(RunRequest(function="items", connection_id="c1", mode="live", persist=True,
+                                    project=load_project(pages_project), records_in_memory=10)).result
+    log = result.models["Item"].saved
+    assert log[0]["echo"] == API_KEY  # shown, as asked, where it is printed from memory
+    spill = log._spill
+    assert spill is not None
+    spill.seek(0)
+    assert API_KEY.encode() not in spill.read()
+    spill.seek(0, 2)
+    db = sqlite3.connect(pages_project / ".harness" / "records.sqlite")
+    try:
+        assert not [row for (row,) in db.execute("SELECT data FROM records") if API_KEY in row]
+        assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == PER_PAGE * PAGES
+    finally:
+        db.close()

@@ -149,9 +149,10 @@ def redact_result(result: RunResult, secrets: Scrubber | Mapping[str, str]) -> N
 
 def redact_rows(secrets: Scrubber | Mapping[str, str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`rows` with known secrets replaced (the same list when there is none): what a store or a spill file
-    is given instead of the rows themselves."""
+    is given instead of the rows themselves. `--show-secrets` does not change it: that flag is about what
+    is printed, and these are files."""
     s = _scrubber(secrets)
-    if secrets_shown() or not s.has_values() or not _has_any(s, rows):
+    if not s.has_values() or not _has_any(s, rows):
         return rows
     out: list[dict[str, Any]] = s.redact(rows)
     return out
