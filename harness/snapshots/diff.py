@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .document import id_order
+from .files import collector_paused
 
 _ABSENT = object()
 LIMIT = 10  # lines per section before "... and N more"
@@ -98,6 +99,11 @@ def _request(value: Any) -> str:
 
 def describe_differences(stored: dict[str, Any], current: dict[str, Any], label: str = "snapshot") -> list[str]:
     """Readable lines, most telling first; empty when the documents are equal. `label` names `stored`."""
+    with collector_paused():
+        return _describe(stored, current, label)
+
+
+def _describe(stored: dict[str, Any], current: dict[str, Any], label: str) -> list[str]:
     out: list[str] = []
     handled = {"records", "updates", "deletes", "checkpoints", "metadata", "requests", "issues", "counts",
                "output", "error"}
