@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +39,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The fork server of tests/cli_process.py imports harness while the first tests run, on the other core.
+    if session.items and "tests.cli_process" in sys.modules:
+        sys.modules["tests.cli_process"].start_server()
+
 
 REPO = Path(__file__).resolve().parents[1]
 # A connection to the fake GitHub server: tests set GH_URL and GH_TOKEN for live runs.
