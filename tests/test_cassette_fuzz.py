@@ -40,23 +40,26 @@ FUNCTIONS = {"issues": "cassettes/github/issues/default.yaml",
              "create-issue": "cassettes/github/create-issue/default.yaml"}
 # Failures of the function that only harness could cause (a header it cannot send, a body it cannot decode).
 HARNESS_FAULTS = {"UnicodeEncodeError", "DecodingError", "CassetteError"}
+# The text as vcrpy writes it (libyaml's emitter when PyYAML has it, as vcrpy prefers), and 10x faster to
+# write than the pure-Python one.
+DUMPER: type[Any] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _vcrpy_shapes(text: str) -> list[str]:
     """The seed as other vcrpy writers leave it."""
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     data.pop("harness")
-    plain = yaml.safe_dump(data, sort_keys=False)
+    plain = yaml.dump(data, Dumper=DUMPER, sort_keys=False)
     for item in data["interactions"]:
         item.pop("harness", None)
         resp = item["response"]
         resp["headers"] = [[k, v] for k, v in resp["headers"].items()] + [["Content-Encoding", ["gzip"]]]
-    pairs = yaml.safe_dump(data, sort_keys=False)
+    pairs = yaml.dump(data, Dumper=DUMPER, sort_keys=False)
     for item in data["interactions"]:
         resp = item["response"]
         resp.update(status_code=resp.pop("status")["code"], content=resp.pop("body")["string"],
                     http_version="HTTP/1.1", headers=dict(resp["headers"]))
-    old_httpx = yaml.safe_dump(data, sort_keys=False)
+    old_httpx = yaml.dump(data, Dumper=DUMPER, sort_keys=False)
     tagged = plain.replace("string: ", "string: !!python/unicode ", 1).replace("method: ", "method: !!python/str ")
     return [plain, pairs, old_httpx, tagged]
 
@@ -67,9 +70,6 @@ for _function, _rel in FUNCTIONS.items():
     SEEDS += [(_function, _text)] + [(_function, shape) for shape in _vcrpy_shapes(_text)]
 # Each seed parsed once, as its reader parses it; a case mutates a deep copy.
 PARSED = {seed: yaml.load(seed, Loader=loader_for(seed)) for _, seed in SEEDS}
-# The text as vcrpy writes it (libyaml's emitter when PyYAML has it, as vcrpy prefers), and 10x faster to
-# write than the pure-Python one.
-DUMPER: type[Any] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 BOMB = "[&b0 [lol,lol,lol,lol,lol,lol,lol,lol], " + ", ".join(
     f"&b{i} [" + ",".join([f"*b{i - 1}"] * 8) + "]" for i in range(1, 9)) + "]"
