@@ -36,7 +36,7 @@ import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 CONTEXT = multiprocessing.get_context("forkserver")
 CONTEXT.set_forkserver_preload(["tests.cli_zygote", "tests.cli_process", "pytest"])
@@ -58,9 +58,14 @@ def _exit_status(code: object) -> int:
     return 1
 
 
-def _redirect(fd: int, target: str | multiprocessing.connection.Connection) -> None:
-    if isinstance(target, str):
-        opened = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+Target = str | multiprocessing.connection.Connection | None  # a path, a pipe's write end, or "as stdout"
+
+
+def _redirect(fd: int, target: Target) -> None:
+    if target is None:
+        os.dup2(1, fd)
+    elif isinstance(target, str):
+        opened = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOCTTY, 0o600)
         os.dup2(opened, fd)
         os.close(opened)
     else:
@@ -74,8 +79,7 @@ def _stream(fd: int, encoding: str, errors: str, unbuffered: bool, *, line: bool
                             write_through=unbuffered)
 
 
-def _harness(argv: list[str], cwd: str, env: dict[str, str], stdout: str | multiprocessing.connection.Connection,
-             stderr: str | multiprocessing.connection.Connection) -> None:
+def _harness(argv: list[str], cwd: str, env: dict[str, str], stdout: Target, stderr: Target) -> None:
     """The forked process: `harness ARGV`, then exit as the interpreter would."""
     os.chdir(cwd)
     os.environ.clear()
@@ -120,28 +124,41 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str]:
 class HarnessProcess:
     """`harness ARGS` started in its own process, as `subprocess.Popen` starts one: `.pid`, `.poll()`,
     `.wait(timeout)`, `.send_signal()`, `.kill()`, `.returncode`, and `.result(timeout)` for the whole
-    `CompletedProcess` at the end. With `stream_stderr`, `.stderr` reads its stderr as it comes (a pipe, as
-    `stderr=PIPE, text=True`); otherwise stderr goes to a file, as stdout always does, so a process that
-    writes much never waits for a reader. `env` replaces the environment (default: this process's)."""
+    `CompletedProcess` at the end. `env` replaces the environment (default: this process's).
+
+    stdout and stderr go to files by default, so a process that writes much never waits for a reader.
+    `stream="stderr"` makes `.stderr` read its stderr as it comes (`stderr=PIPE, text=True`); `stream="stdout"`
+    makes `.stdout` read both, stderr into stdout (`stdout=PIPE, stderr=STDOUT, text=True`). `stderr_to` names
+    a file to write stderr to instead (a terminal's device, say)."""
 
     def __init__(self, args: Sequence[str], *, cwd: Path | str | None = None,
-                 env: Mapping[str, str] | None = None, stream_stderr: bool = False) -> None:
+                 env: Mapping[str, str] | None = None, stream: Literal["stderr", "stdout"] | None = None,
+                 stderr_to: str | None = None) -> None:
         self.args = ["harness", *args]
         self._folder = tempfile.TemporaryDirectory(prefix="harness-proc-")
         self._out = Path(self._folder.name) / "stdout"
         self._err = Path(self._folder.name) / "stderr"
-        err: str | multiprocessing.connection.Connection = str(self._err)
-        if stream_stderr:
-            reader, err = CONTEXT.Pipe(duplex=False)
+        out: Target = str(self._out)
+        err: Target = stderr_to or str(self._err)
+        if stream is not None:
+            reader, writer = CONTEXT.Pipe(duplex=False)
+            if stream == "stdout":
+                out, err = writer, None
+            else:
+                err = writer
         self._proc = CONTEXT.Process(target=_harness, daemon=False,
-                                     args=(list(args), str(cwd or os.getcwd()), _env(env), str(self._out), err))
+                                     args=(list(args), str(cwd or os.getcwd()), _env(env), out, err))
         self._proc.start()
+        self.stdout: IO[str] | None = None
         self.stderr: IO[str] | None = None
-        if stream_stderr:
-            assert isinstance(err, multiprocessing.connection.Connection)
-            err.close()  # the process holds the only write end: its exit is the stream's end
-            self.stderr = open(os.dup(reader.fileno()), encoding="utf-8", errors="replace")  # noqa: SIM115
+        if stream is not None:
+            writer.close()  # the process holds the only write end: its exit is the stream's end
+            text = open(os.dup(reader.fileno()), encoding="utf-8", errors="replace")  # noqa: SIM115
             reader.close()
+            if stream == "stdout":
+                self.stdout = text
+            else:
+                self.stderr = text
         assert self._proc.pid is not None
         self.pid: int = self._proc.pid
         self.returncode: int | None = None
@@ -165,8 +182,9 @@ class HarnessProcess:
             self.kill()
             self.wait(10)
             raise
-        stdout = self._out.read_text(encoding="utf-8", errors="replace")
-        stderr = self.stderr.read() if self.stderr else self._err.read_text(encoding="utf-8", errors="replace")
+        stdout = self.stdout.read() if self.stdout else self._out.read_text(encoding="utf-8", errors="replace")
+        stderr = (self.stderr.read() if self.stderr else "" if self.stdout or not self._err.exists()
+                  else self._err.read_text(encoding="utf-8", errors="replace"))
         return subprocess.CompletedProcess(self.args, status, stdout, stderr)
 
     def send_signal(self, sig: int) -> None:
@@ -181,8 +199,9 @@ class HarnessProcess:
         if self.poll() is None:
             self.kill()
             self.wait(10)
-        if self.stderr is not None:
-            self.stderr.close()
+        for stream in (self.stdout, self.stderr):
+            if stream is not None:
+                stream.close()
         self._proc.close()
         self._folder.cleanup()
 

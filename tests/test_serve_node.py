@@ -70,7 +70,7 @@ def test_the_official_node_client_works_unchanged(sdk: Path, tmp_path: Path) -> 
         env = {k: v for k, v in os.environ.items() if k != "NANGO_WEBHOOK_SIGNING_KEY"}
         # harness serve in a process of its own (forked warm: tests/cli_process.py).
         server = HarnessProcess(["serve", "--port", "0", "--secret-key", KEY, "--no-schedule", "--webhook-url",
-                                 receiver[1]], cwd=REPO, env=env, stream_stderr=True)
+                                 receiver[1]], cwd=REPO, env=env, stream="stderr")
         assert server.stderr is not None
         ready = re.match(r"harness serve: listening on (http://127\.0\.0\.1:\d+) ", server.stderr.readline())
         assert ready, "harness serve did not start"

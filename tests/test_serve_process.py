@@ -32,7 +32,7 @@ class ServeProcess:
 
     def __enter__(self) -> Self:
         self.proc = HarnessProcess(["serve", "--port", "0", "--secret-key", KEY, *self.args], cwd=self.root,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"}, stream_stderr=True)
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"}, stream="stderr")
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self.lines.append(line.rstrip("\n"))
@@ -168,7 +168,7 @@ def test_a_crash_mid_run_is_reported_after_the_restart(root: Path, tmp_path: Pat
 def test_schedules_and_a_generated_key(root: Path) -> None:
     env = dict(os.environ)
     env.pop("HARNESS_SERVE_SECRET_KEY", None)
-    with HarnessProcess(["serve", "--port", "0"], cwd=root, env=env, stream_stderr=True) as proc:
+    with HarnessProcess(["serve", "--port", "0"], cwd=root, env=env, stream="stderr") as proc:
         assert proc.stderr is not None
         first = proc.stderr.readline()
         key = re.search(r"Authorization: Bearer (harness-[0-9a-f]{32})", first)
