@@ -1,9 +1,10 @@
 """The HTML reports in a real headless Chromium (Debian's `chromium` and `chromium-driver`, driven by selenium).
 
-One browser for the module. Every test saves a screenshot under its temporary folder; with
-`HARNESS_SCREENSHOTS=docs` they are also written there (the README's pictures:
-`HARNESS_SCREENSHOTS=docs python -m pytest tests/test_reports_browser.py`). Without Chromium (or selenium) the
-module is skipped with a message saying what to install; with HARNESS_REQUIRE_BROWSER=1 (CI) it fails instead.
+One browser for the module. Every test saves a screenshot under its temporary folder (kept when the test
+fails: `tmp_path_retention_policy` in pyproject.toml); with `HARNESS_SCREENSHOTS=docs` they are also written
+there (the README's pictures: `HARNESS_SCREENSHOTS=docs python -m pytest tests/test_reports_browser.py`).
+Without Chromium (or selenium) the module is skipped with a message saying what to install; with
+HARNESS_REQUIRE_BROWSER=1 (CI) it fails instead.
 """
 
 from __future__ import annotations
