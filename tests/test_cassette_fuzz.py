@@ -196,8 +196,9 @@ def _mutate_text(draw: st.DrawFn, text: str) -> str:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("fuzz") / "example"
+    # The example without its event function, which no case runs: each run loads a third less code.
     for folder in ("functions", "cassettes", "fixtures"):
-        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "on_events"))
     (root / "pyproject.toml").write_text(PYPROJECT)
     try:
         yield root
