@@ -42,9 +42,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    # The fork server of tests/cli_process.py imports harness while the first tests run, on the other core.
-    if session.items and "tests.cli_process" in sys.modules:
+    # What takes a second to start starts now, on the other core, while the first tests run: the fork server
+    # of tests/cli_process.py, and in a serial session that will use it, the browser of the report tests.
+    if not session.items or session.config.getoption("collectonly"):
+        return
+    if "tests.cli_process" in sys.modules:
         sys.modules["tests.cli_process"].start_server()
+    browser = sys.modules.get("tests.test_reports_browser")
+    if browser is not None and not os.environ.get("PYTEST_XDIST_WORKER") and any(
+            item.nodeid.startswith("tests/test_reports_browser.py") and not item.get_closest_marker("skip")
+            for item in session.items):
+        browser.start_early()
 
 
 REPO = Path(__file__).resolve().parents[1]

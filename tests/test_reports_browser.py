@@ -9,6 +9,8 @@ HARNESS_REQUIRE_BROWSER=1 (CI) it fails instead.
 
 from __future__ import annotations
 
+import atexit
+import concurrent.futures
 import os
 import shutil
 import tempfile
@@ -63,8 +65,8 @@ from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+def _chromium() -> tuple[WebDriver, str]:
+    """A new headless Chromium under its driver, and its throw-away profile folder."""
     profile = tempfile.mkdtemp(prefix="harness-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -72,11 +74,44 @@ def browser() -> Iterator[WebDriver]:
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(DRIVER))
     driver.set_page_load_timeout(60)
+    return driver, profile
+
+
+def _close(driver: WebDriver, profile: str) -> None:
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+_EARLY: concurrent.futures.Future[tuple[WebDriver, str]] | None = None
+
+
+def start_early() -> None:
+    """Start Chromium now, in a thread, while the tests before these run (its second of start-up on the other
+    core): tests/conftest.py calls this in a serial session that will run tests from this module. The browser
+    fixture takes it; if nothing does (the session stopped first), it is closed at exit."""
+    global _EARLY
+    if _EARLY is None:
+        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chromium")
+        _EARLY = pool.submit(_chromium)
+        pool.shutdown(wait=False)  # the thread ends with the start
+        atexit.register(_close_unused)
+
+
+def _close_unused() -> None:
+    if _EARLY is not None and not _EARLY.cancelled() and _EARLY.exception() is None:
+        _close(*_EARLY.result())
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    """One Chromium for the module: each test loads its own page, so nothing carries over between them."""
+    global _EARLY
+    early, _EARLY = _EARLY, None
+    driver, profile = early.result() if early is not None else _chromium()
     try:
         yield driver
     finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        _close(driver, profile)
 
 
 def wait(browser: WebDriver, timeout: float) -> WebDriverWait[WebDriver]:
@@ -282,8 +317,10 @@ def test_test_report_shows_checkpoint_and_other_differences(browser: WebDriver, 
     assert css(browser, '.sbs[data-record="3"]').get_attribute("data-change") == "added"
 
 
+@pytest.mark.slow
 def test_a_100000_record_report_is_interactive_within_2_seconds(browser: WebDriver, example: Path,
                                                                 tmp_path: Path) -> None:
+    """Slow: a scale check, 100,000 records rendered into a 20 MB page and loaded up to three times."""
     result = demo_result(example)
     changes = result.models["Issue"]
     total = 100_000
