@@ -92,9 +92,9 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_a_stop_mid_run_interrupts_it_after_the_grace_and_keeps_whole_batches(root: Path, tmp_path: Path) -> None:
-    cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.05})
+    cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.02})  # 6 s of batches
     store = tmp_path / "state" / "serve.sqlite"
-    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "0.3") as server:
+    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "0.1") as server:
         server.trigger()
         wait_for("a few batches", lambda: server.status()["recordCount"]["Slow"] >= 20)
         assert server.status()["status"] == "RUNNING"
