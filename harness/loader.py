@@ -10,6 +10,7 @@ modules beside the functions work.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -66,13 +67,25 @@ class Catalog:
         raise NotFoundError(f"unknown function {name!r}{where}", hint=hint)
 
 
+# The code of each file as last compiled in this process, by path, with the hash of the source it came from.
+_COMPILED: dict[str, tuple[bytes, types.CodeType]] = {}
+
+
 class _FromSource(importlib.machinery.SourceFileLoader):
-    """Compiles from the source every time: a function file edited within the second its cached bytecode was
-    written (same size, same mtime in seconds) would otherwise run as the stale copy."""
+    """Reads the source every time: a function file edited within the second its cached bytecode was written
+    (same size, same mtime in seconds) would otherwise run as the stale copy. What was compiled from the very
+    same bytes before, in this process, is reused (`harness serve` and `harness dev` load the files again for
+    every run)."""
 
     def get_code(self, fullname: str) -> types.CodeType:
         source = self.get_data(self.path)
-        return self.source_to_code(source, self.path)
+        digest = hashlib.sha256(source).digest()
+        known = _COMPILED.get(self.path)
+        if known is not None and known[0] == digest:
+            return known[1]
+        code = self.source_to_code(source, self.path)
+        _COMPILED[self.path] = (digest, code)
+        return code
 
 
 class _FunctionsFinder(importlib.abc.MetaPathFinder):

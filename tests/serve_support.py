@@ -24,6 +24,7 @@ from harness.project import load_project
 from harness.serve.config import ServeConfig
 from harness.serve.runtime import Runtime
 from harness.serve.server import _Server, bind, url_of
+from tests.fakes import http_client
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "sk-serve-test"
@@ -74,6 +75,17 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
         time.sleep(0.01)
 
 
+class _QuickStop(_Server):
+    """harness serve's server, looking at `should_exit` every 5 ms instead of uvicorn's 100 (the suite stops
+    some thirty servers; uvicorn's stop itself still waits its own 100 ms for open connections)."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            await asyncio.sleep(0.005)
+
+
 class Served:
     """The real server for `root`, in a thread: `.url`, `.client` (with the key), `.runtime`, `.logs`."""
 
@@ -95,7 +107,7 @@ class Served:
         self.url = url_of(sock)
         config = uvicorn.Config(build_app(self.runtime), log_config=None, access_log=False, lifespan="on",
                                 timeout_graceful_shutdown=2)
-        self._server = server = _Server(config)
+        self._server = server = _QuickStop(config)
 
         def run() -> None:
             try:
@@ -110,7 +122,7 @@ class Served:
         wait_for("the server to start", lambda: server.started or self._error is not None)
         if self._error is not None:
             raise self._error
-        self.client = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20)
+        self.client = http_client(base_url=self.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -180,7 +192,8 @@ async def items(nango: SyncContext) -> None:
     await nango.track_deletes_end(Item)
 '''
 
-# Waits for the file named by its metadata's `gate` (or saves `batches` batches, `pause` seconds apart).
+# Saves `batches` batches of 10 records, `pause` seconds apart; with `gate`, waits for that file to exist before
+# batch number `gate_at` (0: before the first).
 SLOW_SYNC = '''
 import asyncio
 from pathlib import Path
@@ -197,10 +210,10 @@ class Slow(BaseModel):
 @sync(models=[Slow], frequency="every 30 seconds", auto_start=False)
 async def slow(nango: SyncContext) -> None:
     meta = await nango.get_metadata() or {}
-    if meta.get("gate"):
-        while not Path(meta["gate"]).exists():
-            await asyncio.sleep(0.01)
     for b in range(meta.get("batches", 1)):
+        if meta.get("gate") and b == meta.get("gate_at", 0):
+            while not Path(meta["gate"]).exists():
+                await asyncio.sleep(0.01)
         await nango.batch_save([{"id": f"{b}-{i}"} for i in range(10)], Slow)
         await asyncio.sleep(meta.get("pause", 0))
 '''

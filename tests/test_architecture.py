@@ -5,6 +5,7 @@ owns, and no face builds a transport stack or replays a cassette itself."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -29,12 +30,18 @@ def _modules() -> dict[str, tuple[Path, bool]]:
 MODULES = _modules()
 
 
+@functools.cache
+def _tree(name: str) -> ast.Module:
+    """The module's syntax tree, parsed once for every test here."""
+    return ast.parse(MODULES[name][0].read_text(encoding="utf-8"))
+
+
 def _imports(name: str) -> set[str]:
     """Every harness module `name` imports, wherever the import statement is."""
-    path, is_package = MODULES[name]
+    is_package = MODULES[name][1]
     package = name if is_package else name.rsplit(".", 1)[0]
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(_tree(name)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
@@ -132,8 +139,7 @@ def test_only_the_stack_builder_assembles_transports() -> None:
 
 
 def test_every_module_says_what_it_owns() -> None:
-    missing = sorted(name for name, (path, _) in MODULES.items()
-                     if ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) is None)
+    missing = sorted(name for name in MODULES if ast.get_docstring(_tree(name)) is None)
     assert missing == []
 
 

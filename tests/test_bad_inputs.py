@@ -11,6 +11,7 @@ before any request (credentials, a writable cassettes folder), folders outside t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -31,6 +32,7 @@ from .conftest import REPO
 ISSUE = '{"title": "Found a bug"}'
 
 
+@functools.cache
 def readme_exit_codes() -> dict[str, set[int]]:
     """command -> the exit codes the README's table allows it (70 and 130 are allowed everywhere)."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
@@ -279,8 +281,10 @@ def _tree(root: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_a_bad_input_is_one_line_its_exit_code_and_no_change(case: Case, example: Path, fake_github: FakeGitHub,
+def test_a_bad_input_is_one_line_its_exit_code_and_no_change(case: Case, example: Path, request: pytest.FixtureRequest,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fake GitHub server, for the rows that point at it or check it got nothing.
+    fake_github: FakeGitHub | None = request.getfixturevalue("fake_github") if case.live or case.no_requests else None
     (example / "pyproject.toml").write_text((example / "pyproject.toml").read_text())
     if case.setup is not None:
         case.setup(example)
@@ -288,6 +292,7 @@ def test_a_bad_input_is_one_line_its_exit_code_and_no_change(case: Case, example
     monkeypatch.chdir(example)
     env = {"NANGO_WEBHOOK_SIGNING_KEY": "", "HARNESS_DEPLOY_KEY": "", "NANGO_SECRET_KEY": "", **case.env}
     if case.live:
+        assert fake_github is not None
         env.update(GITHUB_TOKEN=fake_github.token, GITHUB_API_URL=fake_github.base_url)
     res = CliRunner().invoke(main, case.args, env=env, catch_exceptions=False)
     assert res.exit_code == case.code, res.output
@@ -302,7 +307,7 @@ def test_a_bad_input_is_one_line_its_exit_code_and_no_change(case: Case, example
     assert "Usage:" not in res.output and "Try 'harness" not in res.output
     assert len(set(res.stderr.splitlines())) == len(res.stderr.splitlines()), "a line printed twice"
     if case.no_requests:
-        assert fake_github.requests == []
+        assert fake_github is not None and fake_github.requests == []
     after = _tree(example)
     assert after == before, "the command changed files"
     assert not Path("/nonexistent").exists()

@@ -19,22 +19,27 @@ import pytest
 from harness import atomic, scratch
 from harness.atomic import sweep_folder, write_atomic
 from harness.crashpoints import ENV
+from tests import cli_process
 from tests.fakes.github_server import FakeGitHub
 
 from .conftest import GH_CONNECTIONS
 from .test_sync_semantics import FULL
 
 
-def harness(project: Path, *args: str, kill_at: str | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`harness ...` in its own process, as a user runs it, optionally killed at a crash point."""
+def harness(project: Path, *args: str, kill_at: str | None = None, env: dict[str, str] | None = None,
+            interpreter: bool = False) -> subprocess.CompletedProcess[str]:
+    """`harness ...` in its own process, optionally killed at a crash point: forked from a warm copy
+    (tests/cli_process.py), or with `interpreter` a new `python -m harness`, as a user starts it."""
     full = {**os.environ, **(env or {})}
     full.pop(ENV, None)
     full.pop("CI", None)
     if kill_at:
         full[ENV] = kill_at
-    return subprocess.run([sys.executable, "-m", "harness", "--project", str(project), *args], env=full,
-                          capture_output=True, text=True, timeout=180, check=False)
+    argv = ["--project", str(project), *args]
+    if not interpreter:
+        return cli_process.run(argv, env=full)
+    return subprocess.run([sys.executable, "-m", "harness", *argv], env=full, capture_output=True, text=True,
+                          timeout=180, check=False)
 
 
 def killed(proc: subprocess.CompletedProcess[str]) -> None:
@@ -58,7 +63,9 @@ def live(make_project: Callable[..., Path], fake_github: FakeGitHub) -> tuple[Pa
 def test_a_recording_killed_before_its_rename_is_cleaned_by_the_next_one(live: tuple[Path, dict[str, str]]) -> None:
     root, env = live
     cassette = root / "cassettes" / "gh" / "full" / "default.yaml"
-    killed(harness(root, "dryrun", "full", "c1", "--record", kill_at="atomic-write:default.yaml", env=env))
+    # A new interpreter, as a user starts it, once; the other runs are forked (the same code, the same kill).
+    killed(harness(root, "dryrun", "full", "c1", "--record", kill_at="atomic-write:default.yaml", env=env,
+                   interpreter=True))
     assert not cassette.exists()  # never a torn cassette: none at all
     assert len(leftovers(root / "cassettes")) == 1
     assert harness(root, "dryrun", "full", "c1", "--record", env=env).returncode == 0

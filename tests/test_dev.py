@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
-import subprocess
-import sys
+import signal
 import threading
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from harness.cli import main
+from tests.cli_process import HarnessProcess
 
 
 def invoke(*args: str) -> Result:
@@ -46,8 +46,8 @@ def test_dev_once_checks_definitions_and_replays_everything(tmp_path: Path) -> N
 def test_dev_watches_and_reruns_the_affected_scenarios(tmp_path: Path) -> None:
     root = _project(tmp_path)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "--project", str(root), "dev", "--debounce", "50"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    # harness dev in a process of its own (forked warm: tests/cli_process.py), stderr into stdout.
+    proc = HarnessProcess(["--project", str(root), "dev", "--debounce", "50"], env=env, stream="stdout")
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None
     stdout = proc.stdout
@@ -79,5 +79,6 @@ def test_dev_watches_and_reruns_the_affected_scenarios(tmp_path: Path) -> None:
         line = wait_for("ok definitions ok, 1/1 scenario(s) passed", 15, poke=sync)
         assert "channels.py" in line
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+        proc.close()

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from tests.fakes import http_client
 from tests.fakes.github_server import FakeGitHub
 
 TOKEN = "ghp_faketoken123456"
@@ -25,7 +26,7 @@ def gh() -> Iterator[FakeGitHub]:
 
 def client(fake: FakeGitHub, token: str | None = TOKEN, timeout: float = 5.0) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=fake.base_url, headers=headers, timeout=timeout)
+    return http_client(base_url=fake.base_url, headers=headers, timeout=timeout)
 
 
 def walk_issues(fake: FakeGitHub, params: dict[str, str]) -> tuple[list[int], list[httpx.Response]]:
@@ -79,7 +80,7 @@ def test_link_header_matches_github_format_on_a_middle_page() -> None:
 
 
 def test_links_preserve_filters_but_not_api_key() -> None:
-    with FakeGitHub(issues=40) as fake, httpx.Client(base_url=fake.base_url) as http:
+    with FakeGitHub(issues=40) as fake, http_client(base_url=fake.base_url) as http:
         params = {"per_page": "5", "state": "open", "since": "2026-01-02T00:00:00Z", "api_key": TOKEN}
         response = http.get(ISSUES, params=params)
 
@@ -155,7 +156,7 @@ def test_edits_to_issues_store_are_served(gh: FakeGitHub) -> None:
     ids=["missing", "wrong-token", "garbage-basic"],
 )
 def test_unauthenticated_requests_get_401(gh: FakeGitHub, headers: dict[str, str]) -> None:
-    with httpx.Client(base_url=gh.base_url, headers=headers) as http:
+    with http_client(base_url=gh.base_url, headers=headers) as http:
         response = http.get("/user")
 
     assert response.status_code == 401
@@ -191,7 +192,7 @@ def basic(user: str, password: str) -> str:
 def test_supported_auth_schemes_are_accepted(
     gh: FakeGitHub, headers: dict[str, str], params: dict[str, str]
 ) -> None:
-    with httpx.Client(base_url=gh.base_url, headers=headers) as http:
+    with http_client(base_url=gh.base_url, headers=headers) as http:
         response = http.get("/user", params=params)
         echoed = http.get("/echo", params=params)
 
@@ -201,7 +202,7 @@ def test_supported_auth_schemes_are_accepted(
 
 
 def test_basic_auth_requires_the_octo_user(gh: FakeGitHub) -> None:
-    with httpx.Client(base_url=gh.base_url, headers={"Authorization": basic("mallory", TOKEN)}) as http:
+    with http_client(base_url=gh.base_url, headers={"Authorization": basic("mallory", TOKEN)}) as http:
         assert http.get("/user").status_code == 401
 
 
@@ -261,7 +262,7 @@ def test_chunked_request_body_is_read(gh: FakeGitHub) -> None:
 
 def test_refresh_flow_mints_tokens_that_are_accepted(gh: FakeGitHub) -> None:
     gh.expire_token(TOKEN)
-    with httpx.Client(base_url=gh.base_url) as http:
+    with http_client(base_url=gh.base_url) as http:
         minted = http.post(
             "/login/oauth/access_token",
             data={
@@ -295,7 +296,7 @@ def test_refresh_flow_mints_tokens_that_are_accepted(gh: FakeGitHub) -> None:
 
 
 def test_client_credentials_grant_has_no_refresh_token(gh: FakeGitHub) -> None:
-    with httpx.Client(base_url=gh.base_url) as http:
+    with http_client(base_url=gh.base_url) as http:
         response = http.post(
             "/login/oauth/access_token",
             data={"grant_type": "client_credentials", "client_id": "cid", "client_secret": "csecret-987654"},
@@ -323,7 +324,7 @@ def test_client_credentials_grant_has_no_refresh_token(gh: FakeGitHub) -> None:
 def test_invalid_token_requests_are_400_invalid_grant(gh: FakeGitHub, data: dict[str, str]) -> None:
     if "client_secret" not in data:
         data = {**data, "client_secret": "csecret-987654"}
-    with httpx.Client(base_url=gh.base_url) as http:
+    with http_client(base_url=gh.base_url) as http:
         response = http.post("/login/oauth/access_token", data=data)
 
     assert response.status_code == 400
@@ -347,7 +348,7 @@ def test_injected_429_then_success(gh: FakeGitHub) -> None:
 
 def test_injected_failures_precede_auth_and_respect_times_and_prefix(gh: FakeGitHub) -> None:
     gh.fail_next(503, times=2, path_prefix="/repos/")
-    with httpx.Client(base_url=gh.base_url) as anonymous, client(gh) as http:
+    with http_client(base_url=gh.base_url) as anonymous, client(gh) as http:
         unauthenticated = anonymous.get(ISSUES)
         other_path = http.get("/user")
         second = http.get(ISSUES)
@@ -451,8 +452,8 @@ def test_server_stops_on_exit() -> None:
         _ = fake.base_url
     with fake:
         base_url = fake.base_url
-        with httpx.Client() as http:
+        with http_client() as http:
             assert http.get(f"{base_url}/user", headers={"Authorization": f"Bearer {TOKEN}"}).is_success
 
-    with pytest.raises(httpx.ConnectError), httpx.Client() as http:
+    with pytest.raises(httpx.ConnectError), http_client() as http:
         http.get(f"{base_url}/user")

@@ -4,6 +4,7 @@ HTTP) against a real `harness` subprocess, on throw-away copies of the bundled e
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import subprocess
@@ -11,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
@@ -20,12 +21,13 @@ from click.testing import CliRunner
 from harness.cli import main
 from tests.fakes.github_server import FakeGitHub
 
-mcp = pytest.importorskip("mcp")
+from .conftest import LIVE_DEMO_CONNECTIONS
 
-from mcp import ClientSession  # noqa: E402
-from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
-
-from .conftest import LIVE_DEMO_CONNECTIONS  # noqa: E402  (after the importorskip above)
+# The SDK is imported by the tests that use it (half a second): a plain `pytest` skips them all (slow).
+if importlib.util.find_spec("mcp") is None:
+    pytest.skip("could not import 'mcp': pip install -e '.[test]'", allow_module_level=True)
+if TYPE_CHECKING:
+    from mcp import ClientSession
 
 RECORDED_INPUT = {"title": "Found a bug", "body": "It breaks on Tuesdays.", "labels": ["bug"]}
 RECORDED_OUTPUT = {"id": "1013", "number": 13, "url": "https://github.com/octocat/hello-world/issues/13"}
@@ -34,6 +36,9 @@ RECORDED_OUTPUT = {"id": "1013", "number": 13, "url": "https://github.com/octoca
 @asynccontextmanager
 async def stdio_session(project: Path, *args: str, env: dict[str, str] | None = None
                         ) -> AsyncIterator[ClientSession]:
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
     params = StdioServerParameters(command=sys.executable,
                                    args=["-m", "harness", "--project", str(project), "mcp", *args],
                                    env={"PYTHONPATH": os.pathsep.join(sys.path), **(env or {})})
@@ -168,6 +173,7 @@ def test_live_actions_keep_the_write_guard(example: Path, allow_writes: bool) ->
 @pytest.mark.slow
 def test_actions_over_streamable_http(example: Path) -> None:
     """Slow: starts `harness mcp --http` as a subprocess and waits for its port."""
+    from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
     proc = subprocess.Popen([sys.executable, "-m", "harness", "--project", str(example), "mcp", "--http", "0"],

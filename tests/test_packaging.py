@@ -221,13 +221,15 @@ def test_deploy_plan_versions_and_destructive_changes(example: Path, invoke: Inv
 
 def test_deploy_posts_to_an_http_endpoint_and_retries_after_503(example: Path, invoke: Invoke,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("harness.packaging.deploy.time.sleep", waits.append)  # recorded, not slept
     with Receiver(statuses=[503]) as receiver:
         res = invoke("--project", str(example), "deploy", "--to", receiver.url, "--skip-tests")
         assert res.exit_code == 2 and "HARNESS_DEPLOY_KEY" in res.stderr and not receiver.received
         monkeypatch.setenv("HARNESS_DEPLOY_KEY", "deploy-key-123456")
         res = invoke("--project", str(example), "deploy", "--to", receiver.url, "--skip-tests")
         assert res.exit_code == 0, res.output
-    assert len(receiver.received) == 2 and "retrying" in res.stderr
+    assert len(receiver.received) == 2 and "retrying" in res.stderr and waits == [0.5]
     first, second = receiver.received
     assert first.body == second.body and first.headers["idempotency-key"] == second.headers["idempotency-key"]
     assert second.headers["authorization"] == "Bearer deploy-key-123456"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import pty
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 from harness.pipeline import RunRequest, run_request
 from harness.project import load_project
 from harness.result import RunResult
+from tests import cli_process
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.routing import RoutingTransport
 
@@ -42,8 +41,10 @@ def test_progress_line_on_a_terminal(make_project: Callable[..., Path], fake_git
     env = {**os.environ, "GH_URL": fake_github.base_url, "GH_TOKEN": fake_github.token, "COLUMNS": "200"}
     primary, secondary = pty.openpty()
     try:
-        proc = subprocess.run([sys.executable, "-m", "harness", "--project", str(root), "dryrun", "full", "c1",
-                               "--live", "--json"], stderr=secondary, stdout=subprocess.PIPE, env=env, timeout=60)
+        # harness in a process of its own (forked warm: tests/cli_process.py), its stderr on the terminal.
+        with cli_process.HarnessProcess(["--project", str(root), "dryrun", "full", "c1", "--live", "--json"],
+                                        env=env, stderr_to=os.ttyname(secondary)) as started:
+            proc = started.result(timeout=60)
         os.close(secondary)
         chunks = []
         while True:
@@ -58,4 +59,4 @@ def test_progress_line_on_a_terminal(make_project: Callable[..., Path], fake_git
         os.close(primary)
     assert proc.returncode == 0
     assert b"live gh/full" in b"".join(chunks)
-    assert proc.stdout.startswith(b"{")  # stdout stays one clean JSON document
+    assert proc.stdout.startswith("{")  # stdout stays one clean JSON document

@@ -364,15 +364,15 @@ def test_render_test_page_escapes_and_marks_verdicts() -> None:
 def test_harness_test_html_resolves_the_path_from_where_it_is_run(example: Path, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import os
-    import subprocess
-    import sys
+
+    from tests import cli_process
 
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "HARNESS_PROJECT", "PYTEST_ADDOPTS")}
     (example / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    run = subprocess.run([sys.executable, "-m", "harness", "--project", str(example), "test", "--html", "r.html",
-                          "-q"], cwd=elsewhere, env=env, capture_output=True, text=True, check=False)
+    # `harness test` in a process of its own (forked warm), in another folder; it starts pytest itself.
+    run = cli_process.run(["--project", str(example), "test", "--html", "r.html", "-q"], cwd=elsewhere, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert _verdicts(page_data((elsewhere / "r.html").read_text())) == {
         CREATE_ID: "passed", ISSUES_ID: "passed", WEBHOOK_ID: "passed", CHECK_ACCESS_ID: "passed"}

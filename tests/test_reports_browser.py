@@ -1,17 +1,18 @@
 """The HTML reports in a real headless Chromium (Debian's `chromium` and `chromium-driver`, driven by selenium).
 
-One browser for the module. Every test saves a screenshot under its temporary folder; with
-`HARNESS_SCREENSHOTS=docs` they are also written there (the README's pictures:
-`HARNESS_SCREENSHOTS=docs python -m pytest tests/test_reports_browser.py`). Without Chromium (or selenium) the
-module is skipped with a message saying what to install; with HARNESS_REQUIRE_BROWSER=1 (CI) it fails instead.
+One browser for the module. Every test saves a screenshot under its temporary folder (kept when the test
+fails: `tmp_path_retention_policy` in pyproject.toml); with `HARNESS_SCREENSHOTS=docs` they are also written
+there (the README's pictures: `HARNESS_SCREENSHOTS=docs python -m pytest tests/test_reports_browser.py`).
+Without Chromium (or selenium) the module is skipped with a message saying what to install; with
+HARNESS_REQUIRE_BROWSER=1 (CI) it fails instead.
 """
 
 from __future__ import annotations
 
+import atexit
+import concurrent.futures
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,7 +32,9 @@ from harness.reports import (
 from harness.reports.diffdoc import snapshot_diff
 from harness.result import Issue
 
+from .conftest import REPO
 from .test_reports import HOSTILE, demo_result
+from .test_reports import PYPROJECT as PYTEST_PROJECT
 
 # Another browser build or driver: HARNESS_CHROMIUM and HARNESS_CHROMEDRIVER (paths).
 CHROMIUM = os.environ.get("HARNESS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -62,8 +65,8 @@ from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+def _chromium() -> tuple[WebDriver, str]:
+    """A new headless Chromium under its driver, and its throw-away profile folder."""
     profile = tempfile.mkdtemp(prefix="harness-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -71,17 +74,55 @@ def browser() -> Iterator[WebDriver]:
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(DRIVER))
     driver.set_page_load_timeout(60)
+    return driver, profile
+
+
+def _close(driver: WebDriver, profile: str) -> None:
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+_EARLY: concurrent.futures.Future[tuple[WebDriver, str]] | None = None
+
+
+def start_early() -> None:
+    """Start Chromium now, in a thread, while the tests before these run (its second of start-up on the other
+    core): tests/conftest.py calls this in a serial session that will run tests from this module. The browser
+    fixture takes it; if nothing does (the session stopped first), it is closed at exit."""
+    global _EARLY
+    if _EARLY is None:
+        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chromium")
+        _EARLY = pool.submit(_chromium)
+        pool.shutdown(wait=False)  # the thread ends with the start
+        atexit.register(_close_unused)
+
+
+def _close_unused() -> None:
+    if _EARLY is not None and not _EARLY.cancelled() and _EARLY.exception() is None:
+        _close(*_EARLY.result())
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    """One Chromium for the module: each test loads its own page, so nothing carries over between them."""
+    global _EARLY
+    early, _EARLY = _EARLY, None
+    driver, profile = early.result() if early is not None else _chromium()
     try:
         yield driver
     finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        _close(driver, profile)
+
+
+def wait(browser: WebDriver, timeout: float) -> WebDriverWait[WebDriver]:
+    """selenium's wait, looking every 20 ms rather than its default 500 (most conditions hold at the 2nd look)."""
+    return WebDriverWait(browser, timeout, poll_frequency=0.02)
 
 
 def open_report(browser: WebDriver, path: Path) -> float:
     """Load the page and wait for its script to finish; returns when it did (ms from navigation start)."""
     browser.get(path.as_uri())
-    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
+    wait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
     ready = browser.execute_script("return window.harnessReady")
     assert isinstance(ready, (int, float))
     return float(ready)
@@ -100,7 +141,7 @@ def css(browser: WebDriver, selector: str) -> Any:
 
 
 def wait_text(browser: WebDriver, selector: str, want: str) -> None:
-    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.CSS_SELECTOR, selector).text == want,
+    wait(browser, 10).until(lambda b: b.find_element(By.CSS_SELECTOR, selector).text == want,
                                      f"{selector} never showed {want!r}")
 
 
@@ -193,7 +234,7 @@ def test_the_pages_a_server_ui_reuses(browser: WebDriver, tmp_path: Path) -> Non
     rows = [{"id": str(n), "name": f"n{n}"} for n in range(500)]
     records.write_text(render_records_page("records", {"Contact": rows, "Deal": [{"id": "d1"}]}), encoding="utf-8")
     browser.get(records.as_uri() + "#model=Contact&q=name%3Dn42")
-    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
+    wait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
     wait_text(browser, "[data-role=count]", "1 of 500 records")
     index = tmp_path / "index.html"
     index.write_text(render_index_page("connections", [{"heading": "Connections", "columns": ["id", "provider"],
@@ -201,20 +242,24 @@ def test_the_pages_a_server_ui_reuses(browser: WebDriver, tmp_path: Path) -> Non
                                                                  {"cells": ["crm", "hubspot"], "href": "b.html"}]}]))
     open_report(browser, index)
     css(browser, "[data-role=filter]").send_keys("spot")
-    WebDriverWait(browser, 10).until(lambda b: [r.text for r in b.find_elements(By.CSS_SELECTOR, "tbody tr")
+    wait(browser, 10).until(lambda b: [r.text for r in b.find_elements(By.CSS_SELECTOR, "tbody tr")
                                                 if r.is_displayed()] == ["crm hubspot"])
 
 
-def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDriver, example: Path,
+def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDriver, pytester: pytest.Pytester,
+                                                                  monkeypatch: pytest.MonkeyPatch,
                                                                   tmp_path: Path) -> None:
+    # The example project as pytest's rootdir, run in this process (as tests/test_reports.py runs it).
+    for name in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+    example = pytester.path
+    for folder in ("functions", "cassettes", "fixtures"):
+        shutil.copytree(REPO / folder, example / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (example / "pyproject.toml").write_text(PYTEST_PROJECT)
     issues = example / "functions/github/syncs/issues.py"
     issues.write_text(issues.read_text().replace('title=row["title"]', 'title=row["title"].upper()'))
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "HARNESS_PROJECT", "PYTEST_ADDOPTS")}
-    env.pop("PYTEST_XDIST_WORKER", None)
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                          "--harness-html", "report.html"], cwd=example, env=env, capture_output=True, text=True,
-                         check=False)
-    assert run.returncode == 1, run.stdout + run.stderr
+    run = pytester.runpytest("-q", "--harness-html", "report.html")
+    assert run.ret == 1, run.stdout.str() + run.stderr.str()
     open_report(browser, example / "report.html")
     # The changed mapping changes the sync's default scenario and its webhook scenario (same mapping).
     assert css(browser, '[data-count="failed"]').text == "2 failed"
@@ -237,8 +282,8 @@ def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDr
     # The link to the scenario's run report opens it.
     test.find_element(By.CSS_SELECTOR, "a.run-link").click()
     # The report page was ready too: wait for the new page first, then for its script.
-    WebDriverWait(browser, 30).until(lambda b: b.current_url.endswith("report-runs/github--issues--default.html"))
-    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
+    wait(browser, 30).until(lambda b: b.current_url.endswith("report-runs/github--issues--default.html"))
+    wait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
     assert "ISSUE 1" in " ".join(r.text for r in browser.find_elements(By.CSS_SELECTOR, ".vt-row"))
 
 
@@ -272,8 +317,10 @@ def test_test_report_shows_checkpoint_and_other_differences(browser: WebDriver, 
     assert css(browser, '.sbs[data-record="3"]').get_attribute("data-change") == "added"
 
 
+@pytest.mark.slow
 def test_a_100000_record_report_is_interactive_within_2_seconds(browser: WebDriver, example: Path,
                                                                 tmp_path: Path) -> None:
+    """Slow: a scale check, 100,000 records rendered into a 20 MB page and loaded up to three times."""
     result = demo_result(example)
     changes = result.models["Issue"]
     total = 100_000
@@ -298,6 +345,6 @@ def test_a_100000_record_report_is_interactive_within_2_seconds(browser: WebDriv
     wait_text(browser, "[data-role=count]", "100000 records")
     # Only the rows in view are in the page, even after scrolling half way down.
     browser.execute_script("document.querySelector('[data-panel=records] .vt').scrollTop = 1200000")
-    WebDriverWait(browser, 10).until(lambda b: visible_ids(b) and int(visible_ids(b)[0]) > 40000)
+    wait(browser, 10).until(lambda b: visible_ids(b) and int(visible_ids(b)[0]) > 40000)
     assert len(browser.find_elements(By.CSS_SELECTOR, "[data-panel=records] .vt-row")) < 100
     screenshot(browser, tmp_path, "run-report-100k", docs_too=False)

@@ -20,6 +20,7 @@ from urllib.parse import quote, quote_plus, unquote_plus
 import pytest
 from click.testing import Result
 
+from tests import cli_process
 from tests.fakes.github_server import FakeGitHub
 
 TOKEN = "ghp_faketoken123456"
@@ -372,14 +373,22 @@ def test_records_reach_the_store_redacted(proj: Path, env: dict[str, str], monke
 def test_a_real_process_prints_no_secret(proj: Path, env: dict[str, str]) -> None:
     import os
 
-    for where in ("log", "error-message"):
-        proc = subprocess.run([sys.executable, "-m", "harness", "--project", str(proj), "dryrun", "place", "c1",
-                               "--live", "--input", json.dumps({"where": where, "api_key": TOKEN})],
-                              capture_output=True, env={**os.environ, **env}, timeout=120, check=False)
-        assert proc.returncode == (0 if where == "log" else 1), proc.stderr
-        assert b"using token" in proc.stdout or b"could not use" in proc.stdout
-        assert_clean(proc.stdout, f"{where} process stdout")
-        assert_clean(proc.stderr, f"{where} process stderr")
+    for where, interpreter in (("log", True), ("error-message", False)):
+        args = ["--project", str(proj), "dryrun", "place", "c1", "--live", "--input",
+                json.dumps({"where": where, "api_key": TOKEN})]
+        # A new `python -m harness` once, then a process forked warm (tests/cli_process.py): its own stdout
+        # and stderr all the same.
+        if interpreter:
+            proc = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                                  env={**os.environ, **env}, timeout=120, check=False)
+            returncode, out, err = proc.returncode, proc.stdout, proc.stderr
+        else:
+            forked = cli_process.run(args, env={**os.environ, **env})
+            returncode, out, err = forked.returncode, forked.stdout.encode(), forked.stderr.encode()
+        assert returncode == (0 if where == "log" else 1), err
+        assert b"using token" in out or b"could not use" in out
+        assert_clean(out, f"{where} process stdout")
+        assert_clean(err, f"{where} process stderr")
 
 
 def test_show_secrets_lifts_redaction_for_one_local_run(proj: Path, cli: Callable[..., Result],

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from harness.http.network import tls_context
 from tests.serve_support import Served, full_project
 
 HEADERS = {"Connection-Id": "demo", "Provider-Config-Key": "github"}
@@ -72,7 +73,7 @@ def test_bad_or_missing_key_is_401(served: Served, unchanged: None, header: str 
 
     headers = {**HEADERS, **({"Authorization": header} if header is not None else {})}
     body = json.dumps({"action_name": "create-issue", "input": {"title": "x"}, "syncs": ["issues"]})
-    response = httpx.request(method, served.url + path, headers=headers, content=body)
+    response = httpx.request(method, served.url + path, headers=headers, content=body, verify=tls_context())
     error_of(response, 401, code)
 
 

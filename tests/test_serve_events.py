@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from harness import webhooks
+from tests.fakes import http_client
 from tests.fakes.receiver import Receiver
 from tests.serve_support import KEY, Served, full_project, wait_for
 
@@ -27,10 +28,16 @@ def event_ids(served: Served, connection: str = "demo") -> list[tuple[str, str]]
     return [(r["id"], r["action"]) for r in response.json()["records"]]
 
 
+def _post(url: str, **options: Any) -> httpx.Response:
+    """A POST as a provider sends it: no secret key, a connection of its own."""
+    with http_client() as web:
+        return web.post(url, **options)
+
+
 def test_a_provider_webhook_runs_the_subscribed_handler(root: Path) -> None:
     with Receiver() as app, Served(root, webhook_url=app.url) as served:
-        hook = httpx.post(f"{served.url}/webhook/dev-env/github", json=ISSUE_OPENED,
-                          headers={"X-GitHub-Event": "issues"})  # no secret key: providers have none
+        hook = _post(f"{served.url}/webhook/dev-env/github", json=ISSUE_OPENED,
+                     headers={"X-GitHub-Event": "issues"})  # no secret key: providers have none
         assert hook.status_code == 200
         # Both syncs subscribed to GitHub's `issues` event run their handler (the bundled `issues` one too).
         assert hook.json() == {"success": True, "runs": [{"sync": "issue-events", "connection_id": "demo"},
@@ -41,13 +48,13 @@ def test_a_provider_webhook_runs_the_subscribed_handler(root: Path) -> None:
         assert status["type"] == "WEBHOOK" and status["latestResult"] == {"IssueEvent": {"added": 1, "updated": 0,
                                                                                          "deleted": 0}}
         # Another event type matches no subscription: nothing runs.
-        other = httpx.post(f"{served.url}/webhook/github", json={"action": "created"},
-                           headers={"X-GitHub-Event": "star"})
+        other = _post(f"{served.url}/webhook/github", json={"action": "created"},
+                      headers={"X-GitHub-Event": "star"})
         assert other.json()["runs"] == []
         # The type may come from the body too; the connection from a header.
-        body_typed = httpx.post(f"{served.url}/webhook/github", json={**ISSUE_OPENED, "type": "issues",
-                                                                      "action": "closed"},
-                                headers={"Connection-Id": "demo"})
+        body_typed = _post(f"{served.url}/webhook/github", json={**ISSUE_OPENED, "type": "issues",
+                                                                 "action": "closed"},
+                           headers={"Connection-Id": "demo"})
         assert body_typed.json()["runs"] == [{"sync": "issue-events", "connection_id": "demo"},
                                              {"sync": "issues", "connection_id": "demo"}]
         wait_for("the second run", lambda: event_ids(served) == [("555", "closed")])
@@ -62,7 +69,7 @@ def test_webhooks_for_a_sync_without_subscriptions_and_a_failing_handler(tmp_pat
     handler = root / "functions/github/syncs/issue_events.py"
     handler.write_text(handler.read_text().replace(', webhook_subscriptions=["issues"]', ""))
     with Served(root) as served:
-        any_event = httpx.post(f"{served.url}/webhook/github", json={"anything": 1})
+        any_event = _post(f"{served.url}/webhook/github", json={"anything": 1})
         assert any_event.json()["runs"] == [{"sync": "issue-events", "connection_id": "demo"}]
         status = wait_for("the failed run", lambda: (s := served.status("issue-events")).get("latestExecutionStatus")
                           == "STOPPED" and s)

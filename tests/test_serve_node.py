@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from harness import webhooks
+from tests.cli_process import HarnessProcess
 from tests.serve_support import REPO
 
 SDK = "@nangohq/node@0.71"
@@ -62,15 +62,15 @@ def test_the_official_node_client_works_unchanged(sdk: Path, tmp_path: Path) -> 
     shutil.copyfile(CLIENT, script)
     node = subprocess.Popen(["node", str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "SERVE_KEY": KEY})
-    server: subprocess.Popen[str] | None = None
+    server: HarnessProcess | None = None
     try:
         assert node.stdout is not None and node.stdin is not None
         receiver = node.stdout.readline().split()
         assert receiver[:1] == ["RECEIVER"], receiver
         env = {k: v for k, v in os.environ.items() if k != "NANGO_WEBHOOK_SIGNING_KEY"}
-        server = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--port", "0", "--secret-key", KEY,
-                                   "--no-schedule", "--webhook-url", receiver[1]], cwd=REPO, env=env,
-                                  stderr=subprocess.PIPE, text=True)
+        # harness serve in a process of its own (forked warm: tests/cli_process.py).
+        server = HarnessProcess(["serve", "--port", "0", "--secret-key", KEY, "--no-schedule", "--webhook-url",
+                                 receiver[1]], cwd=REPO, env=env, stream="stderr")
         assert server.stderr is not None
         ready = re.match(r"harness serve: listening on (http://127\.0\.0\.1:\d+) ", server.stderr.readline())
         assert ready, "harness serve did not start"
@@ -82,9 +82,10 @@ def test_the_official_node_client_works_unchanged(sdk: Path, tmp_path: Path) -> 
         assert server.wait(30) == 0
         log = server.stderr.read()
     finally:
-        for proc in (node, server):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
+        if node.poll() is None:
+            node.kill()
+        if server is not None:
+            server.close()
         with contextlib.suppress(OSError):
             script.unlink()
     seen: dict[str, Any] = json.loads(out)

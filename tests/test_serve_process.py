@@ -15,9 +15,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import httpx
 import pytest
 
+from tests.cli_process import HarnessProcess
+from tests.fakes import http_client
 from tests.serve_support import KEY, cassette, full_project, wait_for
 
 READY = re.compile(r"^harness serve: listening on (http://127\.0\.0\.1:\d+) \(replay; Ctrl-C to stop\)$")
@@ -30,9 +31,8 @@ class ServeProcess:
         self.lines: list[str] = []
 
     def __enter__(self) -> Self:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--port", "0", "--secret-key", KEY,
-                                      *self.args], cwd=self.root, env=env, stderr=subprocess.PIPE, text=True)
+        self.proc = HarnessProcess(["serve", "--port", "0", "--secret-key", KEY, *self.args], cwd=self.root,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"}, stream="stderr")
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self.lines.append(line.rstrip("\n"))
@@ -42,7 +42,7 @@ class ServeProcess:
         else:
             raise AssertionError("no ready line: " + "\n".join(self.lines))
         threading.Thread(target=self._drain, daemon=True).start()
-        self.client = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20)
+        self.client = http_client(base_url=self.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20)
         return self
 
     def _drain(self) -> None:
@@ -57,9 +57,7 @@ class ServeProcess:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.client.close()
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        self.proc.close()
 
     def status(self, sync: str = "slow") -> dict[str, Any]:
         entry: dict[str, Any] = self.client.get("/sync/status", params={
@@ -94,9 +92,9 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_a_stop_mid_run_interrupts_it_after_the_grace_and_keeps_whole_batches(root: Path, tmp_path: Path) -> None:
-    cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.05})
+    cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.02})  # 6 s of batches
     store = tmp_path / "state" / "serve.sqlite"
-    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "0.3") as server:
+    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "0.1") as server:
         server.trigger()
         wait_for("a few batches", lambda: server.status()["recordCount"]["Slow"] >= 20)
         assert server.status()["status"] == "RUNNING"
@@ -126,13 +124,26 @@ def test_a_second_signal_interrupts_at_once(root: Path, tmp_path: Path) -> None:
     assert stored(store)[1] == "ok"
 
 
+def refused(url: str) -> bool:
+    """Nothing listens at `url` any more (a stopping server closes its socket first)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.socket() as probe:
+        return probe.connect_ex((host, int(port))) != 0
+
+
 def test_a_run_in_flight_finishes_within_the_grace(root: Path, tmp_path: Path) -> None:
-    cassette(root, "github", "slow", "sync", metadata={"batches": 4, "pause": 0.25})
+    # The run saves its first batch, then waits for the gate, which opens only once the server is stopping.
+    gate = tmp_path / "gate"
+    cassette(root, "github", "slow", "sync", metadata={"batches": 4, "gate": str(gate), "gate_at": 1})
     store = tmp_path / "serve.sqlite"
     with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "20") as server:
         server.trigger()
         wait_for("the first batch", lambda: server.status()["recordCount"]["Slow"] >= 10)
-        assert server.stop() == 0
+        server.proc.send_signal(signal.SIGTERM)
+        wait_for("the server to stop listening", lambda: refused(server.url))
+        assert server.proc.poll() is None  # still waiting for the run
+        gate.touch()
+        assert server.proc.wait(30) == 0
     assert stored(store) == (40, "ok")
     assert last_run(store)["status"] == "SUCCESS"
 
@@ -155,18 +166,16 @@ def test_a_crash_mid_run_is_reported_after_the_restart(root: Path, tmp_path: Pat
 
 
 def test_schedules_and_a_generated_key(root: Path) -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = dict(os.environ)
     env.pop("HARNESS_SERVE_SECRET_KEY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--port", "0"], cwd=root, env=env,
-                            stderr=subprocess.PIPE, text=True)
-    try:
+    with HarnessProcess(["serve", "--port", "0"], cwd=root, env=env, stream="stderr") as proc:
         assert proc.stderr is not None
         first = proc.stderr.readline()
         key = re.search(r"Authorization: Bearer (harness-[0-9a-f]{32})", first)
         assert key, first
         ready = READY.match(proc.stderr.readline().rstrip("\n"))
         assert ready
-        client = httpx.Client(base_url=ready.group(1), headers={"Authorization": f"Bearer {key.group(1)}"})
+        client = http_client(base_url=ready.group(1), headers={"Authorization": f"Bearer {key.group(1)}"})
         # auto-start: issues and items ran at the start, on their own.
         status = wait_for("the first scheduled run", lambda: (s := client.get("/sync/status", params={
             "syncs": "issues", "provider_config_key": "github"}).json()["syncs"][0]).get("finishedAt") and s)
@@ -174,9 +183,6 @@ def test_schedules_and_a_generated_key(root: Path) -> None:
         client.close()
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
 
 
 def test_a_port_in_use_is_a_one_line_error(root: Path) -> None:

@@ -46,9 +46,12 @@ def test_records_are_sorted_by_id_whatever_the_call_order() -> None:
 def test_the_file_is_the_same_under_any_hash_seed() -> None:
     code = ("from tests.test_snapshots import sync_result; from harness.snapshots import *; "
             "import sys; sys.stdout.write(dump_snapshot(snapshot_document(sync_result([3, 1, 2]))))")
-    outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
-                           capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
-    assert len(outs) == 1
+    # Three interpreters (a hash seed is chosen at start-up), started together.
+    procs = [subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in ("1", "2", "3")]
+    done = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in done]
+    assert len({out for out, _ in done}) == 1
 
 
 class Out(BaseModel):

@@ -5,12 +5,9 @@ busy timeout is a store error (exit 5), never the function's error."""
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import sqlite3
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +22,7 @@ from harness.pipeline import RunRequest as DryRun
 from harness.pipeline import run_request as execute
 from harness.project import load_project
 from harness.records.sqlite import SqliteStore
+from tests import cli_process
 from tests.fakes.github_server import FakeGitHub
 
 from .conftest import GH_CONNECTIONS
@@ -64,7 +62,7 @@ def _read_all(store: SqliteStore, expected: int, limit: int, deadline: float) ->
 def test_processes_writing_one_connection_and_a_reader_paging_meanwhile(tmp_path: Path, writers: int) -> None:
     path = tmp_path / ".harness" / "records.sqlite"
     SqliteStore(path, "c1", "gh", time.time).close()
-    ctx = multiprocessing.get_context("spawn")
+    ctx = cli_process.CONTEXT  # each writer a process of its own, forked from a warm copy
     start, ready = ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=_writer, args=(str(path), w, ready, start)) for w in range(writers)]
     for p in procs:
@@ -216,14 +214,16 @@ def test_four_persist_runs_at_once_all_succeed_with_unique_cursors(make_project:
     root = make_project({"gh/syncs/full.py": FULL}, connections=GH_CONNECTIONS)
     env = {**os.environ, "GH_URL": fake_github.base_url, "GH_TOKEN": fake_github.token}
     env.pop("HARNESS_TEST_KILL_AT", None)
-    cmd = [sys.executable, "-m", "harness", "--project", str(root), "dryrun", "full", "c1", "--live", "--persist",
-           "--json"]
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
-    outs = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0, 0], [err for _, err in outs]
-    for out, _ in outs:
-        assert json.loads(out)["status"] == "success"
+    args = ["--project", str(root), "dryrun", "full", "c1", "--live", "--persist", "--json"]
+    procs = [cli_process.HarnessProcess(args, env=env) for _ in range(4)]  # four processes at once
+    try:
+        done = [p.result(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            p.close()
+    assert [d.returncode for d in done] == [0, 0, 0, 0], [d.stderr for d in done]
+    for d in done:
+        assert json.loads(d.stdout)["status"] == "success"
     db = sqlite3.connect(root / ".harness" / "records.sqlite")
     total, distinct = db.execute("SELECT COUNT(*), COUNT(DISTINCT seq) FROM records").fetchone()
     assert total == 12 and distinct == 12

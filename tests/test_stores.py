@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.invariants import check_sync
@@ -50,19 +52,36 @@ def apply(store: RecordStore, steps: list[tuple[str, Any]]) -> list[Any]:
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.fixture(scope="module")
+def store_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One SQLite file for every example below, each example in a connection of its own: the store scopes
+    records, checkpoints and deletes tracking by connection, so each starts empty. A connection held open
+    meanwhile keeps closing a store cheap (the last connection to close checkpoints the WAL and deletes it,
+    10-30 ms each on this machine's disk); a new file per store is tested by the tests after this one."""
+    path = tmp_path_factory.mktemp("stores") / "records.sqlite"
+    SqliteStore(path, "setup", "i", lambda: 0.0).close()
+    holder = sqlite3.connect(path)
+    holder.execute("SELECT COUNT(*) FROM records").fetchone()  # open the file now (connecting is lazy)
+    try:
+        yield path
+    finally:
+        holder.close()
+
+
+EXAMPLES = itertools.count()
+
+
+@settings(max_examples=60, deadline=None)
 @given(steps=ops)
-def test_sqlite_matches_memory(tmp_path: Path, steps: list[tuple[str, Any]]) -> None:
+def test_sqlite_matches_memory(store_file: Path, steps: list[tuple[str, Any]]) -> None:
     clock = itertools.count(1)
     memory = MemoryStore(lambda: float(next(clock)))
     clock2 = itertools.count(1)
-    path = tmp_path / f"{id(steps)}.sqlite"
-    sqlite = SqliteStore(path, "c", "i", lambda: float(next(clock2)))
+    sqlite = SqliteStore(store_file, f"c{next(EXAMPLES)}", "i", lambda: float(next(clock2)))
     try:
         assert apply(sqlite, steps) == apply(memory, steps)
     finally:
         sqlite.close()
-        path.unlink(missing_ok=True)
 
 
 def test_sqlite_keeps_checkpoints_and_scopes_by_connection(tmp_path: Path) -> None:

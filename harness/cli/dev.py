@@ -106,9 +106,16 @@ class DevLoop:
         def relevant(change: Change, path: str) -> bool:
             return path.endswith((".py", ".yaml")) and "__pycache__" not in path
 
-        self.echo(f"watching {', '.join(self.project.relative(f) + '/' for f in folders)} (Ctrl-C to stop)")
-        for changes in watch(*folders, watch_filter=relevant, debounce=debounce_ms, step=50):
-            self.cycle(sorted({Path(p) for _, p in changes}))
+        # "watching" is said once the watcher is armed (its first yield, at most 100 ms in): an edit made right
+        # after the line appears is seen.
+        armed = False
+        for changes in watch(*folders, watch_filter=relevant, debounce=debounce_ms, step=50, rust_timeout=100,
+                             yield_on_timeout=True):
+            if not armed:
+                self.echo(f"watching {', '.join(self.project.relative(f) + '/' for f in folders)} (Ctrl-C to stop)")
+                armed = True
+            if changes:
+                self.cycle(sorted({Path(p) for _, p in changes}))
 
 
 @click.command("dev")

@@ -30,6 +30,7 @@ from ..connections import refresh
 from ..connections.model import Connection
 from ..providers.catalog import Provider
 from ..providers.templates import render
+from .network import network_transport
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -102,7 +103,7 @@ class LiveTransport(httpx.AsyncBaseTransport):
                  on_secret: Callable[[str, str], None] | None = None) -> None:
         self.connection = connection
         self.provider = provider
-        self.inner = inner or httpx.AsyncHTTPTransport()
+        self.inner = inner or network_transport()
         self.clock = clock or RealClock()
         self.on_secret = on_secret
         self.refreshes: list[str] = []  # why each refresh happened (no token in it)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import httpx
 
 from ..connections.model import Connection
+from .network import network_transport
 
 # Headers of the HTTP exchange itself, sent to Nango as they are rather than forwarded with the prefix.
 _OWN_HEADERS = frozenset({"host", "content-type", "content-length", "accept", "accept-encoding", "connection",
@@ -26,7 +27,7 @@ class NangoProxyTransport(httpx.AsyncBaseTransport):
         self._key = secret_key
         self.connection = connection
         self.base_url = base_url.rstrip("/")
-        self.inner = inner or httpx.AsyncHTTPTransport()
+        self.inner = inner or network_transport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .network import network_transport
+
 
 class RedirectTransport(httpx.AsyncBaseTransport):
     """Sends every request to `base_url` (a local fake) instead of the provider, keeping path and query."""
@@ -18,7 +20,7 @@ class RedirectTransport(httpx.AsyncBaseTransport):
         parts = urlsplit(base_url)
         self.scheme, self.host, self.port = parts.scheme or "http", parts.hostname or "127.0.0.1", parts.port
         self.prefix = parts.path.rstrip("/")
-        self.inner = inner or httpx.AsyncHTTPTransport()
+        self.inner = inner or network_transport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         # A new request: the caller's one keeps the provider's URL, which is what results and cassettes show.

@@ -40,6 +40,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, quote, unquote, unquote_plus, urlencode, urlsplit
 
+from . import POLL_S
 from .server_base import Received as RecordedRequest
 
 __all__ = ["FakeGitHub", "RecordedRequest"]
@@ -191,7 +192,7 @@ class FakeGitHub:
         self._server = _Server(self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
+            kwargs={"poll_interval": POLL_S},
             name="FakeGitHub",
             daemon=True,
         )

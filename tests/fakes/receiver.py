@@ -8,6 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
+from . import POLL_S
+
 
 @dataclass
 class Received:
@@ -53,7 +55,7 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer((self.host, 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True).start()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

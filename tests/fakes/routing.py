@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import httpx
 
+from harness.http.network import network_transport
+
 
 class RoutingTransport(httpx.AsyncBaseTransport):
     def __init__(self, routes: dict[str, str], inner: httpx.AsyncBaseTransport | None = None) -> None:
         self.routes = {k.rstrip("/"): v.rstrip("/") for k, v in routes.items()}
-        self.inner = inner or httpx.AsyncHTTPTransport()
+        self.inner = inner or network_transport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)

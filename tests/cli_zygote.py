@@ -1,0 +1,28 @@
+"""What the fork server of tests/cli_process.py holds before it forks: imported only there, once.
+
+The CLI, the modules its commands import when they run, the HTTP machinery httpx loads on its first live
+request, and the process's TLS context (harness/http/network.py), so a forked `harness` process starts with
+them instead of importing (or, without bytecode files, compiling) them again each time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+
+MODULES = [
+    "harness.cli", "harness.cli.dryrun", "harness.cli.render", "harness.cli.combos", "harness.cli.progress",
+    "harness.pipeline", "harness.connections.resolve", "harness.connections.nango", "harness.secrets.scan",
+    "harness.records.sqlite", "harness.packaging.deploy",
+    "harness.serve.server", "harness.serve.app", "harness.serve.runtime",
+    "httpcore", "httpcore._backends.auto", "httpcore._backends.anyio", "httpcore._backends.trio", "h11", "anyio",
+    "certifi", "rich._emoji_codes",
+]
+
+for _name in MODULES:
+    with contextlib.suppress(ImportError):  # harness serve's extra may be missing: its tests skip then
+        importlib.import_module(_name)
+
+from harness.http.network import tls_context  # noqa: E402
+
+tls_context()
