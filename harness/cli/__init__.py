@@ -197,6 +197,7 @@ class LazyCommands(MutableMapping[str, click.Command]):
             return cmd
         module, attribute = self._table[name]
         cmd = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        assert isinstance(cmd, click.Command)
         if name in _HIDDEN:
             cmd = copy.copy(cmd)
             cmd.hidden = True
