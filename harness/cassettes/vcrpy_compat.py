@@ -28,8 +28,6 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
-
 from ..errors import CassetteError
 from .limits import check_yaml_graph, max_bytes
 from .yaml_build import CassetteLoader
