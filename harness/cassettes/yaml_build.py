@@ -53,7 +53,7 @@ class CassetteLoader(yaml.CSafeLoader):
                 return _STR  # quoted or block: text (no implicit resolver applies, no path resolver exists)
             tag = self._tags.get(value)
             if tag is None:
-                tag = super().resolve(kind, value, implicit)
+                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
                 if len(value) <= _TAG_MEMO_TEXT and len(self._tags) < _TAG_MEMO_SIZE:
                     self._tags[value] = tag
             return tag
