@@ -1,15 +1,19 @@
 """Start-up benchmark: how long `harness --help` takes as a fresh process.
 
 What it measures
-    The wall time of running `harness --help` as a subprocess (the console script installed next to the
-    interpreter, or `python -c "from harness.cli import main; main()" --help` when there is none), and side
-    by side two baselines run the same way:
+    The CPU time (user + system, from the child's own rusage: the machine is shared, wall time is noise) of
+    running `harness --help` as a subprocess (the console script installed next to the interpreter, or
+    `python -c "from harness.cli import main; main()" --help` when there is none), and side by side two
+    baselines run the same way:
       - `python -c pass`          : the interpreter's own start-up (the floor; nothing can be faster);
       - `python -c "import click"`: start-up plus the one library the CLI needs at start-up.
     Each command is run 2 times to warm the OS caches and .pyc files, then 15 times, interleaved (one run of
-    each command per round) so that a slow spell of the machine hits all of them alike.
-    It then runs `python -X importtime -c "import harness.cli"` 3 times and lists the 5 modules with the
-    largest cumulative import time (median of the 3 runs), to help find an import that made start-up slow.
+    each command per round) so that a slow spell of the machine hits all of them alike; bytecode is written
+    as a user's interpreter writes it (`PYTHONDONTWRITEBYTECODE` is dropped for the children).
+    It then runs `python -X importtime -m harness --help` 3 times and lists the 5 modules with the largest
+    cumulative import time (median of the 3 runs), to help find an import that made start-up slow. (`--help`
+    lists every command, so it imports every command's module; `harness dryrun` imports only its own: see
+    `bench/pytest_startup.py`.)
 
 How to read the output
     The first table gives min / median / max in milliseconds per command, and the ratio of each median to
@@ -32,7 +36,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,14 +100,23 @@ def commands() -> list[Command]:
     ]
 
 
+def _env() -> dict[str, str]:
+    # Bytecode is written as a user's interpreter writes it (the warm-ups then leave it in place).
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_once(argv: list[str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-    elapsed = time.perf_counter() - start
+    """CPU seconds (user + system) of one run of `argv`, from its own rusage (`wait4`)."""
+    proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stderr.close()
     if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["(no output)"]
+        detail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["(no output)"]
         print(f"warning: {' '.join(argv)} exited with {proc.returncode}: {detail[0]}", file=sys.stderr)
-    return elapsed
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(cmds: list[Command], runs: int) -> list[Timing]:
@@ -140,8 +152,8 @@ def parse_importtime(stderr: str) -> list[ImportTime]:
 def slowest_imports(top: int) -> list[ImportTime]:
     runs: list[dict[str, ImportTime]] = []
     for _ in range(IMPORTTIME_RUNS):
-        proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import harness.cli"], cwd=ROOT,
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "harness", "--help"], cwd=ROOT,
+                              env=_env(), capture_output=True, text=True, check=False)
         runs.append({item.module: item for item in parse_importtime(proc.stderr)})
     modules = set.intersection(*(set(r) for r in runs)) if runs else set()
     merged = [ImportTime(m, runs[0][m].depth, statistics.median(r[m].self_us for r in runs),
@@ -156,7 +168,7 @@ def ms(seconds: float) -> str:
 
 def render(console: Console, timings: list[Timing], imports: list[ImportTime], runs: int) -> None:
     base = timings[1].median
-    table = Table(title=f"Start-up wall time ({runs} runs after {WARMUPS} warm-ups, interleaved)")
+    table = Table(title=f"Start-up CPU time ({runs} runs after {WARMUPS} warm-ups, interleaved)")
     table.add_column("command")
     for name in ("min ms", "median ms", "max ms", "median / python"):
         table.add_column(name, justify="right")
@@ -168,7 +180,7 @@ def render(console: Console, timings: list[Timing], imports: list[ImportTime], r
     console.print(f"target: harness --help median < {TARGET_SECONDS * 1000:.0f} ms -> {verdict} "
                   f"({ms(ours.median)} ms; {ms(ours.median - base)} ms over `python -c pass`, "
                   f"{ms(ours.median - timings[2].median)} ms over `import click`)")
-    itable = Table(title="Slowest imports of harness.cli (cumulative)")
+    itable = Table(title="Slowest imports of `harness --help` (cumulative)")
     itable.add_column("module")
     itable.add_column("cumulative ms", justify="right")
     itable.add_column("self ms", justify="right")
@@ -176,7 +188,7 @@ def render(console: Console, timings: list[Timing], imports: list[ImportTime], r
         itable.add_row("  " * item.depth + item.module, f"{item.cumulative_us / 1000:.1f}",
                        f"{item.self_us / 1000:.1f}")
     console.print(itable)
-    console.print(f"from `python -X importtime -c 'import harness.cli'`, median of {IMPORTTIME_RUNS} runs; "
+    console.print(f"from `python -X importtime -m harness --help`, median of {IMPORTTIME_RUNS} runs; "
                   "indentation is import nesting.")
     console.print(f"python: {sys.executable} ({sys.version.split()[0]}), cpus: {os.cpu_count()}")
 

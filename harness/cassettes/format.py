@@ -101,12 +101,16 @@ _ONE_LINE: dict[str, tuple[tuple[str, str], bool]] = {
     "compact": ((",", ":"), False), "compact-ascii": ((",", ":"), True),
     "spaced": ((", ", ": "), False), "spaced-ascii": ((", ", ": "), True),
 }
+# One encoder per spelling, made once (json.dumps makes one per call). A parsed body holds no cycles, so the
+# encoder does not look for them: the text it writes is the same.
+_ENCODERS = {name: json.JSONEncoder(ensure_ascii=ascii_only, separators=separators, check_circular=False)
+             for name, (separators, ascii_only) in _ONE_LINE.items()}
 
 
 def _one_line(text: str, style: Any, where: str) -> str:
-    separators, ascii_only = _ONE_LINE.get(str(style), _ONE_LINE["compact"])
+    encoder = _ENCODERS.get(str(style), _ENCODERS["compact"])
     try:
-        return json.dumps(json.loads(text), ensure_ascii=ascii_only, separators=separators)
+        return encoder.encode(json.loads(text))
     except RecursionError:
         raise CassetteError(f"{where}: its response body (marked `pretty`) nests too deep to read",
                             hint="drop `pretty:` from the interaction's harness: map") from None
@@ -164,13 +168,13 @@ def load_cassette(path: Path, cache_dir: Path | None = None) -> Cassette:
     gc.disable()
     try:
         if cache_dir is None or len(raw) < parsed_cache.MIN_BYTES:
-            return _load(path, decode_text(path, raw))
+            return _load(path, decode_text(path, raw), raw)
         digest, loader = parsed_cache.source_digest(raw), _loader_key()
         cached = parsed_cache.read(cache_dir, path, loader, digest)
         if cached is not None:
             context, rows = cached
             return Cassette(interactions=[Interaction(*row) for row in rows], context=context, path=path)
-        cassette = _load(path, decode_text(path, raw))
+        cassette = _load(path, decode_text(path, raw), raw)
         rows = [_row(i) for i in cassette.interactions]
         parsed_cache.write(cache_dir, path, loader, digest, (cassette.context, rows))
         return cassette
@@ -188,19 +192,22 @@ def _row(i: Interaction) -> tuple[Any, ...]:
 def _loader_key() -> str:
     """What turns a cassette's bytes into its parse: these modules' sources (see `parsed_cache`)."""
     names = (__name__, parsed_cache.__name__, *(f"{__package__}.{m}" for m in ("limits", "section_check",
-                                                                            "vcrpy_compat")))
+                                                                            "vcrpy_compat", "yaml_build")))
     return parsed_cache.loader_key([str(getattr(sys.modules.get(n), "__file__", n)) for n in names])
 
 
-def _parse(path: Path, text: str, json_format: bool) -> Any:
-    return parse_json(text, str(path)) if json_format else parse_yaml(text, str(path), loader_for(text))
+def _parse(path: Path, text: str, json_format: bool, raw: bytes | None = None) -> Any:
+    if json_format:
+        return parse_json(text, str(path))
+    return parse_yaml(text, str(path), loader_for(text), raw)
 
 
-def _load(path: Path, text: str) -> Cassette:
+def _load(path: Path, text: str, raw: bytes | None = None) -> Cassette:
+    """The cassette in `text` (`raw`: the same text as the file's UTF-8 bytes, which libyaml reads as they are)."""
     json_format = path.suffix.lower() == ".json"
     # vcrpy before 1.0 pickled its requests as Python objects: only its migration can read those.
     old_tags = not json_format and has_python_tags(text) and "!!python/object:vcr.request.Request" in text
-    data = None if old_tags else _parse(path, text, json_format)
+    data = None if old_tags else _parse(path, text, json_format, raw)
     if old_tags or is_pre_1_0(data):
         data = _parse(path, migrate(text, json_format, str(path)), json_format)
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):

@@ -233,11 +233,12 @@ def _unsharing(loader: type[Any]) -> type[Any]:
 _UNSHARING: dict[type[Any], type[Any]] = {}
 
 
-def parse_yaml(text: str, where: str, loader: type[Any]) -> Any:
-    """`text` as plain data through `loader` (a safe libyaml loader class), within the limits above."""
+def parse_yaml(text: str, where: str, loader: type[Any], raw: bytes | None = None) -> Any:
+    """`text` as plain data through `loader` (a safe libyaml loader class), within the limits above. `raw`, the
+    same text as UTF-8 bytes when the caller has them, is what libyaml reads then (a str is copied to UTF-8)."""
     try:
         if not may_alias(text):
-            return yaml.load(text, Loader=loader)  # the loaders given here are all safe loaders
+            return yaml.load(text if raw is None else raw, Loader=loader)  # all safe loaders
         cls = _UNSHARING.get(loader) or _UNSHARING.setdefault(loader, _unsharing(loader))
         parser = cls(text)
         try:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -41,15 +42,28 @@ def canonical_body(body: str | bytes | None, content_type: str | None = None, *,
 
 
 def query_pairs(query: str) -> tuple[tuple[str, str], ...]:
+    return _sorted_pairs(parse_qsl(query, keep_blank_values=True))
+
+
+def _sorted_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     # Stable sort: distinct names compare in any order, repeated names keep their order.
-    return tuple(sorted(parse_qsl(query, keep_blank_values=True), key=lambda kv: kv[0]))
+    if isinstance(pairs, tuple) and len(pairs) < 2:
+        return pairs
+    return tuple(sorted(pairs, key=itemgetter(0)))
 
 
 def request_key(method: str, uri: str, body: str | bytes | None, content_type: str | None = None, *,
                 ordered: bool = False) -> Key:
     parts = urlsplit(uri)
-    path = unquote(parts.path) or "/"
-    return (method.upper(), path, query_pairs(parts.query), canonical_body(body, content_type, ordered=ordered))
+    return parts_key(method, parts.path, parse_qsl(parts.query, keep_blank_values=True), body, content_type,
+                     ordered=ordered)
+
+
+def parts_key(method: str, path: str, pairs: Iterable[tuple[str, str]], body: str | bytes | None,
+              content_type: str | None = None, *, ordered: bool = False) -> Key:
+    """`request_key` of a URL already split: its raw path and its query pairs as `parse_qsl` reads them."""
+    return (method.upper(), (unquote(path) if "%" in path else path) or "/", _sorted_pairs(pairs),
+            canonical_body(body, content_type, ordered=ordered) if body else "")
 
 
 def _content_type(headers: dict[str, list[str]]) -> str | None:
@@ -115,12 +129,6 @@ def _checked_key(n: int, item: Interaction, source: str | None, ordered: bool = 
                             f"valid URL ({exc})", hint="fix the cassette or re-record it with --record") from None
 
 
-@dataclass
-class Match:
-    index: int
-    interaction: Interaction
-
-
 class InteractionIndex:
     """Recorded interactions by request key, each key's responses in recording order."""
 
@@ -143,8 +151,9 @@ class InteractionIndex:
             if isinstance(h, str):
                 self.by_nango_hash.setdefault(h, n)
 
-    def take(self, key: Key, nango_hash: str | None = None) -> Match | None:
-        """The next unplayed response for `key`; else, for converted Nango recordings, the hash's entry."""
+    def take(self, key: Key, nango_hash: str | None = None) -> int | None:
+        """The number of the next unplayed interaction for `key`; else, for converted Nango recordings, the
+        hash's entry; None when there is neither."""
         queue = self._queues.get(key)
         if queue:
             n = queue.popleft()
@@ -153,7 +162,7 @@ class InteractionIndex:
         else:
             return None
         self.played[n] = True
-        return Match(n, self.interactions[n])
+        return n
 
     def nearest(self, key: Key) -> tuple[Key, list[str], bool] | None:
         """The closest recorded request, what differs, and whether it was already played."""

@@ -28,18 +28,17 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
-
 from ..errors import CassetteError
 from .limits import check_yaml_graph, max_bytes
+from .yaml_build import CassetteLoader
 
 _DROPPED = frozenset({"content-length", "transfer-encoding"})
 _SETTLED = _DROPPED | {"content-encoding"}
 _SCALARS = (str, int, float)
 
 
-class HarnessLoader(yaml.CSafeLoader):
-    """YAML 1.1's safe types through libyaml; what harness itself writes needs nothing more."""
+class HarnessLoader(CassetteLoader):
+    """YAML 1.1's safe types through libyaml (built as `yaml_build` does); what harness writes needs no more."""
 
 
 def has_python_tags(text: str) -> bool:

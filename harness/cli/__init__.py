@@ -7,8 +7,13 @@ with `--debug`.
 
 from __future__ import annotations
 
+import atexit
+import copy
+import gc
+import importlib
 import os
 import sys
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +22,16 @@ import click
 from .. import __version__
 from ..ci import under_ci
 from ..errors import EXIT_INTERRUPTED, HarnessError, UsageError
-from .failures import OneLineUsageError, one_line, usage_line
 
 EXIT_INTERNAL = 70  # internal error (a bug in harness: please report it)
 # Commands that speak a protocol on stdout (their stream must stay the process's own).
 RAW_STDIO = frozenset({"mcp"})
+
+# A process ends with the interpreter's last garbage collections walking every object its imports made
+# (pydantic's, httpx's, the function's...): a third of a short command's CPU time. Whatever is alive at exit
+# is released by the process ending, so those walks are skipped (atexit handlers registered later, such as
+# temporary folders' clean-up, still run first).
+atexit.register(gc.freeze)
 
 
 def _root(ctx: click.Context) -> Path | None:
@@ -78,6 +88,8 @@ class HarnessGroup(click.Group):
         except HarnessError as exc:
             if debug:
                 raise
+            from .failures import one_line
+
             root = _root(ctx)
             # An error that lists several problems (compile, static checks, settings): each on its own line.
             for problem in (getattr(exc, "problems", None) or getattr(exc, "findings", None) or [])[1:]:
@@ -96,6 +108,8 @@ class HarnessGroup(click.Group):
         except Exception as exc:
             if debug:
                 raise
+            from .failures import one_line
+
             click.echo(one_line(f"internal error: {type(exc).__name__}: {exc}",
                                 "run with --debug for the traceback, and please report it", root=_root(ctx)),
                        err=True)
@@ -107,7 +121,9 @@ def _shows_help(exc: click.UsageError) -> bool:
     return type(exc).__name__ == "NoArgsIsHelpError"
 
 
-def _usage(exc: click.UsageError, command: str | None = None) -> OneLineUsageError:
+def _usage(exc: click.UsageError, command: str | None = None) -> click.ClickException:
+    from .failures import OneLineUsageError, one_line, usage_line
+
     what, hint = usage_line(exc, command)
     return OneLineUsageError(one_line(what, hint, root=_root(exc.ctx) if exc.ctx is not None else None))
 
@@ -137,52 +153,76 @@ def main(ctx: click.Context, project: Path | None, debug: bool, show_secrets: bo
     ctx.obj = {"project": project, "debug": debug, "show_secrets": show_secrets}
 
 
-def _register() -> None:
-    from .cassettes import cassettes
-    from .check import check
-    from .dev import dev
-    from .docs import docs_cmd
-    from .dryrun import dryrun
-    from .events import event, webhook
-    from .fuzz import fuzz
-    from .import_nango import import_nango_cmd
-    from .listing import list_functions
-    from .mcp import mcp_cmd
-    from .packaging import compile_cmd, deploy_cmd, package_cmd
-    from .pytest_cmds import generate_tests, test_command
-    from .records import records
-    from .scaffold import clone_cmd, init_cmd, new_cmd
-    from .serve import serve
-    from .tools import tools
-
-    main.add_command(dryrun)
-    main.add_command(list_functions)
-    main.add_command(test_command)
-    main.add_command(generate_tests)
-    import copy
-
-    nango_name = copy.copy(generate_tests)  # Nango's name for it, kept out of the help list
-    nango_name.hidden = True
-    main.add_command(nango_name, name="generate:tests")
-    main.add_command(webhook)
-    main.add_command(event)
-    main.add_command(records)
-    main.add_command(check)
-    main.add_command(fuzz)
-    main.add_command(cassettes)
-    main.add_command(import_nango_cmd)
-    main.add_command(compile_cmd)
-    main.add_command(package_cmd)
-    main.add_command(deploy_cmd)
-    main.add_command(init_cmd)
-    main.add_command(new_cmd)
-    main.add_command(clone_cmd)
-    main.add_command(tools)
-    main.add_command(dev)
-    main.add_command(mcp_cmd)
-    main.add_command(docs_cmd)
-    main.add_command(serve)
+# Every command, by name: (module under harness.cli, attribute). A command's module is imported the first time
+# the command is looked up, so `harness dryrun ...` imports the dry run's code and not that of the 20 others
+# (click's `--help` and the tests that walk `main.commands` still see them all: looking one up loads it).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "dryrun": ("dryrun", "dryrun"),
+    "list": ("listing", "list_functions"),
+    "test": ("pytest_cmds", "test_command"),
+    "generate-tests": ("pytest_cmds", "generate_tests"),
+    "generate:tests": ("pytest_cmds", "generate_tests"),  # Nango's name for it, kept out of the help list
+    "webhook": ("events", "webhook"),
+    "event": ("events", "event"),
+    "records": ("records", "records"),
+    "check": ("check", "check"),
+    "fuzz": ("fuzz", "fuzz"),
+    "cassettes": ("cassettes", "cassettes"),
+    "import-nango": ("import_nango", "import_nango_cmd"),
+    "compile": ("packaging", "compile_cmd"),
+    "package": ("packaging", "package_cmd"),
+    "deploy": ("packaging", "deploy_cmd"),
+    "init": ("scaffold", "init_cmd"),
+    "new": ("scaffold", "new_cmd"),
+    "clone": ("scaffold", "clone_cmd"),
+    "tools": ("tools", "tools"),
+    "dev": ("dev", "dev"),
+    "mcp": ("mcp", "mcp_cmd"),
+    "docs": ("docs", "docs_cmd"),
+    "serve": ("serve", "serve"),
+}
+_HIDDEN = frozenset({"generate:tests"})
 
 
-_register()
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The root group's `commands`: every name is listed at once, each command is imported when first read."""
 
+    def __init__(self, table: dict[str, tuple[str, str]]) -> None:
+        self._table = dict(table)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        cmd = self._loaded.get(name)
+        if cmd is not None:
+            return cmd
+        module, attribute = self._table[name]
+        cmd = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        assert isinstance(cmd, click.Command)
+        if name in _HIDDEN:
+            cmd = copy.copy(cmd)
+            cmd.hidden = True
+        self._loaded[name] = cmd
+        return cmd
+
+    def __setitem__(self, name: str, cmd: click.Command) -> None:
+        self._table.pop(name, None)
+        self._loaded[name] = cmd
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._loaded and name not in self._table:
+            raise KeyError(name)
+        self._loaded.pop(name, None)
+        self._table.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._table or name in self._loaded
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._table
+        yield from (n for n in self._loaded if n not in self._table)
+
+    def __len__(self) -> int:
+        return len(self._table.keys() | self._loaded.keys())
+
+
+main.commands = LazyCommands(COMMANDS)

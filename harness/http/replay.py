@@ -14,23 +14,20 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from ..cassettes.format import Cassette, Interaction
-from ..cassettes.matching import InteractionIndex, Key, describe, key_order_matters, request_key
+from ..cassettes.matching import InteractionIndex, Key, describe, key_order_matters, parts_key
 from ..cassettes.nango_hash import identity, identity_hash
 from ..errors import ReplayMissError
 from ..secrets.scrubber import Scrubber
-
-
-def _raw(text: str) -> bytes:
-    # surrogatepass: a JSON cassette can hold a lone surrogate; it must replay, not fail the function.
-    return text.encode("utf-8", "surrogatepass")
 
 
 def recorded_response(item: Interaction, request: httpx.Request) -> httpx.Response:
     """The recorded answer as an httpx response. Header names and values go as UTF-8 bytes: httpx would
     refuse a non-ASCII `str` value, and bytes are what a live server sends (httpx decodes them the same)."""
     body = item.response_body
-    content = _raw(body) if isinstance(body, str) else body
-    headers = [(_raw(k), _raw(v)) for k, values in item.response_headers.items() for v in values]
+    # surrogatepass: a JSON cassette can hold a lone surrogate; it must replay, not fail the function.
+    content = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    headers = [(k.encode("utf-8", "surrogatepass"), v.encode("utf-8", "surrogatepass"))
+               for k, values in item.response_headers.items() for v in values]
     extensions = {"reason_phrase": item.reason.encode("ascii", "replace")} if item.reason else {}
     return httpx.Response(item.status, headers=headers, content=content, request=request, extensions=extensions)
 
@@ -43,39 +40,49 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         self.index = InteractionIndex(cassette.interactions, str(cassette.path) if cassette.path else None,
                                       ordered=self.ordered)
         self.misses: list[ReplayMissError] = []
+        self._learned_from: list[tuple[bytes, bytes]] = []
         base = ((cassette.context.get("connection") or {}).get("base_url") or "") if cassette.context else ""
         self._base_path = urlsplit(str(base)).path.rstrip("/")
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response, key = await self.lookup(request)
+        response, key = self._answer(request, await request.aread())
         if response is None:
             raise self._miss(key)
         return response
 
     async def lookup(self, request: httpx.Request) -> tuple[httpx.Response | None, Key]:
         """The recorded response for `request` (consumed), or None and the request's key on a miss."""
-        raw = await request.aread()
-        ctype = request.headers.get("content-type")
+        return self._answer(request, await request.aread())
+
+    def _answer(self, request: httpx.Request, raw: bytes) -> tuple[httpx.Response | None, Key]:
         s = self.scrubber
         # The recorder learned from the request's credential headers before scrubbing the rest: so does this.
-        for name, value in request.headers.multi_items():
-            s.header_rules(name, value)
+        # Learning only adds what is not known yet, so the same headers as the last request's teach nothing.
+        headers = request.headers.raw
+        if headers != self._learned_from:
+            s.learn_headers(request.headers.multi_items())
+            self._learned_from = headers
+        url = str(request.url)
         text: str | None = None
         body: str | None = None
+        ctype: str | None = None
         if raw:
+            ctype = request.headers.get("content-type")
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 text = raw.decode("utf-8", "replace")
-            scrubbed = s.body(text, ctype, url=str(request.url))
+            scrubbed = s.body(text, ctype, url=url)
             body = scrubbed.decode("utf-8", "replace") if isinstance(scrubbed, bytes) else scrubbed
-        key = request_key(request.method, s.url(str(request.url)), body, ctype, ordered=self.ordered)
+        # The URL is scrubbed and split once (the observer above asks for the same scrubbed URL: it is kept).
+        _, path, pairs = s.request_url(url)
+        key = parts_key(request.method, path, pairs, body, ctype, ordered=self.ordered)
         # Nango hashed the body its function sent, unscrubbed: so is this hash.
         nango_hash = self._nango_hash(request, text) if self.index.by_nango_hash else None
-        match = self.index.take(key, nango_hash)
-        if match is None:
+        n = self.index.take(key, nango_hash)
+        if n is None:
             return None, key
-        return recorded_response(match.interaction, request), key
+        return recorded_response(self.index.interactions[n], request), key
 
     def _nango_hash(self, request: httpx.Request, body: str | None) -> str:
         # Nango's endpoint is relative to the provider's base URL.

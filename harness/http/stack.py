@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -30,15 +30,12 @@ from ..errors import ReplayMissError, UsageError
 from ..providers.catalog import Provider
 from ..result import Exchange, Issue, RunError
 from ..secrets.scrubber import Scrubber
-from .episodes import NewEpisodesTransport
 from .faults import Fault, FaultTransport, unfired_error, unfired_issues
-from .guard import WriteGuardTransport
-from .live import LiveTransport
-from .loose import LooseReplayTransport
-from .nango_proxy import NangoProxyTransport
 from .observe import ObservingTransport
-from .recording import RecordingTransport
-from .replay import ReplayTransport
+
+if TYPE_CHECKING:
+    from .recording import RecordingTransport
+    from .replay import ReplayTransport
 
 MODES = ("live", "record", "replay", "loose")
 
@@ -111,6 +108,11 @@ class HttpStack:
 
 
 def _live_bottom(spec: LiveSpec, clock: Clock, scrubber: Scrubber) -> httpx.AsyncBaseTransport:
+    # Each bottom is imported when a stack needs it: a replay loads none of the live machinery.
+    from .guard import WriteGuardTransport
+    from .live import LiveTransport
+    from .nango_proxy import NangoProxyTransport
+
     bottom: httpx.AsyncBaseTransport
     if spec.nango_proxy is not None:
         host, key = spec.nango_proxy
@@ -135,8 +137,12 @@ def build_stack(mode: str, scrubber: Scrubber, clock: Clock, *, cassette: Casset
         if cassette is None:
             raise UsageError(f"a {mode} stack needs a cassette")
         if mode == "loose":
+            from .loose import LooseReplayTransport
+
             transport = LooseReplayTransport(cassette, scrubber)
         else:
+            from .replay import ReplayTransport
+
             transport = replayer = ReplayTransport(cassette, scrubber)
         source = "replay"
     else:
@@ -144,10 +150,15 @@ def build_stack(mode: str, scrubber: Scrubber, clock: Clock, *, cassette: Casset
             raise UsageError(f"a {mode} stack needs a connection to call")
         transport = _live_bottom(live, clock, scrubber)
         if mode == "record":
+            from .recording import RecordingTransport
+
             transport = recorder = RecordingTransport(transport, scrubber)
             if episodes:
                 if cassette is None:
                     raise UsageError("new episodes need the cassette to extend")
+                from .episodes import NewEpisodesTransport
+                from .replay import ReplayTransport
+
                 transport = NewEpisodesTransport(ReplayTransport(cassette, scrubber), recorder)
         source = "live"
     injector = FaultTransport(transport, faults) if faults else None

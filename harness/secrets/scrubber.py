@@ -48,6 +48,14 @@ _NAME = re.compile(r"[^A-Za-z0-9_.:#@-]+")
 _LINK_URL = re.compile(r"<([^>]*)>")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
 _MAX_B64_DEPTH = 2
+# The common shape of a request URL, for which `urlsplit` is this match: a lower-case http(s) scheme, a host
+# of letters, digits, `.`, `-` and a `:port` (no userinfo, no IPv6 brackets), a path of RFC 3986 characters,
+# no fragment, and a query of `name=value` pieces (one `=` each) whose characters need no escaping, so that
+# `parse_qsl` reads it as those pieces and `urlencode(..., safe="<>:")` writes them back as they were. (The
+# classes are disjoint from what follows them, so the possessive quantifiers only spare backtracking.)
+_Q = r"[A-Za-z0-9_.~<>:-]*+"
+_PLAIN_URL = re.compile(rf"(https?)://([A-Za-z0-9.:-]++)((?:/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*+)?+)"
+                        rf"(?:\?((?:{_Q}={_Q}(?:&{_Q}={_Q})*+)?+))?+")
 
 # Called with (name, value) for every secret any scrubber learns: output redaction (`redact`) listens, so
 # what a command prints loses whatever its runs came to know.
@@ -73,6 +81,10 @@ def is_placeholder(value: str) -> bool:
     return head.startswith("<scrubbed") or head.startswith("%3cscrubbed")
 
 
+# A URL's path and query pairs, as `urlsplit` and `parse_qsl` (keeping blank values) read them.
+_Parts = tuple[str, tuple[tuple[str, str], ...]]
+
+
 def _lower(names: Iterable[str]) -> frozenset[str]:
     return frozenset(n.lower() for n in names)
 
@@ -91,10 +103,12 @@ class Scrubber:
         self.rule_keys = (_lower(keys) | _lower(params)) - allowed
         self.exchange_fields = EXCHANGE_FIELDS - allowed
         self.cookies_allowed = "cookie" in allowed or "set-cookie" in allowed
+        # The headers `header_rules` can learn a secret from; any other it returns as it is.
+        self._learning_headers = self.rule_headers | URL_HEADERS | {"cookie", "set-cookie"}
         self.patterns = [re.compile(p) for p in patterns]
         self.values: dict[str, str] = {}  # secret value -> the name it scrubs as
         self._matcher: Matcher[tuple[str, str]] = Matcher()
-        self._last_url: tuple[str, bool, int, str] | None = None
+        self._last_url: tuple[str, bool, int, str, _Parts | None] | None = None
         for name, value in (secrets or {}).items():
             self.add_secret(name, value)
 
@@ -253,6 +267,14 @@ class Scrubber:
             return self.url_rules(value, followable=True)
         return value
 
+    def learn_headers(self, headers: Iterable[tuple[str, str]]) -> None:
+        """Learn what `header_rules` would from each header (credentials, cookies, the URLs some carry),
+        without scrubbing them: a replay learns from a request what its recording learned."""
+        learning = self._learning_headers
+        for name, value in headers:
+            if name.lower() in learning:
+                self.header_rules(name, value)
+
     def _learn_basic(self, rule: str, credential: str) -> None:
         decoded = b64_decode(credential)
         if decoded is None:
@@ -281,10 +303,21 @@ class Scrubber:
 
     def url_rules(self, url: str, *, followable: bool = False) -> str:
         """URL userinfo and credential query parameters replaced; the rest of the URL kept as it was."""
+        return self._url_rules(url, followable)[0]
+
+    def _url_rules(self, url: str, followable: bool) -> tuple[str, _Parts | None]:
+        """`url_rules`, and the path and query pairs of its answer when they are known without reading it
+        again (a request's URL, its host kept: the query is written from its pairs)."""
+        plain = None if followable else _PLAIN_URL.fullmatch(url)
+        if plain is not None:
+            return self._plain_url_rules(url, plain)
+        return self._general_url_rules(url, followable)
+
+    def _general_url_rules(self, url: str, followable: bool) -> tuple[str, _Parts | None]:
         try:
             parts = urlsplit(url)
         except ValueError:
-            return url
+            return url, None
         netloc, query, changed = parts.netloc, parts.query, False
         make = url_placeholder if followable else placeholder
         if "@" in netloc and not self.allowed("userinfo"):
@@ -297,13 +330,19 @@ class Scrubber:
             name = self.values.get(secret, "userinfo")
             if not is_placeholder(userinfo):
                 netloc, changed = f"{make(name)}@{host}", True
+        # Splitting the answer again gives this path and these pairs when the host is the one split off (it
+        # holds none of `/?#`) and the query is written from the pairs (urlencode escapes `#`, `&`, `=` and
+        # `+`, so `parse_qsl` reads the same pairs back).
+        known_parts = not followable and not changed and bool(netloc)
+        pairs: list[tuple[str, str]] = []
         if query and not followable:
             # Recorded and reported URLs keep the one spelling of their query they always had (readable:
             # `since=2026-01-12T10:00:00Z`, placeholders as they are); a followed URL is left as sent.
-            pairs = parse_qsl(query, keep_blank_values=True)
-            kept = [(k, self.learn(k.lower(), v, weak=True) if v and k.lower() in self.rule_params
-                     and not self.allowed(k.lower(), v) else v) for k, v in pairs]
-            query, changed = urlencode(kept, safe="<>:"), True
+            rule_params = self.rule_params
+            pairs = [(k, self.learn(k.lower(), v, weak=True) if v and k.lower() in rule_params
+                      and not self.allowed(k.lower(), v) else v)
+                     for k, v in parse_qsl(query, keep_blank_values=True)]
+            query, changed = urlencode(pairs, safe="<>:"), True
         elif query:
             pieces = query.split("&")
             for n, piece in enumerate(pieces):
@@ -315,20 +354,59 @@ class Scrubber:
                     if ph != val:
                         pieces[n], changed = f"{key}={ph}", True
             query = "&".join(pieces)
+        read = (parts.path, tuple(pairs)) if known_parts else None
         if not changed:
-            return url
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+            return url, read
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)), read
+
+    def _plain_url_rules(self, url: str, plain: re.Match[str]) -> tuple[str, _Parts]:
+        """`_url_rules` of a request URL of the common shape (`_PLAIN_URL`): what `urlsplit`, `parse_qsl`
+        and `urlencode` would answer for it, found without calling them."""
+        scheme, netloc, path, query = plain.groups()
+        if not query:
+            return url, (path, ())
+        flat = query.replace("&", "=").split("=")
+        pairs = tuple(zip(flat[::2], flat[1::2], strict=True))  # one `=` a piece: names and values alternate
+        if self.rule_params.isdisjoint(query.lower().replace("&", "=").split("=")[::2]):
+            return url, (path, pairs)  # no credential parameter: the URL is its own scrubbed form
+        scrubbed = tuple((k, self.learn(k.lower(), v, weak=True) if v and k.lower() in self.rule_params
+                          and not self.allowed(k.lower(), v) else v) for k, v in pairs)
+        if scrubbed == pairs:
+            return url, (path, pairs)
+        return urlunsplit((scheme, netloc, path, urlencode(scrubbed, safe="<>:"), "")), (path, scrubbed)
 
     def url(self, url: str, *, followable: bool = False) -> str:
+        return self._url(url, followable)[0]
+
+    def request_url(self, url: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """A request's URL scrubbed as `url` does, with the path and query pairs of the scrubbed text (what a
+        replay matches on) as `urlsplit` and `parse_qsl` read them, found while scrubbing it when they can be
+        (the common shape of URL): the URL is split and its query parsed once. A `ValueError` for a text
+        `urlsplit` refuses."""
+        text, parts = self._url(url, False)
+        if parts is None:  # a known value or a pattern was replaced inside it, or an unusual shape
+            split = urlsplit(text)
+            parts = (split.path, tuple(parse_qsl(split.query, keep_blank_values=True)))
+        return text, parts[0], parts[1]
+
+    def _url(self, url: str, followable: bool) -> tuple[str, _Parts | None]:
         # A request's URL is scrubbed where it is observed and again where it is replayed: the last answer
         # is kept with the number of known values after it. Values only ever grow, so an unchanged count
         # means the same knowledge, hence the same answer (and no learning left to do).
         memo = self._last_url
         if memo is not None and memo[0] == url and memo[1] == followable and memo[2] == len(self.values):
-            return memo[3]
-        out = self.text(self.url_rules(url, followable=followable), url=followable)
-        self._last_url = (url, followable, len(self.values), out)
-        return out
+            return memo[3], memo[4]
+        plain = None if followable else _PLAIN_URL.fullmatch(url)
+        ruled, parts = (self._plain_url_rules(url, plain) if plain is not None
+                        else self._general_url_rules(url, followable))
+        if self.values or self.patterns:  # else the value pass has nothing to replace
+            out = self.text(ruled, url=followable)
+            if out != ruled:
+                parts = None  # read from the new text when asked
+        else:
+            out = ruled
+        self._last_url = (url, followable, len(self.values), out, parts)
+        return out, parts
 
     def form_rules(self, body: str) -> str:
         pieces = body.split("&")
