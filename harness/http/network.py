@@ -3,9 +3,9 @@
 Making a TLS client context loads the CA bundle (certifi's, or `$SSL_CERT_FILE` / `$SSL_CERT_DIR`, read as
 httpx reads them), about 25 ms, and httpx makes one for every transport, so every live run paid it again;
 `harness serve` (a run per trigger) and the test suite (a few hundred live runs) paid it many times. The
-context is made on a thread's first live transport and kept for that thread: httpcore sets its ALPN list on it
-for each connection, which must not race another thread's connection; a thread's connections take turns.
-Changing those variables takes effect in the next process.
+context is made on a thread's first live transport and kept for that thread, not shared between threads:
+httpcore sets its ALPN protocols on the context for each new connection. Changing those variables takes effect
+in the next process.
 """
 
 from __future__ import annotations
