@@ -17,6 +17,6 @@ POLL_S = 0.005
 
 
 def http_client(**options: Any) -> httpx.Client:
-    """An httpx client for the fakes and `harness serve`, on the process's one TLS context (making one per
-    client loads the CA bundle, ~25 ms; see harness/http/network.py)."""
+    """An httpx client for the fakes and `harness serve`, on this thread's TLS context (making one per client
+    loads the CA bundle, ~25 ms; see harness/http/network.py)."""
     return httpx.Client(verify=tls_context(), **options)
