@@ -18,6 +18,7 @@ from ..cassettes.matching import InteractionIndex, Key, describe, key_order_matt
 from ..cassettes.nango_hash import identity, identity_hash
 from ..errors import ReplayMissError
 from ..secrets.scrubber import Scrubber
+from .observe import url_text
 
 
 def recorded_response(item: Interaction, request: httpx.Request) -> httpx.Response:
@@ -65,7 +66,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         if headers != self._learned_from:
             s.learn_headers(request.headers.multi_items())
             self._learned_from = headers
-        url = str(request.url)
+        url = url_text(request)
         text = body = ctype = None
         if raw:
             ctype = request.headers.get("content-type")
