@@ -365,10 +365,16 @@ class Scrubber:
         path, query = plain.group(3, 4)
         if not query:
             return url, (path, ())
-        flat = query.replace("&", "=").split("=")
-        pairs = tuple(zip(flat[::2], flat[1::2]))  # noqa: B905 - one `=` a piece: names and values alternate
-        if self.rule_params.isdisjoint(query.lower().replace("&", "=").split("=")[::2]):
-            return url, (path, pairs)  # no credential parameter: the URL is its own scrubbed form
+        if "&" not in query:  # one parameter (the usual page or cursor)
+            name, _, value = query.partition("=")
+            pairs: tuple[tuple[str, str], ...] = ((name, value),)
+            if name.lower() not in self.rule_params:
+                return url, (path, pairs)
+        else:
+            flat = query.replace("&", "=").split("=")
+            pairs = tuple(zip(flat[::2], flat[1::2]))  # noqa: B905 - one `=` a piece: names, values alternate
+            if self.rule_params.isdisjoint(query.lower().replace("&", "=").split("=")[::2]):
+                return url, (path, pairs)  # no credential parameter: the URL is its own scrubbed form
         scrubbed = tuple((k, self.learn(k.lower(), v, weak=True) if v and k.lower() in self.rule_params
                           and not self.allowed(k.lower(), v) else v) for k, v in pairs)
         if scrubbed == pairs:
