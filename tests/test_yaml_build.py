@@ -4,6 +4,7 @@ repeated keys, merges, dates, binary, sets, tagged values, deep nesting) or the 
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.cassettes.format import Cassette, Interaction, load_cassette, write_cassette
+from harness.cassettes.limits import may_alias
 from harness.cassettes.yaml_build import CassetteLoader
+from harness.secrets.scrubber import Scrubber
 
 
 def outcome(text: str | bytes, loader: type[Any]) -> tuple[str, Any]:
@@ -110,3 +114,16 @@ def test_it_refuses_to_be_extended_in_ways_its_shortcuts_would_ignore() -> None:
         class WithStr(CassetteLoader):
             yaml_constructors = {**CassetteLoader.yaml_constructors,  # noqa: RUF012
                                  "tag:yaml.org,2002:str": lambda loader, node: node.value.upper()}
+
+
+def test_harness_writes_no_aliases_for_values_shared_in_memory(tmp_path: Path) -> None:
+    shared = {"content-type": ["application/json"]}
+    items = [Interaction("GET", f"https://h/items?page={n}", {}, None, 200, "OK", shared, "{}") for n in range(3)]
+    path = tmp_path / "c.yaml"
+    write_cassette(path, Cassette(items, {"function": "f"}), Scrubber({}))
+    text = path.read_text(encoding="utf-8")
+    assert "&id" not in text and "*id" not in text
+    assert not may_alias(text)  # so it loads on the fast path
+    again = load_cassette(path)
+    assert [i.response_headers for i in again.interactions] == [shared] * 3
+    assert again.interactions[0].response_headers is not again.interactions[1].response_headers

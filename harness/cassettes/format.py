@@ -229,7 +229,10 @@ def _load(path: Path, text: str, raw: bytes | None = None) -> Cassette:
 
 
 class _Dumper(yaml.CSafeDumper):
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        # Every value written out where it is: no `&id001` / `*id001` for objects shared in memory (a
+        # reviewer reads each interaction on its own, and a file without aliases loads on libyaml's fast path).
+        return True
 
 
 def _str(dumper: _Dumper, value: str) -> yaml.ScalarNode:

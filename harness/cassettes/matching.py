@@ -47,8 +47,6 @@ def query_pairs(query: str) -> tuple[tuple[str, str], ...]:
 
 def _sorted_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     # Stable sort: distinct names compare in any order, repeated names keep their order.
-    if isinstance(pairs, tuple) and len(pairs) < 2:
-        return pairs
     return tuple(sorted(pairs, key=itemgetter(0)))
 
 
@@ -62,7 +60,9 @@ def request_key(method: str, uri: str, body: str | bytes | None, content_type: s
 def parts_key(method: str, path: str, pairs: Iterable[tuple[str, str]], body: str | bytes | None,
               content_type: str | None = None, *, ordered: bool = False) -> Key:
     """`request_key` of a URL already split: its raw path and its query pairs as `parse_qsl` reads them."""
-    return (method.upper(), (unquote(path) if "%" in path else path) or "/", _sorted_pairs(pairs),
+    if type(pairs) is not tuple or len(pairs) > 1:
+        pairs = _sorted_pairs(pairs)
+    return (method.upper(), (unquote(path) if "%" in path else path) or "/", pairs,
             canonical_body(body, content_type, ordered=ordered) if body else "")
 
 

@@ -27,11 +27,17 @@ EXIT_INTERNAL = 70  # internal error (a bug in harness: please report it)
 # Commands that speak a protocol on stdout (their stream must stay the process's own).
 RAW_STDIO = frozenset({"mcp"})
 
-# A process ends with the interpreter's last garbage collections walking every object its imports made
-# (pydantic's, httpx's, the function's...): a third of a short command's CPU time. Whatever is alive at exit
-# is released by the process ending, so those walks are skipped (atexit handlers registered later, such as
-# temporary folders' clean-up, still run first).
-atexit.register(gc.freeze)
+
+def _settle_heap() -> None:
+    """At exit: collect what is garbage now (its finalizers run as usual), then freeze the rest. The
+    interpreter's own last collections would otherwise walk every object the imports made (pydantic's,
+    httpx's, the function's...), a fifth of a short command's CPU time, to free what the process's end frees
+    anyway. Runs after the atexit handlers registered later (temporary folders' clean-up among them)."""
+    gc.collect()
+    gc.freeze()
+
+
+atexit.register(_settle_heap)
 
 
 def _root(ctx: click.Context) -> Path | None:

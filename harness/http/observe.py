@@ -19,6 +19,17 @@ import httpx
 from ..result import Exchange
 from ..secrets.scrubber import Scrubber
 
+URL_TEXT = "harness_url"  # request.extensions key: (the httpx URL, its text), set by the observer
+
+
+def url_text(request: httpx.Request) -> str:
+    """`str(request.url)`, from the observer's copy when the URL is still the one it read (building the text
+    of an httpx URL costs more than a replay's whole lookup of it)."""
+    seen = request.extensions.get(URL_TEXT)
+    if seen is not None and seen[0] is request.url:
+        return str(seen[1])
+    return str(request.url)
+
 
 class ObservingTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport, scrubber: Scrubber, source: str,
@@ -32,7 +43,10 @@ class ObservingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
-        url = self.scrubber.url(str(request.url))
+        target = str(request.url)
+        # The layers below that read the URL as text (a replay's key) take this one while the URL is this one.
+        request.extensions[URL_TEXT] = (request.url, target)
+        url = self.scrubber.url(target)
         at_ms = (started - self._origin) * 1000
         attempt = int(request.extensions.get("harness_attempt") or 0)
         try:
@@ -43,7 +57,7 @@ class ObservingTransport(httpx.AsyncBaseTransport):
                                            fault=getattr(exc, "harness_fault", None)))
             raise
         if self.source == "live":
-            await self._learn(request, response)
+            await self._learn(request, response, target)
         self.exchanges.append(Exchange(request.method, url, response.status_code,
                                        (time.perf_counter() - started) * 1000, self.source, at_ms=at_ms,
                                        attempt=attempt, fault=response.extensions.get("harness_fault")))
@@ -51,8 +65,8 @@ class ObservingTransport(httpx.AsyncBaseTransport):
             self.on_exchange()
         return response
 
-    async def _learn(self, request: httpx.Request, response: httpx.Response) -> None:
-        s, target = self.scrubber, str(request.url)
+    async def _learn(self, request: httpx.Request, response: httpx.Response, target: str) -> None:
+        s = self.scrubber
         for name, value in request.headers.multi_items():
             s.header_rules(name, value)
         content = request.content if isinstance(request.stream, httpx.ByteStream) else b""

@@ -18,6 +18,7 @@ from ..cassettes.matching import InteractionIndex, Key, describe, key_order_matt
 from ..cassettes.nango_hash import identity, identity_hash
 from ..errors import ReplayMissError
 from ..secrets.scrubber import Scrubber
+from .observe import url_text
 
 
 def recorded_response(item: Interaction, request: httpx.Request) -> httpx.Response:
@@ -26,8 +27,11 @@ def recorded_response(item: Interaction, request: httpx.Request) -> httpx.Respon
     body = item.response_body
     # surrogatepass: a JSON cassette can hold a lone surrogate; it must replay, not fail the function.
     content = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
-    headers = [(k.encode("utf-8", "surrogatepass"), v.encode("utf-8", "surrogatepass"))
-               for k, values in item.response_headers.items() for v in values]
+    headers = []
+    for k, values in item.response_headers.items():  # a loop, not a comprehension: no function made per call
+        name = k.encode("utf-8", "surrogatepass")
+        for v in values:
+            headers.append((name, v.encode("utf-8", "surrogatepass")))
     extensions = {"reason_phrase": item.reason.encode("ascii", "replace")} if item.reason else {}
     return httpx.Response(item.status, headers=headers, content=content, request=request, extensions=extensions)
 
@@ -62,10 +66,8 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         if headers != self._learned_from:
             s.learn_headers(request.headers.multi_items())
             self._learned_from = headers
-        url = str(request.url)
-        text: str | None = None
-        body: str | None = None
-        ctype: str | None = None
+        url = url_text(request)
+        text = body = ctype = None
         if raw:
             ctype = request.headers.get("content-type")
             try:
@@ -75,7 +77,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
             scrubbed = s.body(text, ctype, url=url)
             body = scrubbed.decode("utf-8", "replace") if isinstance(scrubbed, bytes) else scrubbed
         # The URL is scrubbed and split once (the observer above asks for the same scrubbed URL: it is kept).
-        _, path, pairs = s.request_url(url)
+        path, pairs = s.request_url(url)[1]
         key = parts_key(request.method, path, pairs, body, ctype, ordered=self.ordered)
         # Nango hashed the body its function sent, unscrubbed: so is this hash.
         nango_hash = self._nango_hash(request, text) if self.index.by_nango_hash else None

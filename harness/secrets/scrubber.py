@@ -108,7 +108,7 @@ class Scrubber:
         self.patterns = [re.compile(p) for p in patterns]
         self.values: dict[str, str] = {}  # secret value -> the name it scrubs as
         self._matcher: Matcher[tuple[str, str]] = Matcher()
-        self._last_url: tuple[str, bool, int, str, _Parts | None] | None = None
+        self._last_url: tuple[str, bool, int, tuple[str, _Parts | None]] | None = None
         for name, value in (secrets or {}).items():
             self.add_secret(name, value)
 
@@ -362,32 +362,39 @@ class Scrubber:
     def _plain_url_rules(self, url: str, plain: re.Match[str]) -> tuple[str, _Parts]:
         """`_url_rules` of a request URL of the common shape (`_PLAIN_URL`): what `urlsplit`, `parse_qsl`
         and `urlencode` would answer for it, found without calling them."""
-        scheme, netloc, path, query = plain.groups()
+        path, query = plain.group(3, 4)
         if not query:
             return url, (path, ())
-        flat = query.replace("&", "=").split("=")
-        pairs = tuple(zip(flat[::2], flat[1::2], strict=True))  # one `=` a piece: names and values alternate
-        if self.rule_params.isdisjoint(query.lower().replace("&", "=").split("=")[::2]):
-            return url, (path, pairs)  # no credential parameter: the URL is its own scrubbed form
+        if "&" not in query:  # one parameter (the usual page or cursor)
+            name, _, value = query.partition("=")
+            pairs: tuple[tuple[str, str], ...] = ((name, value),)
+            if name.lower() not in self.rule_params:
+                return url, (path, pairs)
+        else:
+            flat = query.replace("&", "=").split("=")
+            pairs = tuple(zip(flat[::2], flat[1::2]))  # noqa: B905 - one `=` a piece: names, values alternate
+            if self.rule_params.isdisjoint(query.lower().replace("&", "=").split("=")[::2]):
+                return url, (path, pairs)  # no credential parameter: the URL is its own scrubbed form
         scrubbed = tuple((k, self.learn(k.lower(), v, weak=True) if v and k.lower() in self.rule_params
                           and not self.allowed(k.lower(), v) else v) for k, v in pairs)
         if scrubbed == pairs:
             return url, (path, pairs)
+        scheme, netloc = plain.group(1, 2)
         return urlunsplit((scheme, netloc, path, urlencode(scrubbed, safe="<>:"), "")), (path, scrubbed)
 
     def url(self, url: str, *, followable: bool = False) -> str:
         return self._url(url, followable)[0]
 
-    def request_url(self, url: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
-        """A request's URL scrubbed as `url` does, with the path and query pairs of the scrubbed text (what a
+    def request_url(self, url: str) -> tuple[str, _Parts]:
+        """A request's URL scrubbed as `url` does, and the path and query pairs of the scrubbed text (what a
         replay matches on) as `urlsplit` and `parse_qsl` read them, found while scrubbing it when they can be
         (the common shape of URL): the URL is split and its query parsed once. A `ValueError` for a text
         `urlsplit` refuses."""
-        text, parts = self._url(url, False)
-        if parts is None:  # a known value or a pattern was replaced inside it, or an unusual shape
-            split = urlsplit(text)
-            parts = (split.path, tuple(parse_qsl(split.query, keep_blank_values=True)))
-        return text, parts[0], parts[1]
+        answer = self._url(url, False)
+        if answer[1] is None:  # a known value or a pattern was replaced inside it, or an unusual shape
+            split = urlsplit(answer[0])
+            return answer[0], (split.path, tuple(parse_qsl(split.query, keep_blank_values=True)))
+        return answer  # type: ignore[return-value]  # the parts are known
 
     def _url(self, url: str, followable: bool) -> tuple[str, _Parts | None]:
         # A request's URL is scrubbed where it is observed and again where it is replayed: the last answer
@@ -395,18 +402,16 @@ class Scrubber:
         # means the same knowledge, hence the same answer (and no learning left to do).
         memo = self._last_url
         if memo is not None and memo[0] == url and memo[1] == followable and memo[2] == len(self.values):
-            return memo[3], memo[4]
+            return memo[3]
         plain = None if followable else _PLAIN_URL.fullmatch(url)
-        ruled, parts = (self._plain_url_rules(url, plain) if plain is not None
-                        else self._general_url_rules(url, followable))
+        answer = self._plain_url_rules(url, plain) if plain is not None else self._general_url_rules(url, followable)
         if self.values or self.patterns:  # else the value pass has nothing to replace
+            ruled = answer[0]
             out = self.text(ruled, url=followable)
             if out != ruled:
-                parts = None  # read from the new text when asked
-        else:
-            out = ruled
-        self._last_url = (url, followable, len(self.values), out, parts)
-        return out, parts
+                answer = (out, None)  # the parts are read from the new text when asked
+        self._last_url = (url, followable, len(self.values), answer)
+        return answer
 
     def form_rules(self, body: str) -> str:
         pieces = body.split("&")
