@@ -100,7 +100,7 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
 
 
 @given(values, st.booleans(), st.sampled_from([None, "'", '"', "|"]))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_whatever_pyyaml_dumps_builds_the_same(value: Any, flow: bool, style: str | None) -> None:
     same(yaml.safe_dump({"v": value, "w": [value, {"again": value}]}, default_flow_style=flow,
                         default_style=style, allow_unicode=True))
