@@ -223,3 +223,12 @@ def test_show_secrets_never_reaches_the_spill_or_the_store(pages_project: Path) 
         assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == PER_PAGE * PAGES
     finally:
         db.close()
+
+
+def test_a_spill_that_cannot_be_written_is_a_store_error_not_the_functions(
+        pages_project: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(pages_project / "no-such"))  # what TMPDIR sets at start
+    out = cli(pages_project, "dryrun", "items", "c1", "--live")
+    assert out.exit_code == 5, out.output
+    assert "cannot spill records to a temporary file" in out.stderr and "TMPDIR" in out.stderr
+    assert "Traceback" not in out.output and "script_internal_error" not in out.output

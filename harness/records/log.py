@@ -19,6 +19,8 @@ from typing import IO, Any, overload
 
 import pydantic_core
 
+from ..errors import StoreError
+
 Rows = list[dict[str, Any]]
 # Rows kept as dicts per log unless a face asks for all of them (`RunRequest.records_in_memory`).
 IN_MEMORY = 1_000
@@ -71,11 +73,17 @@ class RecordLog:
         scrub = self._keeping.scrub
         if scrub is not None:
             rows = scrub(rows)
-        if self._spill is None:
-            # TemporaryFile is unlinked at once on POSIX: nothing to sweep after a crash.
-            self._spill = tempfile.TemporaryFile(prefix="harness-records-")  # noqa: SIM115 (lives with the log)
-        self._spill.seek(0, 2)
-        self._spill.write(pydantic_core.to_json(rows) + b"\n")
+        try:
+            if self._spill is None:
+                # TemporaryFile is unlinked at once on POSIX: nothing to sweep after a crash.
+                self._spill = tempfile.TemporaryFile(prefix="harness-records-")  # noqa: SIM115 (lives with the log)
+            self._spill.seek(0, 2)
+            self._spill.write(pydantic_core.to_json(rows) + b"\n")
+        except OSError as exc:
+            # The machine's fault, not the function's: a store error (exit 5), one line.
+            raise StoreError(f"cannot spill records to a temporary file in {tempfile.gettempdir()}: "
+                             f"{exc.strerror or exc}",
+                             hint="free some space there, or point TMPDIR at a writable folder") from None
         self._spilled += len(rows)
 
     # -- reading -----------------------------------------------------------------------------------
