@@ -353,7 +353,7 @@ class SyncContext(ActionContext):
         run.report(issues)
         outcome = run.store.save(self._full(name), rows)
         changes = run.result.model(name)
-        changes.saved.extend(rows)
+        changes.saved.extend(rows, outcome.lines)
         changes.added_count += len(outcome.added)
         changes.updated_count += len(outcome.updated)
         changes.unchanged_count += len(outcome.unchanged)

@@ -127,6 +127,8 @@ class RunRequest:
     # Rows of each record list (saved, updated, deleted per model) the result holds as dicts; the rest spill
     # to an unlinked temporary file and are read back when asked for. None: all in memory (snapshots).
     records_in_memory: int | None = IN_MEMORY
+    # Every row held in memory as its line (`harness.records.lines`) instead: what a snapshot is built from.
+    records_as_lines: bool = False
 
 
 @dataclass
@@ -459,7 +461,8 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
                          timeout_s=req.timeout or RunOptions.timeout_s, fail_unplayed=req.fail_unplayed,
                          progress=req.progress, variant=req.variant, last_sync_date=req.last_sync_date,
                          fail_unfired=req.fail_unfired,
-                         keeping=Keeping(req.records_in_memory, functools.partial(redact_rows, scrubber)))
+                         keeping=Keeping(req.records_in_memory, functools.partial(redact_rows, scrubber),
+                                         encoded=req.records_as_lines))
     frozen = context.freeze_time() if replaying and context is not None and req.freeze else None
     try:
         with frozen_at(frozen):

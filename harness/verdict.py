@@ -23,7 +23,7 @@ from .scenarios import Scenario, orphan_snapshots
 from .snapshots.diff import describe_differences
 from .snapshots.document import SnapshotSettings, run_summary, snapshot_document
 from .snapshots.expected import expected_differences
-from .snapshots.files import Comparison, compare
+from .snapshots.files import Comparison, SnapshotFileError, compare_file
 from .unset import UNSET
 
 
@@ -137,8 +137,9 @@ def judge(project: Project, scenario: Scenario, policy: Policy, settings: Snapsh
     outcome = execute(RunRequest(function=scenario.qualified_function, scenario=scenario.name, mode="replay",
                                  run=None, project=project, block_network=block,
                                  # The snapshot is built from every record: spilling them would only
-                                 # add a write and a read.
-                                 records_in_memory=None))
+                                 # add a write and a read. Held as their lines, they are shared with
+                                 # the in-memory store and are the snapshot's lines already.
+                                 records_in_memory=None, records_as_lines=True))
     verdict.outcome = outcome
     result = outcome.result
     sc, rel, found = scenario, project.relative, verdict.findings
@@ -170,16 +171,17 @@ def judge(project: Project, scenario: Scenario, policy: Policy, settings: Snapsh
             found.append(Finding("expected", f"the run does not match `expected:` in {rel(sc.cassette)}", diff=lines))
     path = sc.snapshot
     try:
-        text: str | None = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = None
-    cmp = compare(doc, text, settings.apply, rel(path))
+        cmp = compare_file(doc, path, settings.apply, rel(path))
+    except SnapshotFileError:
+        if not policy.update or policy.update_new_only:
+            raise
+        cmp = Comparison(False, doc)  # unreadable: --snapshot-update rewrites it, as the error says
     verdict.comparison = cmp
-    if policy.update and (text is None or not policy.update_new_only):
+    if policy.update and (not cmp.exists or not policy.update_new_only):
         if not cmp.same:
             _write(project, path, cmp.text)
             verdict.written.append(rel(path))
-    elif text is None:
+    elif not cmp.exists:
         if policy.strict or not policy.write_missing:
             found.append(Finding("missing_snapshot", f"no snapshot: {rel(path)} does not exist"))
         else:

@@ -7,6 +7,10 @@ batch per line. The file has no name on disk (it is gone when the process ends, 
 rows are scrubbed before they are written, as the records store's are. Reading the log (iterating it,
 `list(log)`, `result.records(model)`, `to_json()`) decodes the spilled rows back, so the whole set is always
 there when asked for, at the cost of reading it; `head(n)` and `len()` never touch the file.
+
+A run that keeps every record for a snapshot (`Keeping(encoded=True)`) holds them as lines instead
+(`harness.records.lines`: the compact JSON a snapshot writes each record as), shared with the in-memory
+store: a third of a dict's memory, decoded only when read.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import IO, Any, overload
 import pydantic_core
 
 from ..errors import StoreError
+from .lines import RecordLines, encode_line, record_lines
 
 Rows = list[dict[str, Any]]
 # Rows kept as dicts per log unless a face asks for all of them (`RunRequest.records_in_memory`).
@@ -32,6 +37,7 @@ class Keeping:
 
     in_memory: int | None = IN_MEMORY
     scrub: Callable[[Rows], Rows] | None = None
+    encoded: bool = False  # every row held in memory as its line (`in_memory` is then ignored)
 
 
 ALL_IN_MEMORY = Keeping(in_memory=None)
@@ -40,13 +46,16 @@ ALL_IN_MEMORY = Keeping(in_memory=None)
 class RecordLog:
     """A list-like log of rows: `append`, `extend`, `len`, iteration, indexing, equality with a list."""
 
-    __slots__ = ("_head", "_keeping", "_spill", "_spilled")
+    __slots__ = ("_head", "_ids", "_keeping", "_lines", "_spill", "_spilled")
 
     def __init__(self, rows: Iterable[dict[str, Any]] = (), keeping: Keeping = ALL_IN_MEMORY) -> None:
         self._head: Rows = []
         self._spill: IO[bytes] | None = None
         self._spilled = 0
         self._keeping = keeping
+        # Encoded: each row's id and line, in call order (the head and the spill stay empty).
+        self._ids: list[str] | None = [] if keeping.encoded else None
+        self._lines: list[str] = []
         self.extend(rows)
 
     # -- writing -----------------------------------------------------------------------------------
@@ -54,9 +63,14 @@ class RecordLog:
     def append(self, row: dict[str, Any]) -> None:
         self.extend([row])
 
-    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+    def extend(self, rows: Iterable[dict[str, Any]], lines: list[str] | None = None) -> None:
+        """Add `rows` (with their lines, when the caller has them already: the store makes them)."""
         batch = rows if isinstance(rows, list) else list(rows)
         if not batch:
+            return
+        if self._ids is not None:
+            self._ids.extend([str(r.get("id")) if isinstance(r, dict) else str(r) for r in batch])
+            self._lines.extend(lines if lines is not None else record_lines(batch))
             return
         limit = self._keeping.in_memory
         if self._spill is None and (limit is None or len(self._head) + len(batch) <= limit):
@@ -93,8 +107,20 @@ class RecordLog:
         """How many rows live in the temporary file rather than in memory."""
         return self._spilled
 
+    @property
+    def encoded(self) -> bool:
+        return self._ids is not None
+
+    def last_saved(self) -> RecordLines:
+        """Each id's last row, in id order, as lines (encoded logs only; what a snapshot's records are)."""
+        if self._ids is None:
+            raise TypeError("only an encoded log holds its rows as lines")
+        return RecordLines.last_saved(self._ids, self._lines)
+
     def head(self, n: int) -> Rows:
         """The first `n` rows (from memory when they are there)."""
+        if self._ids is not None:
+            return [json.loads(line) for line in self._lines[:n]]
         if n <= len(self._head):
             return self._head[:n]
         out = list(self._head)
@@ -118,6 +144,11 @@ class RecordLog:
 
     def batches(self) -> Iterator[Rows]:
         """The rows in call order, a batch at a time: the in-memory head, then each spilled batch."""
+        if self._ids is not None:
+            loads, lines = json.loads, self._lines
+            for start in range(0, len(lines), IN_MEMORY):
+                yield [loads(line) for line in lines[start:start + IN_MEMORY]]
+            return
         if self._head:
             yield list(self._head)
         yield from self._batches()
@@ -127,10 +158,10 @@ class RecordLog:
             yield from batch
 
     def __len__(self) -> int:
-        return len(self._head) + self._spilled
+        return len(self._head) + self._spilled + len(self._lines)
 
     def __bool__(self) -> bool:
-        return bool(self._head) or self._spilled > 0
+        return bool(self._head) or self._spilled > 0 or bool(self._lines)
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
@@ -139,6 +170,11 @@ class RecordLog:
     def __getitem__(self, index: slice) -> Rows: ...
 
     def __getitem__(self, index: int | slice) -> dict[str, Any] | Rows:
+        if self._ids is not None:
+            if isinstance(index, slice):
+                return [json.loads(line) for line in self._lines[index]]
+            row: dict[str, Any] = json.loads(self._lines[index])
+            return row
         if not self._spilled:
             return self._head[index]
         if isinstance(index, slice):
@@ -150,6 +186,10 @@ class RecordLog:
         return list(self)[index]  # reaches into the spill: read it all (rare: faces show the head)
 
     def __setitem__(self, index: int, row: dict[str, Any]) -> None:
+        if self._ids is not None:
+            self._lines[index] = encode_line(row)
+            self._ids[index] = str(row.get("id"))
+            return
         if not 0 <= index < len(self._head):
             raise IndexError("only the rows held in memory can be replaced")
         self._head[index] = row
@@ -164,6 +204,8 @@ class RecordLog:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        if self._ids is not None:
+            return f"RecordLog({len(self._lines)} encoded)"
         more = f" + {self._spilled} spilled" if self._spilled else ""
         return f"RecordLog({len(self._head)} in memory{more})"
 
@@ -172,6 +214,14 @@ class RecordLog:
     def rewrite(self, fn: Callable[[Rows], Rows], *, needed: Callable[[str], bool]) -> None:
         """Replace the rows by `fn(rows)`, batch by batch; a spilled batch is decoded only when `needed(text)`
         says its JSON text holds something to change (the end-of-run redaction of late-learned secrets)."""
+        if self._ids is not None:
+            ids, lines = self._ids, self._lines
+            if lines and needed("\n".join(lines)):
+                for n, held in enumerate(lines):
+                    if needed(held):
+                        row = fn([json.loads(held)])[0]
+                        lines[n], ids[n] = encode_line(row), str(row.get("id"))
+            return
         if self._head and needed(json.dumps(self._head, ensure_ascii=False, default=str)):
             self._head[:] = fn(self._head)
         spill = self._spill

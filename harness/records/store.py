@@ -35,6 +35,9 @@ class SaveOutcome:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Each saved row's line (`harness.records.lines`), when the store made them: the result's log can
+    # share them instead of encoding the rows again.
+    lines: list[str] | None = None
 
 
 class TrackDeletesError(HarnessError):

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from .document import id_order
+from ..records.lines import id_order
 from .files import collector_paused
 
 _ABSENT = object()

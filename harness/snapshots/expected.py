@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..records.lines import id_order
 from .diff import describe_differences
-from .document import id_order
 
 
 def _records(items: Any) -> dict[str, Any]:

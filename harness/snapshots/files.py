@@ -10,11 +10,10 @@ the readable diff.
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic_core import to_jsonable_python
 
 from ..errors import HarnessError
+from ..records.lines import RecordLines, encode_line, record_lines
 
 if TYPE_CHECKING:
     from ..secrets.scrubber import Scrubber
@@ -36,16 +36,17 @@ class SnapshotFileError(HarnessError):
 
 
 def _default(value: Any) -> Any:
+    if isinstance(value, RecordLines):
+        return value.to_dict()
     # pydantic-core turns models, datetimes, enums, UUIDs, tuples and sets into JSON data.
     return to_jsonable_python(value, serialize_unknown=True)
 
 
-# One encoder each, built once: `json.dumps` with options builds a new encoder per call, which dominates
-# the cost of writing 150,000 records one per line.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(", ", ": "), default=_default)
+# One encoder each, built once: `json.dumps` with options builds a new encoder per call.
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_default)
 _KEY = json.JSONEncoder(ensure_ascii=False)
-_compact = _COMPACT.encode
+# Pieces of the layout are handed on (compared, scanned, written) at about this many characters.
+_PIECE = 1 << 20
 
 
 def to_json(value: Any) -> Any:
@@ -53,74 +54,85 @@ def to_json(value: Any) -> Any:
     return json.loads(_CANONICAL.encode(value))
 
 
-@functools.cache
-def _c_compact() -> Callable[[Any, int], Any] | None:
-    """The C encoder behind `_compact`, called directly: `JSONEncoder.encode` builds a new one per call, which
-    is most of the cost of writing 500,000 records one per line. None where the C accelerator is missing."""
-    try:
-        from json.encoder import c_make_encoder  # type: ignore[attr-defined]
-
-        # No circular-reference markers: a cycle ends in RecursionError, and the caller falls back.
-        encoder: Callable[[Any, int], Any] = c_make_encoder(None, _default, encode_basestring, None, ": ", ", ",
-                                                            True, False, True)
-        return encoder
-    except (ImportError, TypeError):
-        return None
+def _compact(value: Any) -> str:
+    if isinstance(value, RecordLines):
+        value = value.to_dict()
+    return encode_line(value)
 
 
-def _compact_lines(value: dict[Any, Any] | list[Any], inner: str) -> str | None:
-    """Every item of `value` compact on its own line (what `_write` does at depth 1), or None to do it item
-    by item (no C encoder, a key that is not a string, a cycle)."""
-    enc = _c_compact()
-    if enc is None:
-        return None
-    join = "".join
-    try:
-        if isinstance(value, dict):
-            if not all(type(k) is str for k in value):
-                return None
-            return ",\n".join([f"{inner}{encode_basestring(k)}: {join(enc(v, 0))}" for k, v in value.items()])
-        return ",\n".join([inner + join(enc(v, 0)) for v in value])
-    except RecursionError:
-        return None
+def _json_key(key: Any) -> str:
+    """A dict key as JSON spells it (json turns int, float, bool and None keys into strings)."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool) or key is None:
+        return {True: "true", False: "false", None: "null"}[key]
+    return str(key)
 
 
-def _write(out: list[str], value: Any, indent: str, depth: int) -> None:
-    """Append `value` at the current position (no leading indent), expanding `depth` more levels."""
-    if depth <= 0 or not isinstance(value, (dict, list)) or not value:
-        out.append(_compact(value))
+def _item_lines(value: dict[Any, Any] | list[Any] | RecordLines, inner: str) -> Iterator[str]:
+    """Every item of `value` compact on its own line (what `_write` does at depth 1), in pieces."""
+    if isinstance(value, RecordLines):
+        pairs: Iterator[tuple[str, str]] = value.lines()
+    elif isinstance(value, dict) and all(type(k) is str for k in value):
+        pairs = zip(value, record_lines(value.values()), strict=True)
+    elif isinstance(value, dict):
+        pairs = ((_json_key(k), _compact(v)) for k, v in value.items())
+    else:
+        lines = record_lines(value)
+        for start in range(0, len(lines), 4096):
+            yield ",\n".join([inner + line for line in lines[start:start + 4096]])
+        return
+    chunk: list[str] = []
+    size = 0
+    for key, line in pairs:
+        text = f"{inner}{encode_basestring(key)}: {line}"
+        chunk.append(text)
+        size += len(text)
+        if size >= _PIECE:
+            yield ",\n".join(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield ",\n".join(chunk)
+
+
+def _write(value: Any, indent: str, depth: int) -> Iterator[str]:
+    """`value` at the current position (no leading indent), expanding `depth` more levels, in pieces."""
+    if depth <= 0 or not isinstance(value, (dict, list, RecordLines)) or not value:
+        yield _compact(value)
         return
     inner = indent + "  "
+    is_map = not isinstance(value, list)
     if depth == 1:
-        lines = _compact_lines(value, inner)
-        if lines is not None:
-            close = "}" if isinstance(value, dict) else "]"
-            out.append(("{\n" if close == "}" else "[\n") + lines + "\n" + indent + close)
-            return
-    if isinstance(value, dict):
-        out.append("{\n")
-        for n, (key, item) in enumerate(value.items()):
-            out.append(f"{inner}{_KEY.encode(key)}: ")
-            _write(out, item, inner, depth - 1)
-            out.append(",\n" if n < len(value) - 1 else "\n")
-        out.append(indent + "}")
-    else:
-        out.append("[\n")
-        for n, item in enumerate(value):
-            out.append(inner)
-            _write(out, item, inner, depth - 1)
-            out.append(",\n" if n < len(value) - 1 else "\n")
-        out.append(indent + "]")
+        yield "{\n" if is_map else "[\n"
+        first = True
+        for piece in _item_lines(value, inner):
+            yield piece if first else ",\n" + piece
+            first = False
+        yield "\n" + indent + ("}" if is_map else "]")
+        return
+    if isinstance(value, RecordLines):
+        value = value.to_dict()
+    yield "{\n" if is_map else "[\n"
+    items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+    for n, (key, item) in enumerate(items):
+        yield f"{inner}{_KEY.encode(key)}: " if is_map else inner
+        yield from _write(item, inner, depth - 1)
+        yield ",\n" if n < len(items) - 1 else "\n"
+    yield indent + ("}" if is_map else "]")
+
+
+def snapshot_pieces(doc: dict[str, Any]) -> Iterator[str]:
+    """The snapshot file's text (`dump_snapshot`) in pieces of about a megabyte or less."""
+    yield "{\n"
+    for n, (key, value) in enumerate(doc.items()):
+        yield f"  {json.dumps(key)}: "
+        yield from _write(value, "  ", _EXPAND.get(key, 0))
+        yield ",\n" if n < len(doc) - 1 else "\n"
+    yield "}\n"
 
 
 def dump_snapshot(doc: dict[str, Any]) -> str:
-    out: list[str] = ["{\n"]
-    for n, (key, value) in enumerate(doc.items()):
-        out.append(f"  {json.dumps(key)}: ")
-        _write(out, value, "  ", _EXPAND.get(key, 0))
-        out.append(",\n" if n < len(doc) - 1 else "\n")
-    out.append("}\n")
-    return "".join(out)
+    return "".join(snapshot_pieces(doc))
 
 
 def canonical(doc: Any) -> str:
@@ -131,24 +143,73 @@ def canonical(doc: Any) -> str:
 @dataclass
 class Comparison:
     same: bool
-    text: str  # the run's snapshot text (what --snapshot-update writes)
+    doc: dict[str, Any] = field(repr=False)  # the run's snapshot document
     stored: dict[str, Any] | None = None  # on the slow path: the parsed file, settings applied
     current: dict[str, Any] | None = None  # on the slow path: the run's document as plain JSON data
+    _text: str | None = field(default=None, repr=False)
+    exists: bool = True  # False: there is no stored snapshot
+
+    @property
+    def text(self) -> str:
+        """The run's snapshot text (what --snapshot-update writes), laid out when first asked for."""
+        if self._text is None:
+            self._text = dump_snapshot(self.doc)
+        return self._text
 
 
 def compare(doc: dict[str, Any], text: str | None, apply: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
             where: str = "snapshot") -> Comparison:
     """Whether the stored `text` holds `doc`.
 
-    Fast path: our own layout, byte for byte. Otherwise (a real change, a file edited by hand, settings
-    that changed) the parsed file, with `apply` (the settings) run on it, is compared in canonical form,
-    and both sides are kept for the diff.
+    Fast path: our own layout, byte for byte, checked piece by piece as it is laid out (the run's text is
+    never built whole). Otherwise (a real change, a file edited by hand, settings that changed) the parsed
+    file, with `apply` (the settings) run on it, is compared in canonical form, and both sides are kept for
+    the diff.
     """
+    if text is None:
+        return Comparison(False, doc, exists=False)
+    pos = 0
+    for piece in snapshot_pieces(doc):
+        if not text.startswith(piece, pos):
+            break
+        pos += len(piece)
+    else:
+        if pos == len(text):
+            return Comparison(True, doc)
     mine = dump_snapshot(doc)
-    if text is None or mine == text:
-        return Comparison(text is not None, mine)
     with collector_paused():
         return _slow_compare(doc, mine, text, apply, where)
+
+
+def compare_file(doc: dict[str, Any], path: Path, apply: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                 where: str = "snapshot") -> Comparison:
+    """`compare` against the snapshot file at `path` (`exists` is False when there is none).
+
+    The fast path reads the file a megabyte at a time against the layout's pieces, so neither text is held
+    whole; only a difference reads the file whole, for the slow path.
+    """
+    try:
+        with path.open(encoding="utf-8") as fh:
+            buffered = ""
+            for piece in snapshot_pieces(doc):
+                while len(buffered) < len(piece):
+                    more = fh.read(_PIECE)
+                    if not more:
+                        break
+                    buffered += more
+                if not buffered.startswith(piece):
+                    break
+                buffered = buffered[len(piece):]
+            else:
+                if not buffered and not fh.read(1):
+                    return Comparison(True, doc)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Comparison(False, doc, exists=False)
+    except UnicodeDecodeError as exc:
+        raise SnapshotFileError(f"{where}: not UTF-8 text (byte {exc.start})",
+                                hint="rewrite it with --snapshot-update") from None
+    return compare(doc, text, apply, where)
 
 
 @contextlib.contextmanager
@@ -178,13 +239,13 @@ def _slow_compare(doc: dict[str, Any], mine: str, text: str,
         # type (1 vs 1.0, true vs 1), so canonical form decides then.
         current = _plain(mine, doc)
         if stored != current and "NaN" not in text and "NaN" not in mine:
-            return Comparison(False, mine, stored, current)
+            return Comparison(False, doc, stored, current, mine)
         same = canonical(stored) == canonical(current)
-        return Comparison(same, mine, stored, None if same else current)
+        return Comparison(same, doc, stored, None if same else current, mine)
     current_text = canonical(doc)
     if canonical(stored) == current_text:
-        return Comparison(True, mine, stored)  # a reformatted file: the diff's plain data is not needed
-    return Comparison(False, mine, stored, json.loads(current_text))
+        return Comparison(True, doc, stored, None, mine)  # a reformatted file: the diff's plain data is not needed
+    return Comparison(False, doc, stored, json.loads(current_text), mine)
 
 
 def _plain(mine: str, doc: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,187 @@
+"""Records held as their lines (issue 15, memory): the in-memory store and a snapshot run's result keep each
+record as its compact JSON line, shared between them, and the snapshot is those lines sorted. The same
+snapshot bytes, the same store semantics (key order included), the same reads, a third of the memory."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.cassettes.format import Cassette, write_cassette
+from harness.pipeline import RunRequest, execute
+from harness.project import load_project
+from harness.records.lines import RecordLines, id_order, record_lines, sorted_ids
+from harness.records.log import Keeping, RecordLog
+from harness.records.memory import MemoryStore
+from harness.secrets.scrubber import Scrubber
+from harness.snapshots import files
+from harness.snapshots.document import snapshot_document
+
+ids = st.one_of(st.from_regex(r"[0-9]{1,4}", fullmatch=True), st.text(max_size=4),
+                st.sampled_from(["007", "7", "70", "0", "00", "١٢", "²"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ids, max_size=30))
+def test_sorted_ids_is_the_id_order(values: list[str]) -> None:
+    assert sorted_ids(values) == sorted(values, key=id_order)
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.text(max_size=6),
+              st.floats(allow_nan=False)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+    max_leaves=8)
+rows = st.lists(st.tuples(st.sampled_from(["1", "2", "10", "a", "é"]),
+                          st.dictionaries(st.text(max_size=5).filter(lambda k: k != "id"), json_values,
+                                          max_size=4)),
+                max_size=8).map(lambda pairs: [{"id": rid, **fields} for rid, fields in pairs])
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows)
+def test_records_as_lines_lay_out_the_very_bytes_of_records_as_dicts(saved: list[dict[str, Any]]) -> None:
+    as_dicts = {"format": 1, "records": {"Item": {}}}
+    keyed: dict[str, Any] = {}
+    for row in saved:
+        keyed[row["id"]] = row
+    as_dicts["records"]["Item"] = {rid: keyed[rid] for rid in sorted(keyed, key=id_order)}
+    log = RecordLog(keeping=Keeping(encoded=True))
+    log.extend(saved)
+    as_lines = {"format": 1, "records": {"Item": log.last_saved()}}
+    text = files.dump_snapshot(as_dicts)
+    assert files.dump_snapshot(as_lines) == text
+    assert files.compare(as_lines, text).same
+    assert json.loads(text)["records"]["Item"] == as_lines["records"]["Item"].to_dict()
+    assert list(log) == json.loads(json.dumps(saved))  # read back as the JSON data it was
+
+
+def test_an_encoded_log_reads_back_indexes_and_rewrites() -> None:
+    log = RecordLog([{"id": "1", "name": "secret-abc"}, {"id": "2", "b": 1.5, "a": [1]}],
+                    keeping=Keeping(encoded=True))
+    assert log.encoded and len(log) == 2 and bool(log)
+    assert log[1] == {"a": [1], "b": 1.5, "id": "2"} and log[:1] == [{"id": "1", "name": "secret-abc"}]
+    assert log.head(1) == [{"id": "1", "name": "secret-abc"}] and repr(log) == "RecordLog(2 encoded)"
+    log.rewrite(lambda batch: [{**r, "name": "<redacted>"} for r in batch], needed=lambda t: "secret-abc" in t)
+    assert list(log) == [{"id": "1", "name": "<redacted>"}, {"a": [1], "b": 1.5, "id": "2"}]
+    assert "secret-abc" not in "".join(log._lines)
+    log[0] = {"id": "9", "x": 1}
+    assert log.last_saved().to_dict() == {"2": {"a": [1], "b": 1.5, "id": "2"}, "9": {"id": "9", "x": 1}}
+
+
+def test_the_store_keeps_lines_and_nangos_content_identity_key_order_included() -> None:
+    clock = itertools.count(1)
+    store = MemoryStore(lambda: float(next(clock)))
+    first = store.save("M", [{"id": "a", "v": 1, "w": 2}, {"id": "b", "n": {"x": 1, "y": 2}}])
+    assert first.added == ["a", "b"] and first.lines == record_lines([{"id": "a", "v": 1, "w": 2},
+                                                                       {"id": "b", "n": {"x": 1, "y": 2}}])
+    same = store.save("M", [{"id": "a", "v": 1, "w": 2}, {"id": "b", "n": {"x": 1, "y": 2}}])
+    assert same.unchanged == ["a", "b"]
+    # Nango hashes the compact JSON as written: other key orders, at the top or nested, are updates.
+    reordered = store.save("M", [{"id": "a", "w": 2, "v": 1}, {"id": "b", "n": {"y": 2, "x": 1}}])
+    assert reordered.updated == ["a", "b"]
+    records = store.get_by_ids("M", ["a", "b"])
+    assert list(records["a"]) == ["id", "w", "v", "_nango_metadata"]  # read back in the order it was saved
+    assert list(records["b"]["n"]) == ["y", "x"]
+    merged = store.update("M", [{"id": "a", "z": {"q": 1}}])
+    assert merged == [{"id": "a", "w": 2, "v": 1, "z": {"q": 1}}]
+    assert store.save("M", [{"id": "a", "w": 2, "v": 1, "z": {"q": 1}}]).unchanged == ["a"]
+    assert store.delete("M", [{"id": "b"}, {"id": "gone"}]) == ["b"]
+    page, _ = store.list("M")
+    assert [(r["id"], r["_nango_metadata"]["last_action"]) for r in page] == [
+        ("a", "UPDATED"), ("b", "DELETED"), ("gone", "DELETED")]
+
+
+SYNC = '''
+from pydantic import BaseModel
+from harness import sync
+
+class Item(BaseModel):
+    id: str
+    name: str
+    tags: list[str]
+
+@sync(models=[Item])
+async def items(nango):
+    for page in range(3):
+        await nango.batch_save([Item(id=str(n), name=f"é {n}", tags=["x"] * (n % 3)) for n in range(page * 700,
+                                                                                            page * 700 + 900)], Item)
+'''
+
+
+def test_a_snapshot_run_holds_lines_and_writes_what_a_dict_run_writes(make_project: Any) -> None:
+    root: Path = make_project({"shop/syncs/items.py": SYNC})
+    context = {"function": "items", "integration": "shop", "type": "sync", "scenario": "default",
+               "connection": {"connection_id": "c1", "provider": "shop", "integration": "shop",
+                              "base_url": "https://api.example.com", "credentials": {"type": "NONE"}}}
+    write_cassette(root / "cassettes/shop/items/default.yaml", Cassette([], context), Scrubber({}))
+    project = load_project(root)
+    docs = {}
+    for as_lines in (False, True):
+        outcome = execute(RunRequest(function="items", mode="replay", project=project, records_in_memory=None,
+                                     records_as_lines=as_lines, connection_id="c1"))
+        result = outcome.result
+        assert result.ok, result.error
+        saved = result.models["Item"].saved
+        assert saved.encoded is as_lines and len(saved) == 2_700
+        doc = snapshot_document(result)
+        assert isinstance(doc["records"]["Item"], RecordLines) is as_lines
+        docs[as_lines] = files.dump_snapshot(doc)
+        # Pages overlap by 200 ids: saved again with the same content, those are unchanged.
+        assert result.counts()["Item"] == {"added": 2_300, "updated": 0, "deleted": 0, "unchanged": 400}
+    assert docs[True] == docs[False]
+    records = json.loads(docs[True])["records"]["Item"]
+    assert len(records) == 2_300 and list(records)[:3] == ["0", "1", "2"] and records["2"]["tags"] == ["x", "x"]
+
+
+def _big_doc(n: int = 30_000) -> dict[str, Any]:
+    log = RecordLog([{"id": str(i), "name": f"név {i}", "v": i / 7} for i in range(n)], keeping=Keeping(encoded=True))
+    return {"format": 1, "records": {"Item": log.last_saved()}, "requests": []}
+
+
+def test_a_stored_snapshot_is_compared_as_a_stream_piece_by_piece(tmp_path: Path) -> None:
+    doc = _big_doc()
+    text = files.dump_snapshot(doc)
+    assert len(text) > 2 * (1 << 20)  # three pieces
+    path = tmp_path / "s.snapshot.json"
+    cases = {"same": text, "longer": text + "\n",
+             "one record": text.replace("név 29999", "név x"), "early": text.replace("név 3\"", "név 4\"", 1),
+             "crlf": text.replace("\n", "\r\n")}
+    for name, stored in cases.items():
+        path.write_bytes(stored.encode("utf-8"))
+        cmp = files.compare_file(doc, path)
+        # Universal newlines, as `read_text` reads it: a file checked out with CRLF still matches; whitespace
+        # never counts (the slow path compares data).
+        assert cmp.same is (name in ("same", "crlf", "longer")), name
+        assert cmp.exists and cmp.text == text
+        if name in ("one record", "early"):
+            assert cmp.stored is not None and cmp.current is not None
+    assert not files.compare_file(doc, tmp_path / "missing.json").exists
+    path.write_text(text[: len(text) // 2], encoding="utf-8")
+    with pytest.raises(files.SnapshotFileError, match=r"s.snapshot.json:\d+: not valid JSON"):
+        files.compare_file(doc, path, where="s.snapshot.json")
+
+
+def test_a_snapshot_that_is_not_utf8_is_one_line_and_update_rewrites_it(example: Path) -> None:
+    import subprocess
+    import sys
+
+    snap = example / "cassettes/github/issues/default.snapshot.json"
+    good = snap.read_bytes()
+    snap.write_bytes(b"\xff\xfe{}")
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "cassettes/github/issues"]
+    failed = subprocess.run(run, cwd=example, capture_output=True, text=True, check=False)
+    assert failed.returncode == 1
+    assert "default.snapshot.json: not UTF-8 text (byte 0) (rewrite it with --snapshot-update)" in failed.stdout
+    assert "Traceback" not in failed.stdout and "UnicodeDecodeError" not in failed.stdout
+    for broken in (b"\xff\xfe{}", b"{not json"):
+        snap.write_bytes(broken)
+        fixed = subprocess.run([*run, "--snapshot-update"], cwd=example, capture_output=True, text=True, check=False)
+        assert fixed.returncode == 0, fixed.stdout
+        assert snap.read_bytes() == good
