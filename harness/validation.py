@@ -140,6 +140,10 @@ def to_jsonable(value: Any) -> Any:
     return pydantic_core.to_jsonable_python(value)
 
 
+def _trusts_instances(model: type[BaseModel]) -> bool:
+    return model.model_config.get("revalidate_instances", "never") == "never"
+
+
 def prepare_records(records: Any, model: type[BaseModel], model_name: str, *, strict: bool,
                     kind: str = "record") -> tuple[list[dict[str, Any]], list[Issue]]:
     """Normalize ids and validate a batch; returns the valid records (first of each id) and the findings.
@@ -189,6 +193,13 @@ def prepare_records(records: Any, model: type[BaseModel], model_name: str, *, st
                                 record_id=rid[:40]))
             bad.add(i)
         rows.append(row)
+    # Instances of the model itself were validated when they were built: pydantic does not validate them
+    # again (`revalidate_instances="never"`, its default), and neither does this. A model that sets "always"
+    # has each instance's JSON dump checked below, which also catches `model_construct()` and assignments
+    # made without `validate_assignment`.
+    if (dumped is not None and not bad and _trusts_instances(model)
+            and len({row["id"] for row in rows}) == len(rows)):
+        return rows, issues
     try:
         payload = pydantic_core.to_json(rows)
     except pydantic_core.PydanticSerializationError as exc:

@@ -119,3 +119,27 @@ def test_a_url_scrubbed_twice_gives_one_answer_and_learns_in_between() -> None:
     before = s.url("https://api.example.com/y?q=hiddenvalue4567890")
     s.add_secret("token", "hiddenvalue4567890")
     assert s.url("https://api.example.com/y?q=hiddenvalue4567890") != before
+
+
+class Strictly(BaseModel):
+    model_config = {"revalidate_instances": "always"}
+    id: str
+    price: float
+
+
+def test_instances_are_trusted_as_pydantic_trusts_them_unless_the_model_asks_for_revalidation() -> None:
+    # pydantic's default (`revalidate_instances="never"`): an instance was validated when it was built.
+    built = [Item(id="1", Name="a", price=2), Item(id="2", Name="b")]
+    rows, issues = prepare_records(built, Item, "Item", strict=True)
+    assert issues == [] and rows == [{"id": "1", "Name": "a", "price": 2.0}, {"id": "2", "Name": "b"}]
+    unchecked = Item.model_construct(id="3", Name=None)
+    rows, issues = prepare_records([unchecked], Item, "Item", strict=True)
+    assert issues == [] and rows == [{"id": "3", "Name": None}]  # as pydantic would: construct skips validation
+    # A model that asks for revalidation has every instance's JSON dump checked, construct() included.
+    bad = Strictly.model_construct(id="4", price="cheap")
+    rows, issues = prepare_records([Strictly(id="5", price=1), bad], Strictly, "Strictly", strict=True)
+    assert [(i.record_id, i.path, i.severity) for i in issues] == [("4", "price", "error")]
+    assert rows == [{"id": "5", "price": 1.0}]
+    # A duplicate id in a trusted batch still gets its warning and the first occurrence wins.
+    rows, issues = prepare_records([Item(id="6", Name="x"), Item(id="6", Name="y")], Item, "Item", strict=True)
+    assert rows == [{"id": "6", "Name": "x"}] and [i.kind for i in issues] == ["duplicate"]

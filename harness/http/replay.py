@@ -37,9 +37,12 @@ def recorded_response(item: Interaction, request: httpx.Request) -> httpx.Respon
 
 
 class ReplayTransport(httpx.AsyncBaseTransport):
-    def __init__(self, cassette: Cassette, scrubber: Scrubber) -> None:
+    def __init__(self, cassette: Cassette, scrubber: Scrubber, *, release_played: bool = False) -> None:
         self.cassette = cassette
         self.scrubber = scrubber
+        # Drop a response body from the cassette once played (an interaction plays once; a converted Nango
+        # recording's hash entries can play again, so theirs stay).
+        self.release_played = release_played
         self.ordered = key_order_matters(cassette.context)
         self.index = InteractionIndex(cassette.interactions, str(cassette.path) if cassette.path else None,
                                       ordered=self.ordered)
@@ -84,7 +87,11 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         n = self.index.take(key, nango_hash)
         if n is None:
             return None, key
-        return recorded_response(self.index.interactions[n], request), key
+        item = self.index.interactions[n]
+        response = recorded_response(item, request)
+        if self.release_played and "nango_hash" not in item.extra:
+            item.response_body = b""
+        return response, key
 
     def _nango_hash(self, request: httpx.Request, body: str | None) -> str:
         # Nango's endpoint is relative to the provider's base URL.

@@ -124,10 +124,12 @@ def _live_bottom(spec: LiveSpec, clock: Clock, scrubber: Scrubber) -> httpx.Asyn
 
 
 def build_stack(mode: str, scrubber: Scrubber, clock: Clock, *, cassette: Cassette | None = None,
-                live: LiveSpec | None = None, episodes: bool = False, faults: list[Fault] | None = None
-                ) -> HttpStack:
+                live: LiveSpec | None = None, episodes: bool = False, faults: list[Fault] | None = None,
+                release_played: bool = False) -> HttpStack:
     """The stack for `mode`: `replay` or `loose` answer from `cassette`; `live` and `record` call through
-    `live` (recording in `record`, and replaying what `cassette` knows first when `episodes`)."""
+    `live` (recording in `record`, and replaying what `cassette` knows first when `episodes`).
+    `release_played`: a `replay` drops each response body once it is played (the caller owns `cassette`
+    and reads no body after the run)."""
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}", hint="use live, replay or record")
     recorder: RecordingTransport | None = None
@@ -143,7 +145,7 @@ def build_stack(mode: str, scrubber: Scrubber, clock: Clock, *, cassette: Casset
         else:
             from .replay import ReplayTransport
 
-            transport = replayer = ReplayTransport(cassette, scrubber)
+            transport = replayer = ReplayTransport(cassette, scrubber, release_played=release_played)
         source = "replay"
     else:
         if live is None:
