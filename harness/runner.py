@@ -181,14 +181,15 @@ def _finish(result: RunResult, state: RunState, stack: HttpStack, options: RunOp
 
 def run(definition: Definition, connection: Connection, stack: HttpStack, **kwargs: Any) -> RunResult:
     """`run_async` for callers that are not in an event loop (the CLI, plain pytest tests)."""
-    # A run whose records stay in memory (the in-memory store of a replay, or a result keeping them all)
-    # grows its heap with every save: with the default thresholds the collector re-walks it again and again
-    # (a sixth of a 500,000-record replay), so it collects less often during the run. A run whose records
-    # go to SQLite and a spill file keeps its heap flat; there, collecting late only lets each page's
-    # cyclic garbage pin fresh arenas (a 400,000-record live sync peaked at 106 MB instead of 69).
+    # A result keeping every row as a dict grows the heap with objects the cyclic collector walks: with
+    # the default thresholds it re-walks them again and again (a sixth of a 500,000-record replay), so
+    # it collects less often during such a run. Any other run keeps a flat heap of tracked objects (the
+    # stores hold records as strings and columns, logs spill or hold lines); there, collecting late only
+    # lets each page's cyclic garbage pin fresh memory (a 400,000-record live sync peaked at 106 MB
+    # instead of 69, a 500,000-record snapshot replay at 300 MB instead of 276).
     options = kwargs.get("options")
-    spilling = options is not None and options.keeping.in_memory is not None
-    heap_grows = kwargs.get("store") is None or not spilling
+    keeping = options.keeping if options is not None else None
+    heap_grows = keeping is None or (keeping.in_memory is None and not keeping.encoded)
     thresholds = gc.get_threshold()
     if heap_grows:
         gc.set_threshold(max(thresholds[0], 100_000), *thresholds[1:])

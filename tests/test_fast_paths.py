@@ -127,6 +127,7 @@ class Strictly(BaseModel):
     price: float
 
 
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")
 def test_instances_are_trusted_as_pydantic_trusts_them_unless_the_model_asks_for_revalidation() -> None:
     # pydantic's default (`revalidate_instances="never"`): an instance was validated when it was built.
     built = [Item(id="1", Name="a", price=2), Item(id="2", Name="b")]

@@ -30,6 +30,7 @@ import yaml
 
 from ..atomic import write_atomic
 from ..errors import CassetteError
+from ..heap import release_freed
 from ..secrets.scrubber import Scrubber
 from . import parsed_cache
 from .limits import decode_text, parse_json, parse_yaml, read_bytes
@@ -172,8 +173,11 @@ def load_cassette(path: Path, cache_dir: Path | None = None) -> Cassette:
         digest, loader = parsed_cache.source_digest(raw), _loader_key()
         cached = parsed_cache.read(cache_dir, path, loader, digest)
         if cached is not None:
+            del raw
             context, rows = cached
-            return Cassette(interactions=[Interaction(*row) for row in rows], context=context, path=path)
+            cassette = Cassette(interactions=[Interaction(*row) for row in rows], context=context, path=path)
+            release_freed()  # the file's bytes and the cache's: as big as the cassette, and done with
+            return cassette
         cassette = _load(path, decode_text(path, raw), raw)
         rows = [_row(i) for i in cassette.interactions]
         parsed_cache.write(cache_dir, path, loader, digest, (cassette.context, rows))

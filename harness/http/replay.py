@@ -17,8 +17,12 @@ from ..cassettes.format import Cassette, Interaction
 from ..cassettes.matching import InteractionIndex, Key, describe, key_order_matters, parts_key
 from ..cassettes.nango_hash import identity, identity_hash
 from ..errors import ReplayMissError
+from ..heap import release_freed
 from ..secrets.scrubber import Scrubber
 from .observe import url_text
+
+# Played bodies dropped between two returns of freed memory to the system.
+_RELEASE_BYTES = 8 << 20
 
 
 def recorded_response(item: Interaction, request: httpx.Request) -> httpx.Response:
@@ -43,6 +47,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         # Drop a response body from the cassette once played (an interaction plays once; a converted Nango
         # recording's hash entries can play again, so theirs stay).
         self.release_played = release_played
+        self._released = 0
         self.ordered = key_order_matters(cassette.context)
         self.index = InteractionIndex(cassette.interactions, str(cassette.path) if cassette.path else None,
                                       ordered=self.ordered)
@@ -90,7 +95,11 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         item = self.index.interactions[n]
         response = recorded_response(item, request)
         if self.release_played and "nango_hash" not in item.extra:
+            self._released += len(item.response_body)
             item.response_body = b""
+            if self._released >= _RELEASE_BYTES:
+                self._released = 0
+                release_freed()  # the bodies' pages go back as the records grow, not after the run
         return response, key
 
     def _nango_hash(self, request: httpx.Request, body: str | None) -> str:

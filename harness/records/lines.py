@@ -11,8 +11,10 @@ of id to record that decodes a record only when it is read.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -94,40 +96,68 @@ def sorted_ids(ids: Iterable[str]) -> list[str]:
 
 
 class RecordLines(Mapping[str, Any]):
-    """One model's records keyed by id in id order, each held as its line and decoded when read."""
+    """One model's records keyed by id in id order, each held as its line and decoded when read.
 
-    __slots__ = ("_ids", "_lines")
+    Built over a log's own id and line lists and the order to read them in: no per-id mapping is made
+    unless a record is looked up by id (the snapshot only walks them in order)."""
 
-    def __init__(self, ids: list[str], lines: dict[str, str]) -> None:
-        self._ids = ids  # sorted (`sorted_ids`)
-        self._lines = lines
+    __slots__ = ("_by_id", "_ids", "_lines", "_order")
+
+    def __init__(self, ids: list[str], lines: list[str], order: Sequence[int]) -> None:
+        self._ids, self._lines, self._order = ids, lines, order
+        self._by_id: dict[str, str] | None = None
 
     @classmethod
-    def last_saved(cls, ids: Iterable[str], lines: Iterable[str]) -> RecordLines:
+    def last_saved(cls, ids: list[str], lines: list[str]) -> RecordLines:
         """The final state of each id (a later save wins) from ids and lines in call order."""
-        keyed = dict(zip(ids, lines, strict=True))
-        return cls(sorted_ids(keyed), keyed)
+        if len(ids) != len(lines):
+            raise ValueError("one line per id")
+        at = ids.__getitem__
+        numeric = all(map(str.isdecimal, ids))
+        one_length = len(set(map(len, ids))) <= 1
+        if ((numeric and one_length) or not any(map(str.isdecimal, ids))) and all(
+                map(operator.lt, ids, itertools.islice(ids, 1, None))):
+            # Saved in id order already, each id once (a sync paging by id): string order is the id order
+            # here, and reading them in call order needs no order list.
+            return cls(ids, lines, range(len(ids)))
+        order = sorted(range(len(ids)), key=at)  # stable: the saves of one id stay in call order
+        if not numeric or (not one_length and any(s[0] == "0" for s in ids)):
+            order.sort(key=lambda n: id_order(ids[n]))
+        else:
+            order.sort(key=list(map(len, ids)).__getitem__)  # see `sorted_ids`
+        if order:
+            # Of each run of one id, the last save.
+            keep = [*map(operator.ne, map(at, order[:-1]), map(at, order[1:])), True]
+            if not all(keep):
+                order = list(itertools.compress(order, keep))
+        return cls(ids, lines, order)
+
+    def _mapping(self) -> dict[str, str]:
+        if self._by_id is None:
+            ids, lines = self._ids, self._lines
+            self._by_id = {ids[n]: lines[n] for n in self._order}
+        return self._by_id
 
     def __getitem__(self, rid: str) -> Any:
-        return json.loads(self._lines[rid])
+        return json.loads(self._mapping()[rid])
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
+        return map(self._ids.__getitem__, self._order)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._order)
 
     def __contains__(self, rid: object) -> bool:
-        return rid in self._lines
+        return rid in self._mapping()
 
     def lines(self) -> Iterator[tuple[str, str]]:
         """(id, line) in id order."""
-        lines = self._lines
-        return ((rid, lines[rid]) for rid in self._ids)
+        ids, lines = self._ids, self._lines
+        return ((ids[n], lines[n]) for n in self._order)
 
     def to_dict(self) -> dict[str, Any]:
-        loads, lines = json.loads, self._lines
-        return {rid: loads(lines[rid]) for rid in self._ids}
+        loads, ids, lines = json.loads, self._ids, self._lines
+        return {ids[n]: loads(lines[n]) for n in self._order}
 
     def __repr__(self) -> str:
-        return f"RecordLines({len(self._ids)} records)"
+        return f"RecordLines({len(self._order)} records)"

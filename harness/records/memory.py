@@ -10,7 +10,9 @@ Each record is held as its line (`harness.records.lines`: compact JSON, keys sor
 plus what its key order was: a third of a dict's memory, and the same string the run's result and snapshot
 use. Two saves are the same content when their lines and their key orders are equal; the order is the tuple
 of top-level keys (shared by every record with that order), or, for a record holding a nested object, the
-record's compact JSON itself.
+record's compact JSON itself. A model's records are columns (`_Table`): an id's row number, then its line,
+order, times, change number and deletes-tracking generation in lists and arrays, so a record costs no
+Python object of its own beyond its line (and the collector has nothing per record to walk).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from __future__ import annotations
 import builtins
 import itertools
 import json
+import math
+from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import to_json
@@ -28,35 +31,67 @@ from .lines import encode_line, record_lines
 from .store import SaveOutcome, deep_merge, public_record, track_error
 
 Order = tuple[str, ...] | bytes
+_LIVE = math.nan  # `deleted` of a live record
 
 
-@dataclass(slots=True)
-class StoredRecord:
-    line: str  # the record's JSON, keys sorted
-    order: Order  # its key order (see the module's docstring)
-    created_at: float
-    updated_at: float
-    seq: int
-    deleted_at: float | None = None
-    generation: int = 0
+class _Table:
+    """One model's records as columns, row `n` for the id `index` maps to `n`."""
 
-    @property
-    def data(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.line)
-        return data
+    __slots__ = ("created", "deleted", "gens", "index", "lines", "orders", "seqs", "updated")
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.lines: list[str] = []  # the record's JSON, keys sorted
+        self.orders: list[Order] = []  # its key order (see the module's docstring)
+        self.created = array("d")
+        self.updated = array("d")
+        self.deleted = array("d")  # NaN: live
+        self.seqs = array("q")  # the change number of its last change
+        self.gens = array("q")  # the deletes-tracking generation it was last saved in
+
+    def add(self, rid: str, line: str, order: Order, now: float, seq: int, gen: int, deleted: float = _LIVE) -> None:
+        self.index[rid] = len(self.lines)
+        self.lines.append(line)
+        self.orders.append(order)
+        self.created.append(now)
+        self.updated.append(now)
+        self.deleted.append(deleted)
+        self.seqs.append(seq)
+        self.gens.append(gen)
+
+    def is_live(self, n: int) -> bool:
+        return math.isnan(self.deleted[n])
+
+    def data(self, n: int) -> dict[str, Any]:
+        """The record as saved, keys in the order they were saved in (reads and merges keep it)."""
+        order = self.orders[n]
+        if isinstance(order, bytes):
+            exact: dict[str, Any] = json.loads(order)
+            return exact
+        data: dict[str, Any] = json.loads(self.lines[n])
+        if tuple(data) == order:
+            return data
+        return {k: data[k] for k in order}
+
+    def public(self, n: int) -> dict[str, Any]:
+        deleted = None if self.is_live(n) else self.deleted[n]
+        return public_record(self.data(n), self.created[n], self.updated[n], deleted, self.seqs[n])
 
 
 class MemoryStore:
     def __init__(self, now: Callable[[], float]) -> None:
         self._now = now
-        self._models: dict[str, dict[str, StoredRecord]] = {}
+        self._models: dict[str, _Table] = {}
         self._seq = itertools.count(1)
         self._tracking: dict[str, int] = {}
         self._generation = itertools.count(1)
         self._orders: dict[tuple[str, ...], tuple[str, ...]] = {}
 
-    def _table(self, model: str) -> dict[str, StoredRecord]:
-        return self._models.setdefault(model, {})
+    def _table(self, model: str) -> _Table:
+        table = self._models.get(model)
+        if table is None:
+            table = self._models[model] = _Table()
+        return table
 
     def _order(self, row: dict[str, Any], line: str) -> Order:
         # A `{` past the first character may be a nested object (or only a brace in a string): then the
@@ -72,23 +107,29 @@ class MemoryStore:
         lines = record_lines(rows)
         out = SaveOutcome(lines=lines)
         now = self._now()
-        seq = self._seq
-        order = self._order
+        seq, order, index, add = self._seq, self._order, table.index, table.add
         added, updated, unchanged = out.added.append, out.updated.append, out.unchanged.append
         for row, line in zip(rows, lines, strict=True):
             rid = row["id"]
-            cur = table.get(rid)
-            if cur is None or cur.deleted_at is not None:
-                table[rid] = StoredRecord(line, order(row, line), now, now, next(seq), None, gen)
+            n = index.get(rid)
+            if n is None:
+                add(rid, line, order(row, line), now, next(seq), gen)
                 added(rid)
                 continue
             keys = order(row, line)
-            if cur.line != line or cur.order != keys:
-                cur.line, cur.order, cur.updated_at, cur.seq = line, keys, now, next(seq)
+            if not table.is_live(n):  # a save revives a deleted record as added
+                table.lines[n], table.orders[n] = line, keys
+                table.created[n] = table.updated[n] = now
+                table.deleted[n], table.seqs[n], table.gens[n] = _LIVE, next(seq), gen
+                added(rid)
+                continue
+            if table.lines[n] != line or table.orders[n] != keys:
+                table.lines[n], table.orders[n] = line, keys
+                table.updated[n], table.seqs[n] = now, next(seq)
                 updated(rid)
             else:
                 unchanged(rid)
-            cur.generation = gen
+            table.gens[n] = gen
         return out
 
     def update(self, model: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -96,12 +137,13 @@ class MemoryStore:
         merged: list[dict[str, Any]] = []
         now = self._now()
         for row in rows:
-            cur = table.get(row["id"])
-            if cur is None or cur.deleted_at is not None:
+            n = table.index.get(row["id"])
+            if n is None or not table.is_live(n):
                 continue
-            data = deep_merge(_ordered(cur), row)
+            data = deep_merge(table.data(n), row)
             line = encode_line(data)
-            cur.line, cur.order, cur.updated_at, cur.seq = line, self._order(data, line), now, next(self._seq)
+            table.lines[n], table.orders[n] = line, self._order(data, line)
+            table.updated[n], table.seqs[n] = now, next(self._seq)
             merged.append(data)
         return merged
 
@@ -111,14 +153,15 @@ class MemoryStore:
         now = self._now()
         for row in rows:
             rid = row["id"]
-            cur = table.get(rid)
-            if cur is None:
+            n = table.index.get(rid)
+            if n is None:
                 # A tombstone, so a later read of the change stream still sees the delete.
                 line = encode_line(row)
-                table[rid] = StoredRecord(line, self._order(row, line), now, now, next(self._seq), deleted_at=now)
+                table.add(rid, line, self._order(row, line), now, next(self._seq), 0, deleted=now)
                 continue
-            if cur.deleted_at is None:
-                cur.deleted_at, cur.updated_at, cur.seq = now, now, next(self._seq)
+            if table.is_live(n):
+                table.deleted[n] = table.updated[n] = now
+                table.seqs[n] = next(self._seq)
                 deleted.append(rid)
         return deleted
 
@@ -130,40 +173,30 @@ class MemoryStore:
             raise track_error(model)
         gen = self._tracking.pop(model)
         now = self._now()
+        table = self._table(model)
         gone: list[str] = []
         # In change order (oldest first), as the SQLite store returns them.
-        stale = sorted(((cur.seq, rid, cur) for rid, cur in self._table(model).items()
-                        if cur.deleted_at is None and cur.generation != gen), key=lambda t: t[0])
-        for _, rid, cur in stale:
-            cur.deleted_at, cur.updated_at, cur.seq = now, now, next(self._seq)
+        stale = sorted((table.seqs[n], rid, n) for rid, n in table.index.items()
+                       if table.is_live(n) and table.gens[n] != gen)
+        for _, rid, n in stale:
+            table.deleted[n] = table.updated[n] = now
+            table.seqs[n] = next(self._seq)
             gone.append(rid)
         return gone
-
-    def _public(self, cur: StoredRecord) -> dict[str, Any]:
-        return public_record(_ordered(cur), cur.created_at, cur.updated_at, cur.deleted_at, cur.seq)
 
     def list(self, model: str, *, modified_after: float | None = None, cursor: str | None = None,
              limit: int = 100) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """A page of the change stream, oldest change first; `cursor` continues after the last one read."""
         after = int(cursor) if cursor else 0
-        rows = sorted((c for c in self._table(model).values()
-                       if c.seq > after and (modified_after is None or c.updated_at >= modified_after)),
-                      key=lambda c: c.seq)
+        table = self._table(model)
+        seqs, updated = table.seqs, table.updated
+        rows = sorted((n for n in table.index.values()
+                       if seqs[n] > after and (modified_after is None or updated[n] >= modified_after)),
+                      key=seqs.__getitem__)
         page = rows[:limit]
-        next_cursor = str(page[-1].seq) if len(rows) > limit else None
-        return [self._public(c) for c in page], next_cursor
+        next_cursor = str(seqs[page[-1]]) if len(rows) > limit else None
+        return [table.public(n) for n in page], next_cursor
 
     def get_by_ids(self, model: str, ids: builtins.list[str]) -> dict[str, dict[str, Any]]:
         table = self._table(model)
-        return {rid: self._public(table[rid]) for rid in ids if rid in table}
-
-
-def _ordered(cur: StoredRecord) -> dict[str, Any]:
-    """The record as saved, keys in the order they were saved in (reads and merges keep it)."""
-    if isinstance(cur.order, bytes):
-        exact: dict[str, Any] = json.loads(cur.order)
-        return exact
-    data = cur.data
-    if tuple(data) == cur.order:
-        return data
-    return {k: data[k] for k in cur.order}
+        return {rid: table.public(table.index[rid]) for rid in ids if rid in table.index}
