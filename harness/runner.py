@@ -21,6 +21,7 @@ from .connections.model import Connection
 from .context import ActionContext, ProviderHTTPError, SyncContext
 from .definitions import ActionDefinition, ActionError, Definition, SyncDefinition
 from .errors import EXIT_CASSETTE, EXIT_FAILED, EXIT_USAGE, HarnessError, ReplayMissError, StoreError, WriteBlockedError
+from .http.client import FunctionClient
 from .http.stack import HttpStack
 from .providers.catalog import Provider
 from .records.memory import MemoryStore
@@ -85,7 +86,7 @@ async def run_async(definition: Definition, connection: Connection, stack: HttpS
     result.requests = stack.exchanges
     if progress is not None:
         stack.on_exchange = lambda: progress(result)
-    client = httpx.AsyncClient(transport=stack.transport, follow_redirects=True, timeout=options.timeout_s,
+    client = FunctionClient(transport=stack.transport, follow_redirects=True, timeout=options.timeout_s,
                                headers={"user-agent": f"harness/{__version__}"})
     state = RunState(definition, connection, provider, base_url, client, stack, result, options,
                      store or MemoryStore(stack.clock.now))

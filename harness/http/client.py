@@ -1,0 +1,35 @@
+"""The function's HTTP client: httpx's `AsyncClient`, with a cookie jar that is read only when a response
+sets a cookie.
+
+httpx hands every response to its cookie jar, which builds urllib request and message objects to look for
+`Set-Cookie` (about 18 µs a response, a fifth of a replayed request). Cookies are kept exactly as httpx
+keeps them (a `Set-Cookie` is stored and sent back on later requests); a response without one skips the
+jar.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class _Cookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+class FunctionClient(httpx.AsyncClient):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._jar = _Cookies(kwargs.get("cookies"))
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: httpx._types.CookieTypes) -> None:
+        self._jar = _Cookies(cookies)
