@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 CONTEXT = multiprocessing.get_context("forkserver")
-CONTEXT.set_forkserver_preload(["tests.cli_zygote", "tests.cli_process", "pytest"])
+# tests.cli_zygote last: it freezes what the server holds by then (see its end).
+CONTEXT.set_forkserver_preload(["tests.cli_process", "pytest", "tests.cli_zygote"])
 
 
 def start_server() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import textwrap
 import threading
 import time
@@ -28,6 +29,7 @@ from tests.fakes import http_client
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "sk-serve-test"
+GRACE_S = 2  # how long a stopping test server waits for requests in flight
 PYPROJECT = '[tool.harness]\nfunctions = "functions"\ncassettes = "cassettes"\n'
 DEMO = {"connection_id": "demo", "provider": "github", "integration": "github", "base_url": "https://api.github.com",
         "credentials": {"type": "OAUTH2", "access_token": "<scrubbed:access_token>"}, "connection_config": {},
@@ -76,14 +78,32 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
 
 
 class _QuickStop(_Server):
-    """harness serve's server, looking at `should_exit` every 5 ms instead of uvicorn's 100 (the suite stops
-    some thirty servers; uvicorn's stop itself still waits its own 100 ms for open connections)."""
+    """harness serve's server, looking at `should_exit` every 5 ms instead of uvicorn's 100 and stopping as
+    soon as its connections are closed (uvicorn's stop sleeps 100 ms first, whatever is open; the suite stops
+    some thirty servers). The stop is otherwise uvicorn's: no new connections, open ones asked to close,
+    requests in flight given `timeout_graceful_shutdown` then cancelled, then the app's lifespan shutdown (the
+    runtime's own stop). How `harness serve` itself stops is tested on real processes (test_serve_process.py)."""
 
     async def main_loop(self) -> None:
         counter = 0
         while not await self.on_tick(counter):
             counter = (counter + 1) % 864000
             await asyncio.sleep(0.005)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        end = time.monotonic() + GRACE_S
+        while (self.server_state.connections or self.server_state.tasks) and time.monotonic() < end:
+            await asyncio.sleep(0.005)
+        for task in self.server_state.tasks:
+            task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+        for server in self.servers:
+            await server.wait_closed()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
 
 
 class Served:
@@ -106,7 +126,7 @@ class Served:
         sock = bind("127.0.0.1", 0)
         self.url = url_of(sock)
         config = uvicorn.Config(build_app(self.runtime), log_config=None, access_log=False, lifespan="on",
-                                timeout_graceful_shutdown=2)
+                                timeout_graceful_shutdown=GRACE_S)
         self._server = server = _QuickStop(config)
 
         def run() -> None:

@@ -292,7 +292,7 @@ def _verdicts(doc: dict[str, Any]) -> dict[str, str]:
 
 def test_the_test_report_is_the_same_serially_and_under_xdist(pytester: pytest.Pytester, project: Path) -> None:
     serial = pytester.runpytest("--harness-html", "out/serial.html", "--junitxml", "out/serial.xml")
-    parallel = pytester.runpytest_subprocess("-p", "xdist", "-n", "2", "--harness-html", "out/parallel.html",
+    parallel = pytester.runpytest("-p", "xdist", "-n", "2", "--harness-html", "out/parallel.html",
                                              "--junitxml", "out/parallel.xml")
     docs = []
     for res, name in ((serial, "serial"), (parallel, "parallel")):
