@@ -185,3 +185,14 @@ def test_a_snapshot_that_is_not_utf8_is_one_line_and_update_rewrites_it(example:
         fixed = pytester.runpytest_inprocess(*run, "--snapshot-update")
         assert fixed.ret == 0, fixed.stdout.str()
         assert snap.read_bytes() == good
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ids, max_size=30))
+def test_the_last_save_of_each_id_in_id_order(saved_ids: list[str]) -> None:
+    lines = [f"line {n}" for n in range(len(saved_ids))]
+    last = {rid: line for rid, line in zip(saved_ids, lines, strict=True)}
+    got = RecordLines.last_saved(saved_ids, lines)
+    assert list(got.lines()) == [(rid, last[rid]) for rid in sorted(last, key=id_order)]
+    assert list(got) == sorted(last, key=id_order) and len(got) == len(last)
+    assert all(rid in got for rid in saved_ids) and "never saved" not in got
