@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import json
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
@@ -176,9 +178,57 @@ def compare(doc: dict[str, Any], text: str | None, apply: Callable[[dict[str, An
     else:
         if pos == len(text):
             return Comparison(True, doc)
-    mine = dump_snapshot(doc)
     with collector_paused():
-        return _slow_compare(doc, mine, text, apply, where)
+        held = _held_as_lines(doc)
+        if held:
+            return _compare_lines(doc, held, text, apply, where)
+        return _slow_compare(doc, dump_snapshot(doc), text, apply, where)
+
+
+def _held_as_lines(doc: dict[str, Any]) -> dict[str, RecordLines]:
+    records = doc.get("records")
+    if not isinstance(records, dict):
+        return {}
+    return {m: v for m, v in records.items() if isinstance(v, RecordLines)}
+
+
+def _compare_lines(doc: dict[str, Any], held: dict[str, RecordLines], text: str,
+                   apply: Callable[[dict[str, Any]], dict[str, Any]] | None, where: str) -> Comparison:
+    """The slow path of a run whose records are lines: the stored file is parsed once, each stored record
+    encoded as a line and compared with the run's as text (exact, types included: `1` is not `1.0`), and
+    the rest of the document in canonical form. The run's records are never decoded, except those that
+    differ: for the diff, the run's side shares the stored records that are equal."""
+    stored = parse_snapshot(text, where)
+    if apply is not None:
+        stored = apply(stored)
+    stored_records = stored.get("records")
+    if not isinstance(stored_records, dict):
+        stored_records = {}
+    rest_doc = {**doc, "records": {m: v for m, v in doc["records"].items() if m not in held}}
+    rest_stored = {**stored, "records": {m: v for m, v in stored_records.items() if m not in held}}
+    same = "records" in stored and canonical(rest_doc) == canonical(rest_stored)
+    equal_records: dict[str, tuple[dict[str, Any], list[str], list[str], list[bool]]] = {}
+    for model, lines in held.items():
+        old = stored_records.get(model)
+        if not isinstance(old, dict):
+            old = {}
+        ids = list(lines)
+        mine = [line for _, line in lines.lines()]
+        theirs = record_lines(map(old.get, ids))  # a missing id is null, never a record's line
+        equal = list(map(operator.eq, theirs, mine))
+        if len(old) != len(ids) or not all(equal):
+            same = False
+        equal_records[model] = (old, ids, mine, equal)
+    if same:
+        return Comparison(True, doc, stored)
+    current: dict[str, Any] = json.loads(canonical(rest_doc))
+    records = current.setdefault("records", {})
+    for model, (old, ids, mine, equal) in equal_records.items():
+        merged = dict(zip(ids, map(old.get, ids), strict=True))
+        for n in itertools.compress(range(len(ids)), map(operator.not_, equal)):
+            merged[ids[n]] = json.loads(mine[n])
+        records[model] = merged
+    return Comparison(False, doc, stored, current)
 
 
 def compare_file(doc: dict[str, Any], path: Path, apply: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
