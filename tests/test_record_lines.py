@@ -196,3 +196,49 @@ def test_the_last_save_of_each_id_in_id_order(saved_ids: list[str]) -> None:
     assert list(got.lines()) == [(rid, last[rid]) for rid in sorted(last, key=id_order)]
     assert list(got) == sorted(last, key=id_order) and len(got) == len(last)
     assert all(rid in got for rid in saved_ids) and "never saved" not in got
+
+
+def _lines_doc(**records: Any) -> dict[str, Any]:
+    log = RecordLog(list(records.values()), keeping=Keeping(encoded=True))
+    return {"format": 1, "records": {"Item": log.last_saved()}, "metadata": {"writes": [], "final": None}}
+
+
+@pytest.mark.parametrize(("stored", "run", "same", "diff"), [
+    # Equal under ==, not in type: a difference (the verdict words it "values differ only in type").
+    ({"1": {"id": "1", "price": 1.0}}, {"1": {"id": "1", "price": 1}}, False, None),
+    ({"1": {"id": "1", "ok": True}}, {"1": {"id": "1", "ok": 1}}, False, None),
+    ({"1": {"id": "1", "price": float("nan")}}, {"1": {"id": "1", "price": float("nan")}}, True, None),
+    ({"1": {"id": "1", "n": "a"}, "2": {"id": "2"}}, {"1": {"id": "1", "n": "b"}, "2": {"id": "2"}}, False,
+     "~ 1: n: \"a\" -> \"b\""),
+    ({"1": {"id": "1"}}, {"1": {"id": "1"}, "2": {"id": "2"}}, False, "+ 2"),
+    ({"1": {"id": "1"}, "2": {"id": "2"}}, {"1": {"id": "1"}}, False, "- 2"),
+])
+def test_records_as_lines_are_compared_by_value_and_type_on_the_slow_path(
+        stored: dict[str, Any], run: dict[str, Any], same: bool, diff: str | None) -> None:
+    from harness.snapshots.diff import describe_differences
+
+    text = files.dump_snapshot({"format": 1, "records": {"Item": stored}, "metadata": {"writes": [], "final": None}})
+    for stored_text in (text + " ", json.dumps(json.loads(text), indent=3)):  # same layout, and reformatted
+        cmp = files.compare(_lines_doc(**run), stored_text)
+        assert cmp.same is same
+        if diff is not None:
+            assert cmp.stored is not None and cmp.current is not None
+            lines = describe_differences(cmp.stored, cmp.current)
+            assert any(diff in line for line in lines), lines
+            # Records equal on both sides are the same objects: the diff never walks them.
+            mine, theirs = cmp.current["records"]["Item"], cmp.stored["records"]["Item"]
+            for rid in set(mine) & set(theirs):
+                assert (mine[rid] is theirs[rid]) is (json.dumps(stored[rid]) == json.dumps(run[rid]))
+
+
+def test_a_stored_file_without_records_or_with_a_changed_rest_differs() -> None:
+    doc = _lines_doc(**{"1": {"id": "1"}})
+    text = files.dump_snapshot(doc)
+    assert files.compare(doc, text + "\n").same
+    no_records = json.loads(text)
+    del no_records["records"]
+    assert not files.compare(doc, json.dumps(no_records)).same
+    other_rest = json.loads(text)
+    other_rest["metadata"]["final"] = {"cursor": 2}
+    cmp = files.compare(doc, json.dumps(other_rest))
+    assert not cmp.same and cmp.current is not None and cmp.current["metadata"]["final"] is None
