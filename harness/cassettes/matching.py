@@ -8,6 +8,7 @@ gets the Nth recorded response.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import deque
 from collections.abc import Iterable
@@ -133,6 +134,17 @@ class InteractionIndex:
     """Recorded interactions by request key, each key's responses in recording order."""
 
     def __init__(self, interactions: list[Interaction], source: str | None = None, *, ordered: bool = False) -> None:
+        # The keys and queues hold no cycles: the collector would only re-walk the cassette while they are
+        # built (a 100,000-interaction cassette's index took 6x longer per interaction than a 1,000's).
+        was_on = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(interactions, source, ordered)
+        finally:
+            if was_on:
+                gc.enable()
+
+    def _build(self, interactions: list[Interaction], source: str | None, ordered: bool) -> None:
         self.interactions = interactions
         self.ordered = ordered
         try:

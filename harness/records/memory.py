@@ -21,6 +21,7 @@ import builtins
 import itertools
 import json
 import math
+import operator
 from array import array
 from collections.abc import Callable
 from typing import Any
@@ -113,13 +114,18 @@ class MemoryStore:
         """Add a batch of ids none of which the table holds yet, column by column; None if some are held."""
         ids = [row["id"] for row in rows]
         index = table.index
-        if any(map(index.__contains__, ids)):
-            return None
         first, k = len(table.lines), len(ids)
+        # One probe per id (a big table's probes are cache misses): each id gets the next row unless it is
+        # held already; a held one keeps its row, and then the batch is undone for the row-by-row path.
+        rows_of = list(map(index.setdefault, ids, range(first, first + k)))
+        if any(map(operator.ne, rows_of, range(first, first + k))):
+            for rid, n, fresh in zip(ids, rows_of, range(first, first + k), strict=True):
+                if n == fresh:
+                    del index[rid]
+            return None
         seq = next(self._seq)
         # The batch's change numbers are consecutive: take the rest of them from the counter too.
         self._seq = itertools.count(seq + k)
-        index.update(zip(ids, range(first, first + k), strict=True))
         table.lines.extend(lines)
         table.orders.extend(self._orders_of(rows, lines))
         times = array("d", (now,)) * k
