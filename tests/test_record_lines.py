@@ -145,13 +145,15 @@ def _big_doc(n: int = 30_000) -> dict[str, Any]:
     return {"format": 1, "records": {"Item": log.last_saved()}, "requests": []}
 
 
-def test_a_stored_snapshot_is_compared_as_a_stream_piece_by_piece(tmp_path: Path) -> None:
-    doc = _big_doc()
+def test_a_stored_snapshot_is_compared_as_a_stream_piece_by_piece(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "_PIECE", 1 << 14)  # pieces of 16 KB instead of a megabyte: the same paths
+    doc = _big_doc(3_000)
     text = files.dump_snapshot(doc)
-    assert len(text) > 2 * (1 << 20)  # three pieces
+    assert len(text) > 8 * (1 << 14)  # several pieces
     path = tmp_path / "s.snapshot.json"
     cases = {"same": text, "longer": text + "\n",
-             "one record": text.replace("név 29999", "név x"), "early": text.replace("név 3\"", "név 4\"", 1),
+             "one record": text.replace("név 2999\"", "név x\""), "early": text.replace("név 3\"", "név 4\"", 1),
              "crlf": text.replace("\n", "\r\n")}
     for name, stored in cases.items():
         path.write_bytes(stored.encode("utf-8"))
