@@ -32,6 +32,7 @@ from .lines import encode_line, record_lines
 from .store import SaveOutcome, deep_merge, public_record, track_error
 
 Order = tuple[str, ...] | bytes
+_ID = operator.itemgetter("id")
 _LIVE = math.nan  # `deleted` of a live record
 
 
@@ -109,10 +110,9 @@ class MemoryStore:
             return list(map(self._orders.setdefault, keys, keys))
         return list(map(self._order, rows, lines))
 
-    def _add_new(self, table: _Table, rows: list[dict[str, Any]], lines: list[str], now: float,
+    def _add_new(self, table: _Table, ids: list[str], rows: list[dict[str, Any]], lines: list[str], now: float,
                  gen: int) -> list[str] | None:
         """Add a batch of ids none of which the table holds yet, column by column; None if some are held."""
-        ids = [row["id"] for row in rows]
         index = table.index
         first, k = len(table.lines), len(ids)
         # One probe per id (a big table's probes are cache misses): each id gets the next row unless it is
@@ -142,8 +142,9 @@ class MemoryStore:
         lines = record_lines(rows)
         out = SaveOutcome(lines=lines)
         now = self._now()
-        if rows and len({row["id"] for row in rows}) == len(rows):
-            new = self._add_new(table, rows, lines, now, gen)
+        ids = list(map(_ID, rows))
+        if ids and len(set(ids)) == len(ids):
+            new = self._add_new(table, ids, rows, lines, now, gen)
             if new is not None:  # the common case: every id new
                 out.added = new
                 return out
