@@ -12,7 +12,6 @@ interactions into failures; outside it they are warnings and a missing snapshot 
 
 from __future__ import annotations
 
-import gc
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +25,6 @@ from .snapshots.document import SnapshotSettings, run_summary, snapshot_document
 from .snapshots.expected import expected_differences
 from .snapshots.files import Comparison, SnapshotFileError, compare_file
 from .unset import UNSET
-
-# Records saved above which the run's garbage is collected before its snapshot is built.
-_BIG_RUN = 50_000
 
 
 def ci_from_env() -> bool:
@@ -146,10 +142,6 @@ def judge(project: Project, scenario: Scenario, policy: Policy, settings: Snapsh
                                  records_in_memory=None, records_as_lines=True))
     verdict.outcome = outcome
     result = outcome.result
-    if sum(len(c.saved) for c in result.models.values()) > _BIG_RUN:
-        # A big run collects its cyclic garbage rarely (the runner raises the collector's threshold), so
-        # its last pages' garbage is still there: gone before the snapshot is built, its memory is reused.
-        gc.collect()
     sc, rel, found = scenario, project.relative, verdict.findings
     rerecord = rerecord_command(sc, result.connection_id)
 
