@@ -251,3 +251,71 @@ def test_a_damaged_store_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="failed \\(opening it\\)") as caught:
         SqliteStore(path, "c1", "gh", lambda: 1.0)
     assert "move it away" in str(caught.value)
+
+
+def _opener(path: str, start: Any, out: Any) -> None:
+    start.wait()
+    try:
+        store = SqliteStore(Path(path), "c1", "gh", time.time, timeout=10)
+        store.save("M", [{"id": str(os.getpid())}])
+        store.close()
+        out.put("ok")
+    except StoreError as exc:
+        out.put(exc.message)
+
+
+def test_processes_opening_a_new_store_at_once_all_get_in() -> None:
+    # Opening a new file at once, SQLite refuses some of them at once ("database is locked", without its
+    # busy wait: switching to WAL, or upgrading a read lock while another waits): 6% of rounds of four
+    # failed that way. The store waits for those itself.
+    import multiprocessing
+    import tempfile
+
+    ctx = multiprocessing.get_context("fork")
+    for _ in range(8):
+        folder = tempfile.mkdtemp(prefix="harness-open-")
+        path = os.path.join(folder, "records.sqlite")
+        start, out = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_opener, args=(path, start, out)) for _ in range(6)]
+        for proc in procs:
+            proc.start()
+        start.set()
+        results = [out.get(timeout=60) for _ in procs]
+        for proc in procs:
+            proc.join(timeout=60)
+        assert results == ["ok"] * 6
+        with sqlite3.connect(path) as db:
+            assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 6
+
+
+def test_a_store_refused_at_once_waits_and_then_says_how_long_it_waited(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[float] = []
+    real = SqliteStore._setup
+
+    def refused_twice(self: SqliteStore) -> None:
+        calls.append(time.monotonic())
+        if len(calls) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        real(self)
+
+    monkeypatch.setattr(SqliteStore, "_setup", refused_twice)
+    store = SqliteStore(tmp_path / "a.sqlite", "c1", "gh", time.time, timeout=5)
+    assert len(calls) == 3 and store.failure is None  # a refusal that passed is not the run's failure
+    store.close()
+
+    def always_refused(self: SqliteStore) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(SqliteStore, "_setup", always_refused)
+    started = time.monotonic()
+    with pytest.raises(StoreError, match=r"stayed locked by another process for 0.3 s \(opening it\)"):
+        SqliteStore(tmp_path / "b.sqlite", "c1", "gh", time.time, timeout=0.3)
+    assert time.monotonic() - started >= 0.3  # it did wait as long as it says (a lower bound: never flaky)
+
+    def damaged(self: SqliteStore) -> None:
+        raise sqlite3.DatabaseError("file is not a database")
+
+    monkeypatch.setattr(SqliteStore, "_setup", damaged)  # not a lock: no waiting, the error as it is
+    with pytest.raises(StoreError, match="failed \\(opening it\\): file is not a database"):
+        SqliteStore(tmp_path / "c.sqlite", "c1", "gh", time.time, timeout=5)

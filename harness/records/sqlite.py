@@ -24,9 +24,11 @@ import builtins
 import contextlib
 import json
 import os
+import random
 import shutil
 import sqlite3
 import stat
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -113,7 +115,28 @@ class SqliteStore:
             raise StoreError(f"cannot create the records store {path}: {exc.strerror or exc}") from None
         self._db = self._guard("opening it", lambda: sqlite3.connect(str(path), isolation_level=None,
                                                                       timeout=self._timeout))
-        self._guard("opening it", self._setup)
+        self._setup_waiting()
+
+    def _setup_waiting(self) -> None:
+        """`_setup`, tried again while another process holds the file, until the busy timeout has passed.
+
+        Processes opening a new file at once can be refused at once rather than made to wait: switching
+        the journal to WAL, or upgrading a read lock to a write lock while another process waits for one,
+        is answered "database is locked" without SQLite's busy wait (it would deadlock). So the wait is
+        done here, and the error says how long it really waited."""
+        deadline = time.monotonic() + self._timeout
+        pause = 0.002
+        while True:
+            try:
+                self._setup()
+                return
+            except sqlite3.Error as exc:
+                text = str(exc)
+                locked = isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+                if not locked or time.monotonic() >= deadline:
+                    raise self._fail("opening it", exc) from None
+            time.sleep(pause + random.random() * pause)  # jitter: four openers should not retry in step
+            pause = min(pause * 2, 0.1)
 
     def _setup(self) -> None:
         db = self._db
@@ -123,12 +146,18 @@ class SqliteStore:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if {"records", "checkpoints", "counters"} <= tables:
             return  # nothing to create: opening takes no write lock
-        with self._tx() as tx:
+        db.execute("BEGIN IMMEDIATE")
+        try:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
-                    tx.execute(statement)
-            if tx.execute("SELECT COUNT(*) FROM counters").fetchone()[0] == 0:
-                self._migrate(tx)
+                    db.execute(statement)
+            if db.execute("SELECT COUNT(*) FROM counters").fetchone()[0] == 0:
+                self._migrate(db)
+            db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
 
     @staticmethod
     def _migrate(db: sqlite3.Connection) -> None:
