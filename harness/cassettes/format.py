@@ -18,7 +18,6 @@ old httpx format, `.json`, pre-1.0 files) and `context` checks the `harness:` se
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -30,7 +29,7 @@ import yaml
 
 from ..atomic import write_atomic
 from ..errors import CassetteError
-from ..heap import release_freed
+from ..heap import collector_paused, release_freed
 from ..secrets.scrubber import Scrubber
 from . import parsed_cache
 from .limits import decode_text, parse_json, parse_yaml, read_bytes
@@ -163,11 +162,7 @@ def load_cassette(path: Path, cache_dir: Path | None = None) -> Cassette:
     With `cache_dir` (the project's `.harness/cache`), a big cassette's parse is kept there and reused
     while the file's bytes are unchanged (`parsed_cache`): the YAML is then not parsed at all."""
     raw = read_bytes(path)
-    # The cyclic GC would walk the growing document again and again (most of a big load's time); a
-    # parsed cassette holds no cycles, so pausing it is safe.
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():  # a parsed cassette holds no cycles (see `harness.heap`)
         if cache_dir is None or len(raw) < parsed_cache.MIN_BYTES:
             return _load(path, decode_text(path, raw), raw)
         digest, loader = parsed_cache.source_digest(raw), _loader_key()
@@ -182,9 +177,6 @@ def load_cassette(path: Path, cache_dir: Path | None = None) -> Cassette:
         rows = [_row(i) for i in cassette.interactions]
         parsed_cache.write(cache_dir, path, loader, digest, (cassette.context, rows))
         return cassette
-    finally:
-        if gc_was_on:
-            gc.enable()
 
 
 def _row(i: Interaction) -> tuple[Any, ...]:

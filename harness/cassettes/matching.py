@@ -8,7 +8,6 @@ gets the Nth recorded response.
 
 from __future__ import annotations
 
-import gc
 import json
 from collections import deque
 from collections.abc import Iterable
@@ -17,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..errors import CassetteError
+from ..heap import collector_paused
 from .format import Interaction
 
 Key = tuple[str, str, tuple[tuple[str, str], ...], str]
@@ -136,13 +136,8 @@ class InteractionIndex:
     def __init__(self, interactions: list[Interaction], source: str | None = None, *, ordered: bool = False) -> None:
         # The keys and queues hold no cycles: the collector would only re-walk the cassette while they are
         # built (a 100,000-interaction cassette's index took 6x longer per interaction than a 1,000's).
-        was_on = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             self._build(interactions, source, ordered)
-        finally:
-            if was_on:
-                gc.enable()
 
     def _build(self, interactions: list[Interaction], source: str | None, ordered: bool) -> None:
         self.interactions = interactions

@@ -70,10 +70,6 @@ def record_lines(rows: Iterable[Any]) -> list[str]:
         return [encode_line(r) for r in rows]
 
 
-def decode_line(line: str) -> Any:
-    return json.loads(line)
-
-
 def id_order(record_id: str) -> tuple[int, int, str]:
     """Numeric ids in numeric order, then the others in string order (stable across runs and machines)."""
     # str.isdecimal is exactly `\d+` (Unicode decimal digits, at least one), at a fraction of a regex's cost.
@@ -82,17 +78,26 @@ def id_order(record_id: str) -> tuple[int, int, str]:
     return (1, 0, record_id)
 
 
+def _order_shortcut(ids: list[str]) -> str | None:
+    """How `id_order` can be had without a Python call per id: "string" (string order is the id order:
+    no numeric id, or numeric ids of one length), "length" (numeric ids without leading zeros: string
+    order, then a stable sort by length), or None (the general order)."""
+    if not all(map(str.isdecimal, ids)):
+        return None if any(map(str.isdecimal, ids)) else "string"
+    if len(set(map(len, ids))) <= 1:
+        return "string"
+    return None if any(s[0] == "0" for s in ids) else "length"
+
+
 def sorted_ids(ids: Iterable[str]) -> list[str]:
     """`sorted(ids, key=id_order)`, without a Python call per id in the common shapes."""
     out = sorted(ids)
-    if not out or not all(map(str.isdecimal, out)):
-        return sorted(out, key=id_order)  # mixed: the general order
-    # All numeric: by the number's length without leading zeros, then as strings. Zero-padded ids of one
-    # length are already in order; without leading zeros, a stable sort by length finishes it.
-    if len(set(map(len, out))) == 1 or not any(s[0] == "0" for s in out):
+    shortcut = _order_shortcut(out)
+    if shortcut == "length":
         out.sort(key=len)
-        return out
-    return sorted(out, key=id_order)
+    elif shortcut is None:
+        out.sort(key=id_order)
+    return out
 
 
 class RecordLines(Mapping[str, Any]):
@@ -113,18 +118,16 @@ class RecordLines(Mapping[str, Any]):
         if len(ids) != len(lines):
             raise ValueError("one line per id")
         at = ids.__getitem__
-        numeric = all(map(str.isdecimal, ids))
-        one_length = len(set(map(len, ids))) <= 1
-        if ((numeric and one_length) or not any(map(str.isdecimal, ids))) and all(
-                map(operator.lt, ids, itertools.islice(ids, 1, None))):
-            # Saved in id order already, each id once (a sync paging by id): string order is the id order
-            # here, and reading them in call order needs no order list.
+        shortcut = _order_shortcut(ids)
+        if shortcut == "string" and all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
+            # Saved in id order already, each id once (a sync paging by id): reading them in call order
+            # needs no order list.
             return cls(ids, lines, range(len(ids)))
         order = sorted(range(len(ids)), key=at)  # stable: the saves of one id stay in call order
-        if not numeric or (not one_length and any(s[0] == "0" for s in ids)):
+        if shortcut == "length":
+            order.sort(key=list(map(len, ids)).__getitem__)
+        elif shortcut is None:
             order.sort(key=lambda n: id_order(ids[n]))
-        else:
-            order.sort(key=list(map(len, ids)).__getitem__)  # see `sorted_ids`
         if order:
             # Of each run of one id, the last save.
             keep = [*map(operator.ne, map(at, order[:-1]), map(at, order[1:])), True]

@@ -14,8 +14,8 @@ import operator
 from collections.abc import Iterator
 from typing import Any
 
+from ..heap import collector_paused
 from ..records.lines import id_order
-from .files import collector_paused
 
 _ABSENT = object()
 LIMIT = 10  # lines per section before "... and N more"

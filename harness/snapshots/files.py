@@ -9,8 +9,6 @@ the readable diff.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import itertools
 import json
 import operator
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic_core import to_jsonable_python
 
 from ..errors import HarnessError
+from ..heap import collector_paused
 from ..records.lines import RecordLines, encode_line, record_lines
 
 if TYPE_CHECKING:
@@ -178,6 +177,12 @@ def compare(doc: dict[str, Any], text: str | None, apply: Callable[[dict[str, An
     else:
         if pos == len(text):
             return Comparison(True, doc)
+    return _compare_parsed(doc, text, apply, where)
+
+
+def _compare_parsed(doc: dict[str, Any], text: str, apply: Callable[[dict[str, Any]], dict[str, Any]] | None,
+                    where: str) -> Comparison:
+    """The slow path, once the fast one has found the texts differ: the stored file parsed and compared."""
     with collector_paused():
         held = _held_as_lines(doc)
         if held:
@@ -259,22 +264,7 @@ def compare_file(doc: dict[str, Any], path: Path, apply: Callable[[dict[str, Any
     except UnicodeDecodeError as exc:
         raise SnapshotFileError(f"{where}: not UTF-8 text (byte {exc.start})",
                                 hint="rewrite it with --snapshot-update") from None
-    return compare(doc, text, apply, where)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a while (restored as it was)."""
-    # Parsing a big snapshot allocates hundreds of thousands of containers while the run's records are
-    # alive: the cyclic collector would re-walk that heap again and again (two thirds of a 150,000-record
-    # mismatch). JSON data holds no cycles, so nothing is left for it to find afterwards.
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
+    return _compare_parsed(doc, text, apply, where)  # the stream already found where they differ
 
 
 def _slow_compare(doc: dict[str, Any], mine: str, text: str,
