@@ -125,7 +125,7 @@ def _write(project: Project, path: Path, text: str) -> None:
     from .secrets.connection_secrets import project_scrubber
     from .snapshots.files import write_snapshot
 
-    write_snapshot(path, text, project_scrubber(project))
+    write_snapshot(path, text, project_scrubber(project), project.relative(path))
 
 
 def judge(project: Project, scenario: Scenario, policy: Policy, settings: SnapshotSettings | None = None

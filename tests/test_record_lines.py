@@ -244,3 +244,22 @@ def test_a_stored_file_without_records_or_with_a_changed_rest_differs() -> None:
     other_rest["metadata"]["final"] = {"cursor": 2}
     cmp = files.compare(doc, json.dumps(other_rest))
     assert not cmp.same and cmp.current is not None and cmp.current["metadata"]["final"] is None
+
+
+def test_a_folder_in_place_of_the_snapshot_is_one_line_read_or_written(example: Path,
+                                                                        pytester: pytest.Pytester) -> None:
+    snap = example / "cassettes/github/issues/default.snapshot.json"
+    snap.unlink()
+    snap.mkdir()
+    pytester.chdir()
+    run = ("-p", "no:cacheprovider", "--rootdir", str(example), str(example), "-q", "-k", "issues")
+    cases: tuple[tuple[tuple[str, ...], str], ...] = (((), "cannot read it: Is a directory"),
+                                                       (("--snapshot-update",), "cannot write it: Is a directory"))
+    for extra, said in cases:
+        result = pytester.runpytest_inprocess(*run, *extra)
+        out = result.stdout.str()
+        assert result.ret == 1 and f"cassettes/github/issues/default.snapshot.json: {said}" in out, out
+        assert "Traceback" not in out and "IsADirectoryError" not in out
+    assert snap.is_dir() and list(snap.iterdir()) == []  # nothing written into it, nothing left beside it
+    assert sorted(p.name for p in snap.parent.iterdir()) == ["default.snapshot.json", "default.yaml",
+                                                             "webhook.snapshot.json", "webhook.yaml"]

@@ -33,7 +33,7 @@ _EXPAND = {"records": 2, "updates": 2, "deletes": 2, "checkpoints": 2, "metadata
 
 
 class SnapshotFileError(HarnessError):
-    """A snapshot file that cannot be read as JSON."""
+    """A snapshot file that cannot be read as JSON, read at all, or written."""
 
 
 def _default(value: Any) -> Any:
@@ -264,6 +264,10 @@ def compare_file(doc: dict[str, Any], path: Path, apply: Callable[[dict[str, Any
     except UnicodeDecodeError as exc:
         raise SnapshotFileError(f"{where}: not UTF-8 text (byte {exc.start})",
                                 hint="rewrite it with --snapshot-update") from None
+    except OSError as exc:  # a folder in its place, no permission to read it...
+        raise SnapshotFileError(f"{where}: cannot read it: {exc.strerror or exc}",
+                                hint="a snapshot is a file harness writes; move this away and rewrite it with "
+                                     "--snapshot-update") from None
     return _compare_parsed(doc, text, apply, where)  # the stream already found where they differ
 
 
@@ -319,7 +323,7 @@ def load_snapshot(path: Path) -> dict[str, Any] | None:
     return parse_snapshot(text, str(path))
 
 
-def write_snapshot(path: Path, text: str, scrubber: Scrubber) -> None:
+def write_snapshot(path: Path, text: str, scrubber: Scrubber, where: str | None = None) -> None:
     """Write a snapshot atomically after the final scan: one holding a known secret (in any encoding) is
     refused with the JSON path of the place (`SecretLeakError`, exit 3) and nothing is written. For a
     replay, `harness.secrets.connection_secrets.project_scrubber(project)` knows the secrets of the project's
@@ -329,4 +333,8 @@ def write_snapshot(path: Path, text: str, scrubber: Scrubber) -> None:
     from ..secrets.scan import check_document
 
     check_document(path, text, scrubber)
-    write_atomic(path, text)
+    try:
+        write_atomic(path, text)
+    except OSError as exc:  # a folder in its place, a read-only cassettes folder...
+        raise SnapshotFileError(f"{where or path}: cannot write it: {exc.strerror or exc}",
+                                hint="check that the path is not a folder and that the folder is writable") from None
