@@ -208,6 +208,28 @@ def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli
     assert "checkpoint 2 · after request 3 of 4" in shown and '"since": "2026-01-10T10:00:00Z"' in shown
 
 
+def test_checkpoints_saved_at_one_instant_are_each_clickable(browser: WebDriver, example: Path,
+                                                            tmp_path: Path) -> None:
+    # A fast run saves its checkpoints within a millisecond of each other: the markers then share a position,
+    # and one drawn over another could not be clicked (selenium refuses a click another element would get).
+    doc = run_document(demo_result(example))
+    requests = doc["result"]["requests"]
+    for r in requests:
+        r["at_ms"], r["duration_ms"] = 5.0, 0.0
+    doc["result"]["checkpoints"]["saved"] = [{"page": 1}, {"page": 2}, {"page": 3}, {"page": 4}]
+    doc["result"]["checkpoints"]["after_requests"] = [1, 1, 2, 2]
+    out = tmp_path / "instant.html"
+    out.write_text(render_run_page([doc]), encoding="utf-8")
+    open_report(browser, out)
+    css(browser, "[data-tab=timeline]").click()
+    markers = browser.find_elements(By.CSS_SELECTOR, "[data-role=timeline] .cp")
+    assert [m.get_attribute("data-lane") for m in markers] == ["0", "1", "2", "0"]
+    for n in (1, 2, 3, 4):  # the fourth shares the first's lane, moved to the right of it
+        markers[n - 1].find_element(By.TAG_NAME, "button").click()
+        assert f"checkpoint {n} · after request" in css(browser, "[data-role=checkpoint]").text
+    screenshot(browser, tmp_path, "run-report-instant-checkpoints", docs_too=False)
+
+
 def test_hostile_values_stay_text_and_issues_link_to_their_records(browser: WebDriver, example: Path,
                                                                    tmp_path: Path) -> None:
     result = demo_result(example)

@@ -147,13 +147,24 @@
     });
     const shownCp = el("div", { class: "detail", style: "height: auto; min-height: 60px", "data-role": "checkpoint" },
       el("p", { class: "muted" }, "Click a checkpoint (◆) to see it."));
+    // Checkpoints saved close together in time would put one marker on top of another, and the hidden one
+    // could not be clicked: a marker within 2% of the last one is raised to the next of three lanes, and once
+    // the three are taken, moved 14 px right (the line stays at its time).
+    let lastAt = -Infinity, near = 0;
     cps.forEach((cp, n) => {
       if (after.length !== cps.length) return;
       const t = checkpointTime(after[n], tm);
-      const line = el("div", { class: "cp" + (cp === null ? " cleared" : ""), "data-checkpoint": n + 1 },
-        el("button", { type: "button", title: "checkpoint " + (n + 1) + " after request " + after[n],
-          "aria-label": "checkpoint " + (n + 1), onclick: () => showCp(n) }));
-      line.style.left = "calc(" + (t / tm.span * 100) + "% - 1px)";
+      const at = t / tm.span * 100;
+      near = at - lastAt < 2 ? near + 1 : 0;
+      lastAt = at;
+      const lane = near % 3;
+      const button = el("button", { type: "button", title: "checkpoint " + (n + 1) + " after request " + after[n],
+        "aria-label": "checkpoint " + (n + 1), onclick: () => showCp(n) });
+      button.style.top = (lane * 16 - 2) + "px";
+      button.style.left = (Math.floor(near / 3) * 14 - 7) + "px";
+      const line = el("div", { class: "cp" + (cp === null ? " cleared" : ""), "data-checkpoint": n + 1,
+        "data-lane": lane }, button);
+      line.style.left = "calc(" + at + "% - 1px)";
       strip.append(line);
     });
     for (let i = 0; i <= 4; i++) {
