@@ -10,9 +10,14 @@ Each record is held as its line (`harness.records.lines`: compact JSON, keys sor
 plus what its key order was: a third of a dict's memory, and the same string the run's result and snapshot
 use. Two saves are the same content when their lines and their key orders are equal; the order is the tuple
 of top-level keys (shared by every record with that order), or, for a record holding a nested object, the
-record's compact JSON itself. A model's records are columns (`_Table`): an id's row number, then its line,
-order, times, change number and deletes-tracking generation in lists and arrays, so a record costs no
-Python object of its own beyond its line (and the collector has nothing per record to walk).
+record's compact JSON itself. A model's records are columns (`_Table`): its id, line, order, times, change
+number and deletes-tracking generation in lists and arrays, so a record costs no Python object of its own
+beyond its line (and the collector has nothing per record to walk).
+
+The id -> row index is built only when something must look an id up. A batch whose ids all sort after (or
+all before) every id held, in (length, string) order (numeric ids counting up, or down, as most APIs page
+them), cannot hold a known id, so it is added without a probe: a replay that saves each id once never
+builds the index (a hash table of millions of ids is most of what made the cost per record grow with size).
 """
 
 from __future__ import annotations
@@ -36,13 +41,29 @@ _ID = operator.itemgetter("id")
 _LIVE = math.nan  # `deleted` of a live record
 
 
-class _Table:
-    """One model's records as columns, row `n` for the id `index` maps to `n`."""
+Bound = tuple[int, str]  # an id's place in (length, string) order
 
-    __slots__ = ("created", "deleted", "gens", "index", "lines", "orders", "seqs", "updated")
+
+def _bounds(ids: list[str]) -> tuple[Bound, Bound]:
+    lengths = list(map(len, ids))
+    short, long = min(lengths), max(lengths)
+    if short == long:  # ids of one length (the usual batch): no pair made per id
+        return (short, min(ids)), (long, max(ids))
+    keys = list(zip(lengths, ids, strict=True))
+    return min(keys), max(keys)
+
+
+class _Table:
+    """One model's records as columns, row `n` for the id `ids[n]`."""
+
+    __slots__ = ("_index", "created", "deleted", "gens", "high", "ids", "lines", "low", "orders", "seqs",
+                 "updated")
 
     def __init__(self) -> None:
-        self.index: dict[str, int] = {}
+        self._index: dict[str, int] | None = None
+        self.ids: list[str] = []
+        self.low: Bound | None = None  # the least and greatest id held, in (length, string) order
+        self.high: Bound | None = None
         self.lines: list[str] = []  # the record's JSON, keys sorted
         self.orders: list[Order] = []  # its key order (see the module's docstring)
         self.created = array("d")
@@ -51,8 +72,35 @@ class _Table:
         self.seqs = array("q")  # the change number of its last change
         self.gens = array("q")  # the deletes-tracking generation it was last saved in
 
+    @property
+    def index(self) -> dict[str, int]:
+        """id -> row, built at the first lookup and kept up to date from then on."""
+        if self._index is None:
+            self._index = dict(zip(self.ids, range(len(self.ids)), strict=True))
+        return self._index
+
+    def beyond(self, ids: list[str]) -> bool:
+        """Whether every id of the batch sorts after, or every one before, every id held (then none is held);
+        the held range then takes the batch in."""
+        low, high = _bounds(ids)
+        if self.high is None or self.low is None:
+            self.low, self.high = low, high
+        elif low > self.high:
+            self.high = high
+        elif high < self.low:
+            self.low = low
+        else:
+            return False
+        return True
+
     def add(self, rid: str, line: str, order: Order, now: float, seq: int, gen: int, deleted: float = _LIVE) -> None:
         self.index[rid] = len(self.lines)
+        self.ids.append(rid)
+        key = (len(rid), rid)
+        if self.low is None or key < self.low:
+            self.low = key
+        if self.high is None or key > self.high:
+            self.high = key
         self.lines.append(line)
         self.orders.append(order)
         self.created.append(now)
@@ -105,24 +153,35 @@ class MemoryStore:
 
     def _orders_of(self, rows: list[dict[str, Any]], lines: list[str]) -> list[Order]:
         """`_order` of each row, at C speed when no line may hold a nested object."""
-        if max(map(str.find, lines, itertools.repeat("{"), itertools.repeat(1))) == -1:
+        if "".join(lines).count("{") == len(lines):  # each line's own opening brace, and no other
             keys = list(map(tuple, rows))
+            if keys and keys.count(keys[0]) == len(keys):  # one key order for the batch (a model's dump): one lookup
+                return [self._orders.setdefault(keys[0], keys[0])] * len(keys)
             return list(map(self._orders.setdefault, keys, keys))
         return list(map(self._order, rows, lines))
 
     def _add_new(self, table: _Table, ids: list[str], rows: list[dict[str, Any]], lines: list[str], now: float,
                  gen: int) -> list[str] | None:
         """Add a batch of ids none of which the table holds yet, column by column; None if some are held."""
-        index = table.index
         first, k = len(table.lines), len(ids)
-        # One probe per id (a big table's probes are cache misses): each id gets the next row unless it is
-        # held already; a held one keeps its row, and then the batch is undone for the row-by-row path.
-        rows_of = list(map(index.setdefault, ids, range(first, first + k)))
-        if any(map(operator.ne, rows_of, range(first, first + k))):
-            for rid, n, fresh in zip(ids, rows_of, range(first, first + k), strict=True):
-                if n == fresh:
-                    del index[rid]
-            return None
+        if table.beyond(ids):
+            if table._index is not None:
+                table._index.update(zip(ids, range(first, first + k), strict=True))
+        else:
+            index = table.index
+            # One probe per id: each id gets the next row unless it is held already; a held one keeps its
+            # row, and then the batch is undone for the row-by-row path.
+            rows_of = list(map(index.setdefault, ids, range(first, first + k)))
+            if any(map(operator.ne, rows_of, range(first, first + k))):
+                for rid, n, fresh in zip(ids, rows_of, range(first, first + k), strict=True):
+                    if n == fresh:
+                        del index[rid]
+                return None
+            # The batch straddles the held range: widen it by the batch's ends.
+            low, high = _bounds(ids)
+            assert table.low is not None and table.high is not None
+            table.low, table.high = min(table.low, low), max(table.high, high)
+        table.ids.extend(ids)
         seq = next(self._seq)
         # The batch's change numbers are consecutive: take the rest of them from the counter too.
         self._seq = itertools.count(seq + k)
@@ -217,7 +276,7 @@ class MemoryStore:
         table = self._table(model)
         gone: list[str] = []
         # In change order (oldest first), as the SQLite store returns them.
-        stale = sorted((table.seqs[n], rid, n) for rid, n in table.index.items()
+        stale = sorted((table.seqs[n], rid, n) for n, rid in enumerate(table.ids)
                        if table.is_live(n) and table.gens[n] != gen)
         for _, rid, n in stale:
             table.deleted[n] = table.updated[n] = now
@@ -231,7 +290,7 @@ class MemoryStore:
         after = int(cursor) if cursor else 0
         table = self._table(model)
         seqs, updated = table.seqs, table.updated
-        rows = sorted((n for n in table.index.values()
+        rows = sorted((n for n in range(len(table.ids))
                        if seqs[n] > after and (modified_after is None or updated[n] >= modified_after)),
                       key=seqs.__getitem__)
         page = rows[:limit]
