@@ -24,12 +24,22 @@ Each is a child process; its CPU time (user + system) and peak RSS come from `os
 child's own. CPU time is the measure because the machine is shared (wall time is printed too). Medians of
 the rounds; every figure is measured in this run.
 
+The children run in a user's environment: a new virtual environment (in the bench's temporary folder) with
+this repository installed from source, not editable, and pytest, and nothing else (`pip install . pytest`,
+about 10 s from pip's cache), as `pip install integration-harness` gives a user. A development environment
+holds plugins and packages a user's does not (selenium's trio, which anyio's pytest plugin then imports,
+xdist, hypothesis: about 0.2 s of every pytest start-up) and an editable install's import hook.
+`--python PATH` runs the children with that interpreter instead (`--python current` for this one).
+
 The scale curve (`--scale`, default `1000,10000`; `--scale full` adds 100,000 pages, 5,000,000 records,
 long) runs the pytest item at each size and prints the CPU cost per page and per record: raw, and marginal
 (over the same project with one page, which is interpreter and pytest start-up). Flat means the marginal
-cost per page varies by at most 15% across sizes. Peak RSS per size shows whether memory is bounded.
+cost per page varies by at most 15% across sizes. Peak RSS per size shows whether memory is bounded. The
+one-page and 1,000-page projects take a second or two, so their medians are taken over three times as many
+rounds: the 1,000-page step's marginal cost is a difference of two short runs, and its noise would
+otherwise be most of the spread.
 
-    python bench/headline.py [--pages N] [--runs N] [--scale 1000,10000|full|none] [--json]
+    python bench/headline.py [--pages N] [--runs N] [--scale 1000,10000|full|none] [--python PATH] [--json]
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,7 +65,8 @@ from harness.cassettes.format import Cassette, Interaction, write_cassette
 from harness.secrets.scrubber import Scrubber
 
 HERE = Path(__file__).resolve().parent
-PY = sys.executable
+REPO = HERE.parent
+PY = sys.executable  # the children's interpreter (a user's environment: see `user_environment`)
 HARNESS = str(Path(PY).with_name("harness"))
 PER_PAGE = 50
 BASE = "https://api.example.com"
@@ -150,9 +162,10 @@ def child(cmd: list[str], cwd: Path) -> Child:
     return Child(usage["cpu"], wall, usage["rss_kb"] / 1024, usage["code"])
 
 
-# Plugins of packages in this development environment that installing integration-harness does not bring
-# (hypothesis's costs about 0.25 s of start-up): a user's `pytest` loads harness's, syrupy's, time-machine's
-# and anyio's (httpx depends on anyio), which stay.
+# Plugins of packages in a development environment (`--python current`) that installing integration-harness
+# does not bring (hypothesis's costs about 0.25 s of start-up); unknown to a user's environment, where
+# `-p no:` of them is a no-op. A user's `pytest` loads harness's, syrupy's, time-machine's and anyio's
+# (httpx depends on anyio), which stay.
 NOT_INSTALLED_BY_HARNESS = ("xdist", "xdist.looponfail", "hypothesispytest")
 
 
@@ -227,6 +240,23 @@ def headline(pages: int, runs: int) -> dict[str, Any]:
                         "rss_under_300mb": med["pytest"]["rss_mb"] < 300}}
 
 
+def user_environment(folder: Path) -> Path | None:
+    """A new venv with this repository (not editable) and pytest installed; its python, or None when pip
+    cannot install them here (no index and nothing in its cache)."""
+    venv = folder / "user-venv"
+    subprocess.run([PY, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    copy = folder / "source"  # pip builds in the tree it is given: a copy keeps build/ out of the repository
+    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "dist", "*.egg-info",
+                                                              "__pycache__", ".harness", "node", "docs"))
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(copy),
+                           "pytest"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-2000:])
+        return None
+    return python
+
+
 def scale_curve(sizes: list[int], runs: int, known: dict[int, list[float]] | None = None) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     base: dict[str, float] | None = None
@@ -235,7 +265,8 @@ def scale_curve(sizes: list[int], runs: int, known: dict[int, list[float]] | Non
             root = Path(tmp)
             build(root, pages)
             assert child([*pytest_cmd(), "--snapshot-update"], root).code == 0
-            results = [child(pytest_cmd(), root) for _ in range(runs)]
+            rounds = runs * 3 if pages <= 1_000 else runs
+            results = [child(pytest_cmd(), root) for _ in range(rounds)]
         med = median(results)
         if pages == 1:
             base = med
@@ -263,7 +294,22 @@ def main() -> None:
                         help="page counts of the scale curve (comma-separated), `full` (adds 100,000) or `none`")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-headline", action="store_true", help="only the scale curve")
+    parser.add_argument("--python", help="the children's interpreter (default: a new user's venv; `current`: "
+                                         "this one)")
     args = parser.parse_args()
+    global PY, HARNESS
+    env_dir = tempfile.TemporaryDirectory(prefix="harness-bench-")
+    if args.python == "current":
+        environment = "this interpreter's environment"
+    elif args.python:
+        PY, environment = args.python, args.python
+    else:
+        python = user_environment(Path(env_dir.name))
+        if python is None:
+            environment = "this interpreter's environment (a user's venv could not be installed here)"
+        else:
+            PY, environment = str(python), "a new venv with harness (not editable) and pytest"
+    HARNESS = str(Path(PY).with_name("harness"))
     named = {"none": [], "full": [1_000, 10_000, 100_000]}
     sizes = named[args.scale] if args.scale in named else [int(s) for s in args.scale.split(",")]
     if max(sizes, default=0) * PER_PAGE * 180 > 250e6:
@@ -272,10 +318,13 @@ def main() -> None:
     out: dict[str, Any] = {} if args.no_headline else {"headline": headline(args.pages, args.runs)}
     if sizes:
         out["scale"] = scale_curve(sizes, args.runs)
+    out["environment"] = environment
     console = Console(file=sys.stderr if args.json else sys.stdout)
+    console.print(f"children ran in {environment}")
     report(console, out)
     if args.json:
         print(json.dumps(out, indent=2))
+    env_dir.cleanup()
 
 
 def report(console: Console, out: dict[str, Any]) -> None:

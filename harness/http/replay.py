@@ -25,6 +25,10 @@ from .observe import url_text
 _RELEASE_BYTES = 8 << 20
 
 
+# Headers that make httpx decode or frame a body itself: a response carrying one is built the ordinary way.
+_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
 def recorded_response(item: Interaction, request: httpx.Request) -> httpx.Response:
     """The recorded answer as an httpx response. Header names and values go as UTF-8 bytes: httpx would
     refuse a non-ASCII `str` value, and bytes are what a live server sends (httpx decodes them the same)."""
@@ -32,12 +36,32 @@ def recorded_response(item: Interaction, request: httpx.Request) -> httpx.Respon
     # surrogatepass: a JSON cassette can hold a lone surrogate; it must replay, not fail the function.
     content = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     headers = []
+    framed = False
     for k, values in item.response_headers.items():  # a loop, not a comprehension: no function made per call
+        framed = framed or k.lower() in _FRAMING
         name = k.encode("utf-8", "surrogatepass")
         for v in values:
             headers.append((name, v.encode("utf-8", "surrogatepass")))
     extensions = {"reason_phrase": item.reason.encode("ascii", "replace")} if item.reason else {}
-    return httpx.Response(item.status, headers=headers, content=content, request=request, extensions=extensions)
+    if framed:
+        return httpx.Response(item.status, headers=headers, content=content, request=request,
+                              extensions=extensions)
+    return _read_response(item.status, headers, content, request, extensions)
+
+
+def _read_response(status: int, headers: list[tuple[bytes, bytes]], content: bytes, request: httpx.Request,
+                   extensions: dict[str, bytes]) -> httpx.Response:
+    """`httpx.Response(status, headers=..., content=...)` for a body httpx would pass through unchanged (no
+    content or transfer encoding), left in the state that constructor leaves it in (the same headers with the
+    Content-Length it adds, read, closed), without running its read: a third of replay's cost per request.
+    tests/test_replay_response.py holds it to what httpx's own constructor makes."""
+    if content:
+        headers.append((b"Content-Length", str(len(content)).encode("ascii")))
+    response = httpx.Response(status, headers=headers, stream=httpx.ByteStream(content), request=request,
+                              extensions=extensions)
+    response._content = content
+    response.is_stream_consumed = response.is_closed = True
+    return response
 
 
 class ReplayTransport(httpx.AsyncBaseTransport):
