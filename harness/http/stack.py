@@ -65,6 +65,22 @@ class StackReport:
     unfired_error: RunError | None = None
 
 
+class _Relay:
+    """Calls the stack's current `on_exchange` hook. The observer holds this rather than a bound method of the
+    stack: that would make the stack and its observer a reference cycle, which keeps the whole stack (the
+    cassette, its index, every exchange) alive after the run until the collector's next full pass, and makes
+    that pass free it all (70 ms at 10,000 requests) instead of reference counting at the run's end."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self) -> None:
+        self.hook: Callable[[], None] | None = None
+
+    def __call__(self) -> None:
+        if self.hook is not None:
+            self.hook()
+
+
 class HttpStack:
     """The transports under the function's client, topped by the observer."""
 
@@ -78,13 +94,18 @@ class HttpStack:
         self._replayer = replayer
         self._faults = faults
         self.exchanges: list[Exchange] = []
-        self.on_exchange: Callable[[], None] | None = None
+        self._relay = _Relay()
         self.transport: httpx.AsyncBaseTransport = ObservingTransport(transport, scrubber, source, self.exchanges,
-                                                                      self._exchanged)
+                                                                      self._relay)
 
-    def _exchanged(self) -> None:
-        if self.on_exchange is not None:
-            self.on_exchange()
+    @property
+    def on_exchange(self) -> Callable[[], None] | None:
+        """Called after each exchange (the CLI's progress line)."""
+        return self._relay.hook
+
+    @on_exchange.setter
+    def on_exchange(self, hook: Callable[[], None] | None) -> None:
+        self._relay.hook = hook
 
     @property
     def records(self) -> bool:
