@@ -155,3 +155,12 @@ def test_ids_counting_up_or_down_are_added_without_building_the_id_index() -> No
     store.save("M", [{"id": str(i)} for i in range(1200, 1300)])
     assert table._index["1299"] == 1220 and store.get_by_ids("M", ["1250"])["1250"]["id"] == "1250"
     assert store.save("M", [{"id": "1299"}]).unchanged == ["1299"]
+
+
+def test_ids_that_are_not_strings_still_save_and_are_found() -> None:
+    # The context hands the store string ids; the store itself must not break on others (no order to keep).
+    store = MemoryStore(lambda: 0.0)
+    assert store.save("M", [{"id": 5}, {"id": 6}]).added == [5, 6]
+    assert store.save("M", [{"id": "7"}]).added == ["7"]
+    assert store.save("M", [{"id": 5, "v": 1}]).updated == [5]
+    assert store._models["M"].bounded is False and store.get_by_ids("M", [5])[5]["v"] == 1

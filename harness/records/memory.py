@@ -56,14 +56,15 @@ def _bounds(ids: list[str]) -> tuple[Bound, Bound]:
 class _Table:
     """One model's records as columns, row `n` for the id `ids[n]`."""
 
-    __slots__ = ("_index", "created", "deleted", "gens", "high", "ids", "lines", "low", "orders", "seqs",
-                 "updated")
+    __slots__ = ("_index", "bounded", "created", "deleted", "gens", "high", "ids", "lines", "low", "orders",
+                 "seqs", "updated")
 
     def __init__(self) -> None:
         self._index: dict[str, int] | None = None
         self.ids: list[str] = []
         self.low: Bound | None = None  # the least and greatest id held, in (length, string) order
         self.high: Bound | None = None
+        self.bounded = True  # False once an id that is not a string was held (the store's callers give strings)
         self.lines: list[str] = []  # the record's JSON, keys sorted
         self.orders: list[Order] = []  # its key order (see the module's docstring)
         self.created = array("d")
@@ -82,6 +83,9 @@ class _Table:
     def beyond(self, ids: list[str]) -> bool:
         """Whether every id of the batch sorts after, or every one before, every id held (then none is held);
         the held range then takes the batch in."""
+        if not self.bounded or set(map(type, ids)) != {str}:
+            self.bounded = False
+            return False
         low, high = _bounds(ids)
         if self.high is None or self.low is None:
             self.low, self.high = low, high
@@ -96,11 +100,14 @@ class _Table:
     def add(self, rid: str, line: str, order: Order, now: float, seq: int, gen: int, deleted: float = _LIVE) -> None:
         self.index[rid] = len(self.lines)
         self.ids.append(rid)
-        key = (len(rid), rid)
-        if self.low is None or key < self.low:
-            self.low = key
-        if self.high is None or key > self.high:
-            self.high = key
+        if type(rid) is not str:
+            self.bounded = False
+        elif self.bounded:
+            key = (len(rid), rid)
+            if self.low is None or key < self.low:
+                self.low = key
+            if self.high is None or key > self.high:
+                self.high = key
         self.lines.append(line)
         self.orders.append(order)
         self.created.append(now)
@@ -177,10 +184,10 @@ class MemoryStore:
                     if n == fresh:
                         del index[rid]
                 return None
-            # The batch straddles the held range: widen it by the batch's ends.
-            low, high = _bounds(ids)
-            assert table.low is not None and table.high is not None
-            table.low, table.high = min(table.low, low), max(table.high, high)
+            if table.bounded:  # the batch straddles the held range: widen it by the batch's ends
+                low, high = _bounds(ids)
+                assert table.low is not None and table.high is not None
+                table.low, table.high = min(table.low, low), max(table.high, high)
         table.ids.extend(ids)
         seq = next(self._seq)
         # The batch's change numbers are consecutive: take the rest of them from the counter too.
