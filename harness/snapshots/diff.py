@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..heap import collector_paused
@@ -56,13 +56,20 @@ def _keyed_section(name: str, old: dict[str, Any], new: dict[str, Any], label: s
         a, b = old.get(model) or {}, new.get(model) or {}
         if a == b:
             continue
-        # Set operations on the key views, and only the (few) differing ids sorted.
-        added = sorted(b.keys() - a.keys(), key=id_order)
-        removed = sorted(a.keys() - b.keys(), key=id_order)
+        ids = list(a)
+        if ids == list(b):
+            # The same ids in the same order (a changed mapping, the usual failure): walk both sides' values
+            # in step, without hashing an id.
+            added = removed = []
+            differ: Iterable[str] = itertools.compress(ids, map(operator.is_not, a.values(), b.values()))
+        else:
+            # Set operations on the key views, and only the (few) differing ids sorted.
+            added = sorted(b.keys() - a.keys(), key=id_order)
+            removed = sorted(a.keys() - b.keys(), key=id_order)
+            common = list(a.keys() & b.keys())
+            differ = itertools.compress(common, map(operator.is_not, map(a.__getitem__, common),
+                                                    map(b.__getitem__, common)))
         # Records shared by both sides (the slow compare shares the equal ones) are skipped at C speed.
-        common = list(a.keys() & b.keys())
-        differ = itertools.compress(common, map(operator.is_not, map(a.__getitem__, common),
-                                                map(b.__getitem__, common)))
         changed = sorted((rid for rid in differ if a[rid] != b[rid]), key=id_order)
         out.append(f"  {name}.{model}: {len(added)} added, {len(removed)} removed, {len(changed)} changed "
                    f"({label} {len(a)}, run {len(b)})")
