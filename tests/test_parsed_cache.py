@@ -126,3 +126,33 @@ def test_a_bad_cassette_is_still_reported_with_a_cache(example: Path, cache_ever
     path.write_text("interactions: {not: a list}\n", encoding="utf-8")
     with pytest.raises(cassette_format.CassetteError, match="not a cassette"):
         load_cassette(path, cache)
+
+
+def test_a_cache_hit_hashes_the_file_without_holding_its_bytes(
+        example: Path, cache_everything: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The file's bytes beside the cache's and the parse were most of a big replay's peak memory: a hit
+    # streams the file through the hash instead of reading it whole.
+    path = example / CASSETTE
+    first = load_cassette(path, cache_dir=example / ".harness/cache")
+
+    def whole(p: Path) -> bytes:
+        raise AssertionError(f"read whole: {p}")
+
+    monkeypatch.setattr(cassette_format, "read_bytes", whole)
+    again = load_cassette(path, cache_dir=example / ".harness/cache")
+    assert again.interactions == first.interactions and again.context == first.context
+    # A changed file misses the cache, and is then read whole (and parsed).
+    path.write_bytes(path.read_bytes() + b"\n")
+    with pytest.raises(AssertionError, match="read whole"):
+        load_cassette(path, cache_dir=example / ".harness/cache")
+
+
+def test_a_bad_size_limit_is_still_the_one_line_error_naming_the_file(
+        example: Path, cache_everything: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.errors import CassetteError
+
+    load_cassette(example / CASSETTE, cache_dir=example / ".harness/cache")
+    monkeypatch.setenv("HARNESS_CASSETTE_MAX_MB", "lots")
+    with pytest.raises(CassetteError) as caught:
+        load_cassette(example / CASSETTE, cache_dir=example / ".harness/cache")
+    assert str(example / CASSETTE) in caught.value.message

@@ -23,6 +23,8 @@ from .observe import url_text
 
 # Played bodies dropped between two returns of freed memory to the system.
 _RELEASE_BYTES = 8 << 20
+# What a played interaction's place in the cassette holds once it is released (see `release_played`).
+_PLAYED = Interaction("", "", {}, None, 0, "", {}, b"")
 
 
 # Headers that make httpx decode or frame a body itself: a response carrying one is built the ordinary way.
@@ -68,7 +70,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
     def __init__(self, cassette: Cassette, scrubber: Scrubber, *, release_played: bool = False) -> None:
         self.cassette = cassette
         self.scrubber = scrubber
-        # Drop a response body from the cassette once played (an interaction plays once; a converted Nango
+        # Drop an interaction from the cassette once played (an interaction plays once; a converted Nango
         # recording's hash entries can play again, so theirs stay).
         self.release_played = release_played
         self._released = 0
@@ -119,8 +121,10 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         item = self.index.interactions[n]
         response = recorded_response(item, request)
         if self.release_played and "nango_hash" not in item.extra:
+            # The whole interaction goes (its URL and headers too: 2.6 KB a page); the index keeps its key
+            # for a miss's closest match, and only unplayed ones are listed after the run.
             self._released += len(item.response_body)
-            item.response_body = b""
+            self.index.interactions[n] = _PLAYED
             if self._released >= _RELEASE_BYTES:
                 self._released = 0
                 release_freed()  # the bodies' pages go back as the records grow, not after the run

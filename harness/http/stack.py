@@ -149,8 +149,8 @@ def build_stack(mode: str, scrubber: Scrubber, clock: Clock, *, cassette: Casset
                 release_played: bool = False) -> HttpStack:
     """The stack for `mode`: `replay` or `loose` answer from `cassette`; `live` and `record` call through
     `live` (recording in `record`, and replaying what `cassette` knows first when `episodes`).
-    `release_played`: a `replay` drops each response body once it is played (the caller owns `cassette`
-    and reads no body after the run)."""
+    `release_played`: a `replay` drops each interaction from `cassette` once it is played (the caller owns
+    `cassette` and reads no played interaction after the run)."""
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}", hint="use live, replay or record")
     recorder: RecordingTransport | None = None
