@@ -8,16 +8,21 @@ import shutil
 import socket
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from harness.cli import main
-from tests.fakes.github_server import FakeGitHub
-from tests.fakes.routing import RoutingTransport
+# Collection (pytest rewriting the asserts of ~80 test modules, the imports of harness and its dependencies)
+# makes millions of short-lived objects and few cycles: the garbage collector's passes over the growing heap
+# took ~1 s of a first run's collection. It is off from here until collection ends (pytest_collection below).
+gc.disable()
+
+from harness.cli import main  # noqa: E402
+from tests.fakes.github_server import FakeGitHub  # noqa: E402
+from tests.fakes.routing import RoutingTransport  # noqa: E402
 
 pytest_plugins = ["pytester"]
 
@@ -42,7 +47,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    try:
+        return (yield)
+    finally:
+        gc.enable()  # whatever collection did (under xdist its controller collects nothing)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.enable()
     if not session.items or session.config.getoption("collectonly"):
         return
     # What collection built (every module, item and fixture definition) lives to the end of the session: kept
