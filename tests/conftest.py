@@ -6,6 +6,7 @@ import gc
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Generator, Iterator
@@ -30,6 +31,21 @@ pytest_plugins = ["pytester"]
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--slow", action="store_true",
                      help="Also run the tests marked slow (several processes or servers each; on under $CI).")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A serial session starts tests/warmup.py on the other core, to fill while pytest collects the caches a
+    # fresh clone's first run would otherwise fill on this one (under xdist the workers use both cores).
+    if os.environ.get("PYTEST_XDIST_WORKER") or getattr(config.option, "numprocesses", None):
+        return
+    files: set[Path] = set()
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.split("::")[0])
+        files.update(path.rglob("test_*.py") if path.is_dir() else [path] if path.name.startswith("test_") else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    # Left to finish on its own (seconds): killed at the session's end it could leave a temporary file behind.
+    subprocess.Popen([sys.executable, "-m", "tests.warmup", *map(str, sorted(files))], env=env,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _ci() -> bool:
