@@ -13,6 +13,7 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis  # noqa: F401  # imported before the rest: see gc.disable() below
 import pytest
 from click.testing import CliRunner, Result
 
@@ -20,6 +21,9 @@ from click.testing import CliRunner, Result
 # makes millions of short-lived objects and few cycles: the garbage collector's passes over the growing heap
 # took ~1 s of a first run's collection. It is off from here until collection ends (pytest_collection below).
 gc.disable()
+# hypothesis was imported above, while the heap is small: its import runs its plugins' set-up, and trio's
+# registers a PRNG with `register_random`, which collects and walks the whole heap (`gc.collect()`,
+# `gc.get_referrers`): 0.3-0.5 s when a test module first imported it, late in collection.
 
 from harness.cli import main  # noqa: E402
 from tests.fakes.github_server import FakeGitHub  # noqa: E402
