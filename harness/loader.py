@@ -151,8 +151,10 @@ def load_file(path: Path, integration: str, kind: str) -> list[Definition]:
         sys.modules.pop(mod_name, None)
         raise
     found: list[Definition] = []
+    here = path.resolve()  # once: each resolve is a system call per folder of the path
     for value in vars(module).values():
-        if isinstance(value, Definition) and value not in found and Path(value.file).resolve() == path.resolve():
+        if isinstance(value, Definition) and value not in found and (
+                value.file == str(path) or Path(value.file).resolve() == here):
             found.append(value)
     return found
 
