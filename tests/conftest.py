@@ -38,6 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _COLLECTING_ONLY.append(bool(config.option.collectonly))
     # A serial session starts tests/warmup.py on the other core, to fill while pytest collects the caches a
     # fresh clone's first run would otherwise fill on this one (under xdist the workers use both cores).
     if os.environ.get("PYTEST_XDIST_WORKER") or getattr(config.option, "numprocesses", None):
@@ -67,6 +68,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+_COLLECTING_ONLY: list[bool] = []
+
+
+def _start_fork_server() -> None:
+    if "tests.cli_process" in sys.modules and not any(_COLLECTING_ONLY):
+        sys.modules["tests.cli_process"].start_server()  # once: later calls find it running
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    # The fork server of tests/cli_process.py starts as soon as a collected module has imported that module:
+    # it imports harness (a second; on a fresh clone's first run, compiling it) on the other core while
+    # collection goes on, instead of while the first tests that fork a process wait for it.
+    _start_fork_server()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
     try:
@@ -86,10 +102,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # (collection's few cycles), which stay frozen instead, a few megabytes.
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    # What takes a second to start starts now, on the other core, while the first tests run: the fork server
-    # of tests/cli_process.py, and in a serial session that will use it, the browser of the report tests.
-    if "tests.cli_process" in sys.modules:
-        sys.modules["tests.cli_process"].start_server()
+    # What takes a second to start starts now, on the other core, while the first tests run: in a serial
+    # session that will use it, the browser of the report tests (the fork server started during collection).
+    _start_fork_server()
     browser = sys.modules.get("tests.test_reports_browser")
     if browser is not None and not os.environ.get("PYTEST_XDIST_WORKER") and any(
             item.nodeid.startswith("tests/test_reports_browser.py") and not item.get_closest_marker("skip")
