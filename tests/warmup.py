@@ -57,7 +57,9 @@ def _unicode() -> None:
 
 def main(args: list[str]) -> None:
     sys.dont_write_bytecode = False
-    for step in (_constants, lambda: _rewritten([Path(a) for a in args]), _unicode):
+    # In the order the session needs them: test modules while it collects, the constants when collection ends,
+    # the unicode tables at a test's first text draw.
+    for step in (lambda: _rewritten([Path(a) for a in args]), _constants, _unicode):
         with contextlib.suppress(Exception):
             step()
 
