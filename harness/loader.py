@@ -67,8 +67,19 @@ class Catalog:
         raise NotFoundError(f"unknown function {name!r}{where}", hint=hint)
 
 
-# The code of each file as last compiled in this process, by path, with the hash of the source it came from.
-_COMPILED: dict[str, tuple[bytes, types.CodeType]] = {}
+# The code compiled in this process, by the hash of the source it came from: a file with the very same bytes,
+# at this path or another (another copy of the project), reuses it under its own name. Bounded: `harness dev`
+# adds one for each edit it runs.
+_COMPILED: dict[bytes, types.CodeType] = {}
+_COMPILED_MAX = 512
+
+
+def _named(code: types.CodeType, filename: str) -> types.CodeType:
+    """`code` as compiled from `filename`: the name is in every nested code object (functions, classes)."""
+    if code.co_filename == filename:
+        return code
+    consts = tuple(_named(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
 
 class _FromSource(importlib.machinery.SourceFileLoader):
@@ -80,12 +91,13 @@ class _FromSource(importlib.machinery.SourceFileLoader):
     def get_code(self, fullname: str) -> types.CodeType:
         source = self.get_data(self.path)
         digest = hashlib.sha256(source).digest()
-        known = _COMPILED.get(self.path)
-        if known is not None and known[0] == digest:
-            return known[1]
-        code = self.source_to_code(source, self.path)
-        _COMPILED[self.path] = (digest, code)
-        return code
+        code = _COMPILED.get(digest)
+        if code is None:
+            code = self.source_to_code(source, self.path)
+            if len(_COMPILED) >= _COMPILED_MAX:
+                _COMPILED.clear()
+            _COMPILED[digest] = code
+        return _named(code, self.path)
 
 
 class _FunctionsFinder(importlib.abc.MetaPathFinder):
@@ -151,8 +163,10 @@ def load_file(path: Path, integration: str, kind: str) -> list[Definition]:
         sys.modules.pop(mod_name, None)
         raise
     found: list[Definition] = []
+    here = path.resolve()  # once: each resolve is a system call per folder of the path
     for value in vars(module).values():
-        if isinstance(value, Definition) and value not in found and Path(value.file).resolve() == path.resolve():
+        if isinstance(value, Definition) and value not in found and (
+                value.file == str(path) or Path(value.file).resolve() == here):
             found.append(value)
     return found
 

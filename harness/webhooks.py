@@ -124,13 +124,16 @@ async def deliver(url: str, payload: Any, key: str, clock: Clock) -> Delivery:
     """POST one signed webhook with Nango's retry rule."""
     import httpx
 
+    from .http.network import tls_context
+
     body = serialize(payload)
     headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(body, key),
                LEGACY_SIGNATURE_HEADER: legacy_sign(body, key), "user-agent": "harness-webhooks"}
     attempts = 0
     error: str | None = None
     status: int | None = None
-    async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
+    # This thread's TLS context (harness.http.network): a new one per delivery loaded the CA bundle, ~25 ms.
+    async with httpx.AsyncClient(timeout=TIMEOUT_S, verify=tls_context()) as client:
         for wait in (*RETRY_WAITS_S, None):
             attempts += 1
             try:

@@ -6,18 +6,28 @@ import gc
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis  # noqa: F401  # imported before the rest: see gc.disable() below
 import pytest
 from click.testing import CliRunner, Result
 
-from harness.cli import main
-from tests.fakes.github_server import FakeGitHub
-from tests.fakes.routing import RoutingTransport
+# Collection (pytest rewriting the asserts of ~80 test modules, the imports of harness and its dependencies)
+# makes millions of short-lived objects and few cycles: the garbage collector's passes over the growing heap
+# took ~1 s of a first run's collection. It is off from here until collection ends (pytest_collection below).
+gc.disable()
+# hypothesis was imported above, while the heap is small: its import runs its plugins' set-up, and trio's
+# registers a PRNG with `register_random`, which collects and walks the whole heap (`gc.collect()`,
+# `gc.get_referrers`): 0.3-0.5 s when a test module first imported it, late in collection.
+
+from harness.cli import main  # noqa: E402
+from tests.fakes.github_server import FakeGitHub  # noqa: E402
+from tests.fakes.routing import RoutingTransport  # noqa: E402
 
 pytest_plugins = ["pytester"]
 
@@ -25,6 +35,22 @@ pytest_plugins = ["pytester"]
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--slow", action="store_true",
                      help="Also run the tests marked slow (several processes or servers each; on under $CI).")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _COLLECTING_ONLY.append(bool(config.option.collectonly))
+    # A serial session starts tests/warmup.py on the other core, to fill while pytest collects the caches a
+    # fresh clone's first run would otherwise fill on this one (under xdist the workers use both cores).
+    if os.environ.get("PYTEST_XDIST_WORKER") or getattr(config.option, "numprocesses", None):
+        return
+    files: set[Path] = set()
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.split("::")[0])
+        files.update(path.rglob("test_*.py") if path.is_dir() else [path] if path.name.startswith("test_") else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    # Left to finish on its own (seconds): killed at the session's end it could leave a temporary file behind.
+    subprocess.Popen([sys.executable, "-m", "tests.warmup", *map(str, sorted(files))], env=env,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _ci() -> bool:
@@ -42,19 +68,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+_COLLECTING_ONLY: list[bool] = []
+
+
+def _start_fork_server() -> None:
+    if "tests.cli_process" in sys.modules and not any(_COLLECTING_ONLY):
+        sys.modules["tests.cli_process"].start_server()  # once: later calls find it running
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    # The fork server of tests/cli_process.py starts as soon as a collected module has imported that module:
+    # it imports harness (a second; on a fresh clone's first run, compiling it) on the other core while
+    # collection goes on, instead of while the first tests that fork a process wait for it.
+    _start_fork_server()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    try:
+        return (yield)
+    finally:
+        gc.enable()  # whatever collection did (under xdist its controller collects nothing)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.enable()
     if not session.items or session.config.getoption("collectonly"):
         return
     # What collection built (every module, item and fixture definition) lives to the end of the session: kept
     # out of the garbage collector's passes, which walked it again and again; and fewer, larger young-generation
     # passes (the suite allocates fast). Cyclic garbage is still collected; the GC took ~4 s of a plain run.
-    gc.collect()
+    # Frozen without a collection first: that pass over the 400,000 objects took 0.3 s to free some 16,000
+    # (collection's few cycles), which stay frozen instead, a few megabytes.
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    # What takes a second to start starts now, on the other core, while the first tests run: the fork server
-    # of tests/cli_process.py, and in a serial session that will use it, the browser of the report tests.
-    if "tests.cli_process" in sys.modules:
-        sys.modules["tests.cli_process"].start_server()
+    # What takes a second to start starts now, on the other core, while the first tests run: in a serial
+    # session that will use it, the browser of the report tests (the fork server started during collection).
+    _start_fork_server()
     browser = sys.modules.get("tests.test_reports_browser")
     if browser is not None and not os.environ.get("PYTEST_XDIST_WORKER") and any(
             item.nodeid.startswith("tests/test_reports_browser.py") and not item.get_closest_marker("skip")

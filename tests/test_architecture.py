@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from .conftest import REPO
@@ -36,12 +37,22 @@ def _tree(name: str) -> ast.Module:
     return ast.parse(MODULES[name][0].read_text(encoding="utf-8"))
 
 
+def _statements(node: ast.AST) -> Iterator[ast.stmt]:
+    """Every statement in `node`, at any depth: imports are statements, so the expressions (most of a syntax
+    tree, which `ast.walk` would visit too) are skipped."""
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for child in getattr(node, field, ()):
+            if isinstance(child, ast.stmt):
+                yield child
+            yield from _statements(child)
+
+
 def _imports(name: str) -> set[str]:
     """Every harness module `name` imports, wherever the import statement is."""
     is_package = MODULES[name][1]
     package = name if is_package else name.rsplit(".", 1)[0]
     out: set[str] = set()
-    for node in ast.walk(_tree(name)):
+    for node in _statements(_tree(name)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]

@@ -8,6 +8,7 @@ whole text percent-decoded, JSON-escaped, UTF-16/32, and every base64/base64url 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import subprocess
@@ -215,25 +216,34 @@ def _lower_hex(text: str) -> str:
     return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
 
 
-def forms_found(data: bytes, secret: str) -> list[str]:
-    """The encodings in which `secret` appears in `data` (empty: it does not)."""
+@functools.lru_cache(maxsize=4)
+def _decoded(data: bytes) -> tuple[str, str, tuple[bytes, ...]]:
+    """`data` as text, percent-decoded, and every base64 run in it decoded (standard and URL alphabets): made
+    once for the data, then searched for each secret."""
     text = data.decode("utf-8", "replace")
-    found = [label for label, form in (
-        ("raw", secret), ("percent", quote(secret, safe="")), ("percent-lower", _lower_hex(quote(secret, safe=""))),
-        ("plus", quote_plus(secret)), ("json", json.dumps(secret)[1:-1]),
-        ("json-ascii", json.dumps(secret, ensure_ascii=True)[1:-1])) if form in text]
-    if secret in unquote_plus(text):
-        found.append("percent-decoded")
-    found += [codec for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be") if secret.encode(codec) in data]
+    raws: list[bytes] = []
     for m in re.finditer(r"[A-Za-z0-9+/_-]{8,}={0,2}", text):
         blob = m.group(0).rstrip("=")
         for alt in (None, b"-_"):
             try:
-                raw = base64.b64decode(blob + "=" * (-len(blob) % 4), altchars=alt)
+                raws.append(base64.b64decode(blob + "=" * (-len(blob) % 4), altchars=alt))
             except ValueError:
                 continue
-            if secret.encode() in raw:
-                found.append("base64")
+    return text, unquote_plus(text), tuple(raws)
+
+
+def forms_found(data: bytes, secret: str) -> list[str]:
+    """The encodings in which `secret` appears in `data` (empty: it does not)."""
+    text, unquoted, raws = _decoded(data)
+    found = [label for label, form in (
+        ("raw", secret), ("percent", quote(secret, safe="")), ("percent-lower", _lower_hex(quote(secret, safe=""))),
+        ("plus", quote_plus(secret)), ("json", json.dumps(secret)[1:-1]),
+        ("json-ascii", json.dumps(secret, ensure_ascii=True)[1:-1])) if form in text]
+    if secret in unquoted:
+        found.append("percent-decoded")
+    found += [codec for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be") if secret.encode(codec) in data]
+    encoded = secret.encode()
+    found += ["base64" for raw in raws if encoded in raw]
     return found
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import ConfigError, NotFoundError
+from ..http.network import tls_context
 from ..providers.catalog import Provider
 from .model import Connection
 from .refresh import TokenRefreshError
@@ -76,7 +77,8 @@ class NangoSource:
 
     def fetch(self) -> Connection:
         try:
-            with httpx.Client(base_url=self.host, transport=self._transport, timeout=30.0) as client:
+            with httpx.Client(base_url=self.host, transport=self._transport, timeout=30.0,
+                              verify=tls_context()) as client:
                 response = client.get(self._path(), params=self._params(), headers=self._headers())
         except httpx.HTTPError as exc:
             raise ConfigError(f"cannot reach Nango at {self.host}: {type(exc).__name__}",
@@ -102,7 +104,7 @@ class NangoSource:
                                 now: float, why: str) -> dict[str, Any]:
         # Nango's own API is reached over the real network, not the provider's transport.
         try:
-            async with httpx.AsyncClient(base_url=self.host, timeout=30.0) as nango:
+            async with httpx.AsyncClient(base_url=self.host, timeout=30.0, verify=tls_context()) as nango:
                 response = await nango.get(self._path(), params=self._params(force=True), headers=self._headers())
         except httpx.HTTPError as exc:
             raise TokenRefreshError(f"connection {self.connection_id!r}: refreshing through Nango failed: "
@@ -120,7 +122,9 @@ class NangoSource:
         return None  # Nango stores the token it refreshed itself.
 
     def save_metadata(self, connection: Connection, writes: list[dict[str, Any]], final: Any) -> str:
-        with httpx.Client(base_url=self.host, transport=self._transport, timeout=30.0) as client:
+        # This thread's TLS context (harness.http.network): a new one per client loaded the CA bundle, ~25 ms.
+        with httpx.Client(base_url=self.host, transport=self._transport, timeout=30.0,
+                          verify=tls_context()) as client:
             for write in writes:
                 method = "POST" if write.get("op") == "set" else "PATCH"
                 body = {"connection_id": self.connection_id, "provider_config_key": self.integration,
