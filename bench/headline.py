@@ -34,10 +34,11 @@ xdist, hypothesis: about 0.2 s of every pytest start-up) and an editable install
 The scale curve (`--scale`, default `1000,10000`; `--scale full` adds 100,000 pages, 5,000,000 records,
 long) runs the pytest item at each size and prints the CPU cost per page and per record: raw, and marginal
 (over the same project with one page, which is interpreter and pytest start-up). Flat means the marginal
-cost per page varies by at most 15% across sizes. Peak RSS per size shows whether memory is bounded. The
-one-page and 1,000-page projects take a second or two, so their medians are taken over three times as many
-rounds: the 1,000-page step's marginal cost is a difference of two short runs, and its noise would
-otherwise be most of the spread.
+cost per page varies by at most 15% across sizes. Peak RSS per size shows whether memory is bounded. Each
+round runs the one-page project and then the size's, and the marginal cost is the median of the rounds'
+differences: the machine's speed drifts over minutes (the one-page project took 0.83-0.97 s in two runs of
+the bench an hour apart), and a pair shares its moment. The 1,000-page size gets three times the rounds:
+its marginal is a difference of two short runs.
 
     python bench/headline.py [--pages N] [--runs N] [--scale 1000,10000|full|none] [--python PATH] [--json]
 """
@@ -257,33 +258,42 @@ def user_environment(folder: Path) -> Path | None:
     return python
 
 
-def scale_curve(sizes: list[int], runs: int, known: dict[int, list[float]] | None = None) -> dict[str, Any]:
+def scale_curve(sizes: list[int], runs: int) -> dict[str, Any]:
+    """The pytest item at each size, paired with the one-page project: each round runs the one-page project
+    and then the size's, and a round's marginal cost is the difference of the two (the machine's state drifts
+    between rounds; a pair shares it). The marginal figure is the median of the rounds' differences."""
     rows: list[dict[str, Any]] = []
-    base: dict[str, float] | None = None
-    for pages in [1, *sizes]:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            build(root, pages)
-            assert child([*pytest_cmd(), "--snapshot-update"], root).code == 0
-            rounds = runs * 3 if pages <= 1_000 else runs
-            results = [child(pytest_cmd(), root) for _ in range(rounds)]
-        med = median(results)
-        if pages == 1:
-            base = med
-            continue
-        assert base is not None
-        marginal = med["cpu_s"] - base["cpu_s"]
-        rows.append({"pages": pages, "records": pages * PER_PAGE, **med,
-                     "us_per_page": round(med["cpu_s"] / pages * 1e6),
-                     "us_per_record": round(med["cpu_s"] / pages / PER_PAGE * 1e6, 2),
-                     "marginal_us_per_page": round(marginal / pages * 1e6),
-                     "marginal_us_per_record": round(marginal / pages / PER_PAGE * 1e6, 2),
-                     # Peak RSS over the one-page project's, per record: what each record costs at the peak.
-                     "marginal_bytes_per_record": round((med["rss_mb"] - base["rss_mb"]) * 2**20 / pages / PER_PAGE)})
+    ones: list[Child] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        one = Path(tmp) / "one-page"
+        one.mkdir()
+        build(one, 1)
+        assert child([*pytest_cmd(), "--snapshot-update"], one).code == 0
+        for pages in sizes:
+            with tempfile.TemporaryDirectory() as big_tmp:
+                root = Path(big_tmp)
+                build(root, pages)
+                assert child([*pytest_cmd(), "--snapshot-update"], root).code == 0
+                # Short sizes get three times the rounds: their marginal is a difference of two short runs.
+                rounds = runs * 3 if pages <= 1_000 else runs
+                pairs = [(child(pytest_cmd(), one), child(pytest_cmd(), root)) for _ in range(rounds)]
+            ones += [a for a, _ in pairs]
+            med = median([b for _, b in pairs])
+            marginal = statistics.median(b.cpu - a.cpu for a, b in pairs)
+            extra_mb = statistics.median(b.rss_mb - a.rss_mb for a, b in pairs)
+            rows.append({"pages": pages, "records": pages * PER_PAGE, **med,
+                         "one_page_cpu_s": round(statistics.median(a.cpu for a, _ in pairs), 2),
+                         "us_per_page": round(med["cpu_s"] / pages * 1e6),
+                         "us_per_record": round(med["cpu_s"] / pages / PER_PAGE * 1e6, 2),
+                         "marginal_us_per_page": round(marginal / pages * 1e6),
+                         "marginal_us_per_record": round(marginal / pages / PER_PAGE * 1e6, 2),
+                         # Peak RSS over the one-page project's, per record: what each record costs at the peak.
+                         "marginal_bytes_per_record": round(extra_mb * 2**20 / pages / PER_PAGE)})
     costs = [r["marginal_us_per_page"] for r in rows]
-    spread = max(costs) / min(costs) - 1 if costs and min(costs) > 0 else 0.0
-    assert base is not None
-    return {"one_page": base, "sizes": rows, "marginal_spread": round(spread, 3), "flat_within_15pct": spread <= 0.15}
+    # A size whose runs cost no more than the one-page project's measured nothing: no spread to speak of.
+    spread = max(costs) / min(costs) - 1 if costs and min(costs) > 0 else float("inf")
+    return {"one_page": median(ones), "sizes": rows, "marginal_spread": round(spread, 3),
+            "flat_within_15pct": spread <= 0.15}
 
 
 def main() -> None:
@@ -319,7 +329,7 @@ def main() -> None:
     if sizes:
         out["scale"] = scale_curve(sizes, args.runs)
     out["environment"] = environment
-    console = Console(file=sys.stderr if args.json else sys.stdout)
+    console = Console(file=sys.stderr if args.json else sys.stdout, width=150)
     console.print(f"children ran in {environment}")
     report(console, out)
     if args.json:
@@ -355,11 +365,12 @@ def report_headline(console: Console, h: dict[str, Any]) -> None:
 def report_scale(console: Console, s: dict[str, Any]) -> None:
     table = Table(title=f"scale curve: the pytest item (one page: {s['one_page']['cpu_s']:.2f} s CPU, "
                         f"{s['one_page']['rss_mb']:.0f} MB)")
-    for col in ("pages", "records", "CPU s", "peak RSS MB", "µs/page", "µs/record", "marginal µs/page",
-                "marginal µs/record", "peak bytes/record"):
+    for col in ("pages", "records", "CPU s", "one page, paired, s", "peak RSS MB", "µs/page", "µs/record",
+                "marginal µs/page", "marginal µs/record", "peak bytes/record"):
         table.add_column(col, justify="right")
     for r in s["sizes"]:
-        table.add_row(f"{r['pages']:,}", f"{r['records']:,}", f"{r['cpu_s']:.2f}", f"{r['rss_mb']:.0f}",
+        table.add_row(f"{r['pages']:,}", f"{r['records']:,}", f"{r['cpu_s']:.2f}", f"{r['one_page_cpu_s']:.2f}",
+                      f"{r['rss_mb']:.0f}",
                       str(r["us_per_page"]), str(r["us_per_record"]), str(r["marginal_us_per_page"]),
                       str(r["marginal_us_per_record"]), str(r["marginal_bytes_per_record"]))
     console.print(table)
