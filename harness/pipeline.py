@@ -393,7 +393,7 @@ def _stack(prep: Prepared, req: RunRequest, cassette: Cassette | None, context: 
     if mode in ("replay", LOOSE):
         assert cassette is not None and context is not None
         clock = VirtualClock(context.freeze_time().timestamp())
-        # The cassette was read for this run alone: a body played is never read again (a big replay's
+        # The cassette was read for this run alone: an interaction played is never read again (a big replay's
         # responses would otherwise stay in memory beside its records until the run ends).
         return build_stack(mode, scrubber, clock, cassette=cassette, faults=parsed, release_played=True)
     connection.require_credentials()
