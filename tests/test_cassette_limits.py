@@ -253,6 +253,9 @@ def test_a_fifo_or_a_device_is_refused_without_reading_it(example: Path, cli: Ca
     path.unlink()
     path.symlink_to("/dev/zero")  # reading it would never end
     assert "not a regular file" in cassette_error(cli(example, "dryrun", "issues", "demo", "--replay"))
+    path.unlink()
+    path.mkdir()  # a folder opens for reading on Linux: it used to end in an internal error (exit 70)
+    assert "not a regular file" in cassette_error(cli(example, "dryrun", "issues", "demo", "--replay"))
 
 
 def test_the_size_limit_is_checked_before_reading(example: Path, cli: Callable[..., Result],

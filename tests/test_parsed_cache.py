@@ -138,7 +138,7 @@ def test_a_cache_hit_hashes_the_file_without_holding_its_bytes(
     def whole(p: Path) -> bytes:
         raise AssertionError(f"read whole: {p}")
 
-    monkeypatch.setattr(cassette_format, "read_bytes", whole)
+    monkeypatch.setattr(cassette_format, "read_open", lambda fh, p: whole(p))
     again = load_cassette(path, cache_dir=example / ".harness/cache")
     assert again.interactions == first.interactions and again.context == first.context
     # A changed file misses the cache, and is then read whole (and parsed).

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from ..errors import CassetteError
 from ..heap import collector_paused, release_freed
 from ..secrets.scrubber import Scrubber
 from . import parsed_cache
-from .limits import decode_text, max_bytes, parse_json, parse_yaml, read_bytes
+from .limits import decode_text, open_cassette, parse_json, parse_yaml, read_open
 from .section_check import check_context
 from .vcrpy_compat import Budget, has_python_tags, interaction_fields, is_pre_1_0, loader_for, migrate
 
@@ -162,22 +163,23 @@ def load_cassette(path: Path, cache_dir: Path | None = None) -> Cassette:
     With `cache_dir` (the project's `.harness/cache`), a big cassette's parse is kept there and reused
     while the file's bytes are unchanged (`parsed_cache`): the YAML is then not parsed at all."""
     with collector_paused():  # a parsed cassette holds no cycles (see `harness.heap`)
-        if cache_dir is not None:
-            # A hit reads the file only to hash it, a megabyte at a time: holding its bytes beside the parse
-            # was most of the peak memory of a replay (the file, the cache and the parse at once).
-            try:
-                limit = max_bytes()
-            except CassetteError:
-                limit = 0  # a bad HARNESS_CASSETTE_MAX_MB: the full read below says so, naming the file
-            digest = parsed_cache.file_digest(path, limit)
-            cached = parsed_cache.read(cache_dir, path, _loader_key(), digest) if digest else None
-            if cached is not None:
-                context, rows = cached
-                cassette = Cassette(interactions=[Interaction(*row) for row in rows], context=context,
-                                    path=path)
-                release_freed()  # the cache's bytes: as big as the parse, and done with
-                return cassette
-        raw = read_bytes(path)
+        with open_cassette(path) as fh:
+            if cache_dir is not None and os.fstat(fh.fileno()).st_size >= parsed_cache.MIN_BYTES:
+                # A hit reads the file only to hash it, a megabyte at a time: holding its bytes beside the
+                # parse was most of the peak memory of a replay (the file, the cache and the parse at once).
+                try:
+                    digest = parsed_cache.stream_digest(fh)
+                except OSError as exc:
+                    raise CassetteError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+                cached = parsed_cache.read(cache_dir, path, _loader_key(), digest)
+                if cached is not None:
+                    context, rows = cached
+                    cassette = Cassette(interactions=[Interaction(*row) for row in rows], context=context,
+                                        path=path)
+                    release_freed()  # the cache's bytes: as big as the parse, and done with
+                    return cassette
+                fh.seek(0)
+            raw = read_open(fh, path)
         if cache_dir is None or len(raw) < parsed_cache.MIN_BYTES:
             return _load(path, decode_text(path, raw), raw)
         digest, loader = parsed_cache.source_digest(raw), _loader_key()  # of the very bytes parsed

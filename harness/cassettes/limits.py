@@ -19,6 +19,7 @@ so no two places in a cassette share one mutable object.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
@@ -65,12 +66,17 @@ def read_text(path: Path) -> str:
     return decode_text(path, read_bytes(path))
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes: a regular file, at most `max_bytes()`."""
+def _limit(path: Path) -> int:
     try:
-        limit = max_bytes()
+        return max_bytes()
     except CassetteError as exc:
         raise CassetteError(f"{path}: {exc.message}", hint=exc.hint) from None
+
+
+def open_cassette(path: Path) -> io.BufferedReader:
+    """The file open for reading: a regular file (a folder, a FIFO or a device is refused without reading it),
+    at most `max_bytes()`."""
+    limit = _limit(path)
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just after.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -78,21 +84,36 @@ def read_bytes(path: Path) -> bytes:
         raise CassetteError(f"no recording at {path}", hint="record one with --record") from None
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise CassetteError(f"{path}: not a regular file", hint="a cassette is a YAML or JSON file")
         if info.st_size > limit:
             raise CassetteError(f"{path}: {info.st_size / 1e6:.1f} MB is more than a cassette may hold "
                                 f"({limit / 1e6:g} MB)", hint=f"split the scenario, or set {ENV_MAX_MB}")
-        try:
-            raw = fh.read(limit + 1)
-        except OSError as exc:
-            raise CassetteError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_open(fh: io.BufferedReader, path: Path) -> bytes:
+    """The rest of an `open_cassette` file's bytes, at most `max_bytes()` (it may grow while it is read)."""
+    limit = _limit(path)
+    try:
+        raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise CassetteError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     if len(raw) > limit:
         raise CassetteError(f"{path}: more than a cassette may hold ({limit / 1e6:g} MB)",
                             hint=f"split the scenario, or set {ENV_MAX_MB}")
     return raw
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes: a regular file, at most `max_bytes()`."""
+    with open_cassette(path) as fh:
+        return read_open(fh, path)
 
 
 def decode_text(path: Path, raw: bytes) -> str:

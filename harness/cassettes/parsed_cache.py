@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import marshal
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +41,10 @@ def source_digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def file_digest(path: Path, limit: int) -> str | None:
-    """`source_digest` of the file's bytes, read a megabyte at a time (a cache hit never holds the file's
-    bytes, as big as the cassette, beside its parse); None when it is no regular file of `MIN_BYTES` to
-    `limit` bytes or cannot be read (the caller's full read then says what is wrong)."""
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer (it is no regular file: None).
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-        with os.fdopen(fd, "rb") as fh:
-            info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode) or not MIN_BYTES <= info.st_size <= limit:
-                return None
-            return hashlib.file_digest(fh, "sha256").hexdigest()
-    except OSError:
-        return None
+def stream_digest(fh: io.BufferedReader) -> str:
+    """`source_digest` of the rest of an open file, read a megabyte at a time (a cache hit then never holds the
+    file's bytes, as big as the cassette, beside its parse)."""
+    return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def cache_file(cache_dir: Path, path: Path) -> Path:
