@@ -453,7 +453,8 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
         store = opener(path, connection.connection_id, definition.integration, stack.clock.now)
         if req.persist and checkpoint is None:
             checkpoint = store.get_checkpoint(key)
-    from .secrets.redact import RedactingStore, redact_result, redact_rows
+    from .records import spill
+    from .secrets.redact import RedactingStore, redact_lines, redact_result, redact_rows
 
     run_store: RecordStore | None = store or req.store
     if run_store is not None:
@@ -464,7 +465,8 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
                          progress=req.progress, variant=req.variant, last_sync_date=req.last_sync_date,
                          fail_unfired=req.fail_unfired,
                          keeping=Keeping(req.records_in_memory, functools.partial(redact_rows, scrubber),
-                                         encoded=req.records_as_lines))
+                                         encoded=req.records_as_lines, spill_text=spill.HELD_TEXT,
+                                         redact=functools.partial(redact_lines, scrubber)))
     frozen = context.freeze_time() if replaying and context is not None and req.freeze else None
     try:
         with frozen_at(frozen):

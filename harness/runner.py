@@ -89,7 +89,8 @@ async def run_async(definition: Definition, connection: Connection, stack: HttpS
     client = FunctionClient(transport=stack.transport, follow_redirects=True, timeout=options.timeout_s,
                                headers={"user-agent": f"harness/{__version__}"})
     state = RunState(definition, connection, provider, base_url, client, stack, result, options,
-                     store or MemoryStore(stack.clock.now))
+                     store or MemoryStore(stack.clock.now, spill_text=options.keeping.spill_text,
+                                          redact=options.keeping.redact))
     state.metadata = connection.metadata if metadata is UNSET else metadata
     try:
         if checkpoint is not None:

@@ -91,8 +91,13 @@ def test_sqlite_matches_memory(store_file: Path, steps: list[tuple[str, Any]]) -
     memory = MemoryStore(lambda: float(next(clock)))
     clock2 = itertools.count(1)
     sqlite = SqliteStore(store_file, f"c{next(EXAMPLES)}", "i", lambda: float(next(clock2)))
+    # And one that moves its rows to a spill file as soon as it can (`harness.records.spill`).
+    clock3 = itertools.count(1)
+    spilling = MemoryStore(lambda: float(next(clock3)), spill_text=0)
     try:
-        assert apply(sqlite, steps) == apply(memory, steps)
+        expected = apply(sqlite, steps)
+        assert apply(memory, steps) == expected
+        assert apply(spilling, steps) == expected
     finally:
         sqlite.close()
 

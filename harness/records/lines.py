@@ -15,6 +15,7 @@ import itertools
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -89,6 +90,34 @@ def _order_shortcut(ids: list[str]) -> str | None:
     return None if any(s[0] == "0" for s in ids) else "length"
 
 
+def in_id_order(ids: list[str], after: str | None = None) -> bool:
+    """Whether `ids` ascend strictly in `id_order` (each id once), all of them after `after`."""
+    if not ids:
+        return True
+    if after is not None and not id_order(after) < id_order(ids[0]):
+        return False
+    shortcut = _order_shortcut(ids)
+    keys: list[Any]
+    if shortcut == "string":
+        keys = ids
+    elif shortcut == "length":
+        keys = list(zip(map(len, ids), ids, strict=True))
+    else:
+        keys = list(map(id_order, ids))
+    return all(map(operator.lt, keys, itertools.islice(keys, 1, None)))
+
+
+def keyed_line(rid: str, line: str) -> str:
+    """`"<id>": <line>`: a record as a snapshot file lays it out (after its indent)."""
+    return f"{encode_basestring(rid)}: {line}"
+
+
+def split_keyed(text: str) -> tuple[str, str]:
+    """The id and the line of a `keyed_line`."""
+    rid, end = scanstring(text, 1)
+    return rid, text[end + 2:]
+
+
 def sorted_ids(ids: Iterable[str]) -> list[str]:
     """`sorted(ids, key=id_order)`, without a Python call per id in the common shapes."""
     out = sorted(ids)
@@ -157,6 +186,11 @@ class RecordLines(Mapping[str, Any]):
         """(id, line) in id order."""
         ids, lines = self._ids, self._lines
         return ((ids[n], lines[n]) for n in self._order)
+
+    def keyed(self, prefix: str = "") -> Iterator[str]:
+        """Each record's `keyed_line` after `prefix` (a snapshot's indent), in id order."""
+        ids, lines = self._ids, self._lines
+        return (f"{prefix}{encode_basestring(ids[n])}: {lines[n]}" for n in self._order)
 
     def to_dict(self) -> dict[str, Any]:
         loads, ids, lines = json.loads, self._ids, self._lines

@@ -10,7 +10,10 @@ there when asked for, at the cost of reading it; `head(n)` and `len()` never tou
 
 A run that keeps every record for a snapshot (`Keeping(encoded=True)`) holds them as lines instead
 (`harness.records.lines`: the compact JSON a snapshot writes each record as), shared with the in-memory
-store: a third of a dict's memory, decoded only when read.
+store: a third of a dict's memory, decoded only when read. Past `Keeping.spill_text` characters of lines
+such a log moves them to a `harness.records.spill.LineFile` as the snapshot lays them out (`"<id>": <line>`)
+and appends the later ones there; when the rows came in id order, each id once, the snapshot's records are
+read straight from that file (`SpilledLines`), otherwise they are read back into memory to be sorted.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from typing import IO, Any, overload
 import pydantic_core
 
 from ..errors import StoreError
-from .lines import RecordLines, encode_line, record_lines
+from .lines import RecordLines, encode_line, in_id_order, keyed_line, record_lines, split_keyed
+from .spill import HELD_TEXT, LineFile, LineRedactor, SpilledLines, redacted_ids
 
 Rows = list[dict[str, Any]]
 # Rows kept as dicts per log unless a face asks for all of them (`RunRequest.records_in_memory`).
@@ -38,7 +42,9 @@ class Keeping:
 
     in_memory: int | None = IN_MEMORY
     scrub: Callable[[Rows], Rows] | None = None
-    encoded: bool = False  # every row held in memory as its line (`in_memory` is then ignored)
+    encoded: bool = False  # every row held as its line (`in_memory` is then ignored)
+    spill_text: int | None = HELD_TEXT  # characters of lines an encoded log holds before it spills (None: never)
+    redact: LineRedactor | None = None  # applied to lines before they are spilled
 
 
 ALL_IN_MEMORY = Keeping(in_memory=None)
@@ -58,7 +64,7 @@ def _ids_of(rows: Rows) -> list[str]:
 class RecordLog:
     """A list-like log of rows: `append`, `extend`, `len`, iteration, indexing, equality with a list."""
 
-    __slots__ = ("_head", "_ids", "_keeping", "_lines", "_spill", "_spilled")
+    __slots__ = ("_file", "_head", "_held", "_ids", "_keeping", "_last", "_lines", "_ordered", "_spill", "_spilled")
 
     def __init__(self, rows: Iterable[dict[str, Any]] = (), keeping: Keeping = ALL_IN_MEMORY) -> None:
         self._head: Rows = []
@@ -68,6 +74,11 @@ class RecordLog:
         # Encoded: each row's id and line, in call order (the head and the spill stay empty).
         self._ids: list[str] | None = [] if keeping.encoded else None
         self._lines: list[str] = []
+        # Encoded and spilled: every row's keyed line in the file, in call order (the lists stay empty).
+        self._file: LineFile | None = None
+        self._held = 0  # characters of lines held in `_lines`
+        self._ordered = True  # while spilled: the rows came in id order, each id once
+        self._last: str | None = None  # while spilled: the last id written
         self.extend(rows)
 
     # -- writing -----------------------------------------------------------------------------------
@@ -81,8 +92,18 @@ class RecordLog:
         if not batch:
             return
         if self._ids is not None:
-            self._ids.extend(_ids_of(batch))
-            self._lines.extend(lines if lines is not None else record_lines(batch))
+            ids = _ids_of(batch)
+            lines = lines if lines is not None else record_lines(batch)
+            if self._file is not None:
+                self._write_keyed(ids, lines)
+                return
+            self._ids.extend(ids)
+            self._lines.extend(lines)
+            cap = self._keeping.spill_text
+            if cap is not None:
+                self._held += sum(map(len, lines))
+                if self._held > cap:
+                    self._spill_held()
             return
         limit = self._keeping.in_memory
         if self._spill is None and (limit is None or len(self._head) + len(batch) <= limit):
@@ -92,6 +113,36 @@ class RecordLog:
         room = 0 if self._spill is not None or limit is None else max(0, limit - len(self._head))
         self._head.extend(batch[:room])
         self._write(batch[room:])
+
+    def _spill_held(self) -> None:
+        """Move the held lines to a new file; later rows follow them there."""
+        ids, lines = self._ids or [], self._lines
+        self._ids, self._lines, self._held = [], [], 0
+        self._file = LineFile()
+        self._ordered, self._last = True, None
+        self._write_keyed(ids, lines)
+
+    def _write_keyed(self, ids: list[str], lines: list[str]) -> None:
+        assert self._file is not None
+        redact = self._keeping.redact
+        if redact is not None:
+            clean = redact(lines)
+            ids, lines = redacted_ids(ids, lines, clean), clean
+        if self._ordered and ids:
+            self._ordered = in_id_order(ids, self._last)
+            self._last = ids[-1]
+        self._file.write(list(map(keyed_line, ids, lines)))
+
+    def _unspill(self) -> None:
+        """Read a spilled encoded log back into memory (rows out of id order, or replaced one by one)."""
+        file = self._file
+        if file is None:
+            return
+        pairs = list(map(split_keyed, file.lines()))
+        self._ids = [rid for rid, _ in pairs] + (self._ids or [])
+        self._lines = [line for _, line in pairs] + self._lines
+        self._file = None
+        file.close()
 
     def _write(self, rows: Rows) -> None:
         if not rows:
@@ -117,7 +168,7 @@ class RecordLog:
     @property
     def spilled(self) -> int:
         """How many rows live in the temporary file rather than in memory."""
-        return self._spilled
+        return self._spilled + (self._file.count if self._file is not None else 0)
 
     @property
     def encoded(self) -> bool:
@@ -127,11 +178,18 @@ class RecordLog:
         """Each id's last row, in id order, as lines (encoded logs only; what a snapshot's records are)."""
         if self._ids is None:
             raise TypeError("only an encoded log holds its rows as lines")
+        if self._file is not None:
+            if self._ordered:
+                return SpilledLines(self._file)
+            self._unspill()
+            assert self._ids is not None
         return RecordLines.last_saved(self._ids, self._lines)
 
     def head(self, n: int) -> Rows:
         """The first `n` rows (from memory when they are there)."""
         if self._ids is not None:
+            if self._file is not None:
+                return [json.loads(split_keyed(text)[1]) for text in self._file.first(n)]
             return [json.loads(line) for line in self._lines[:n]]
         if n <= len(self._head):
             return self._head[:n]
@@ -158,6 +216,11 @@ class RecordLog:
         """The rows in call order, a batch at a time: the in-memory head, then each spilled batch."""
         if self._ids is not None:
             loads, lines = json.loads, self._lines
+            if self._file is not None:
+                for chunk in self._file.chunks():
+                    rows = [loads(split_keyed(text)[1]) for text in chunk]
+                    for start in range(0, len(rows), IN_MEMORY):
+                        yield rows[start:start + IN_MEMORY]
             for start in range(0, len(lines), IN_MEMORY):
                 yield [loads(line) for line in lines[start:start + IN_MEMORY]]
             return
@@ -170,10 +233,10 @@ class RecordLog:
             yield from batch
 
     def __len__(self) -> int:
-        return len(self._head) + self._spilled + len(self._lines)
+        return len(self._head) + self.spilled + len(self._lines)
 
     def __bool__(self) -> bool:
-        return bool(self._head) or self._spilled > 0 or bool(self._lines)
+        return bool(self._head) or self.spilled > 0 or bool(self._lines)
 
     @overload
     def __getitem__(self, index: int) -> dict[str, Any]: ...
@@ -183,6 +246,8 @@ class RecordLog:
 
     def __getitem__(self, index: int | slice) -> dict[str, Any] | Rows:
         if self._ids is not None:
+            if self._file is not None:
+                return list(self)[index]  # reaches into the file: read it all (rare: faces show the head)
             if isinstance(index, slice):
                 return [json.loads(line) for line in self._lines[index]]
             row: dict[str, Any] = json.loads(self._lines[index])
@@ -199,6 +264,8 @@ class RecordLog:
 
     def __setitem__(self, index: int, row: dict[str, Any]) -> None:
         if self._ids is not None:
+            self._unspill()
+            assert self._ids is not None
             self._lines[index] = encode_line(row)
             self._ids[index] = str(row.get("id"))
             return
@@ -217,7 +284,8 @@ class RecordLog:
 
     def __repr__(self) -> str:
         if self._ids is not None:
-            return f"RecordLog({len(self._lines)} encoded)"
+            spilled = f", {self._file.count} spilled" if self._file is not None else ""
+            return f"RecordLog({len(self)} encoded{spilled})"
         more = f" + {self._spilled} spilled" if self._spilled else ""
         return f"RecordLog({len(self._head)} in memory{more})"
 
@@ -227,6 +295,9 @@ class RecordLog:
         """Replace the rows by `fn(rows)`, batch by batch; a spilled batch is decoded only when `needed(text)`
         says its JSON text holds something to change (the end-of-run redaction of late-learned secrets)."""
         if self._ids is not None:
+            if self._file is not None:
+                self._rewrite_file(fn, needed)
+                return
             ids, lines = self._ids, self._lines
             if lines and needed("\n".join(lines)):
                 for n, held in enumerate(lines):
@@ -251,3 +322,24 @@ class RecordLog:
             fresh.write(pydantic_core.to_json(fn(json.loads(text))) + b"\n" if needed(text) else line)
         spill.close()
         self._spill = fresh
+
+    def _rewrite_file(self, fn: Callable[[Rows], Rows], needed: Callable[[str], bool]) -> None:
+        """`rewrite` of a spilled encoded log: the file streamed into a new one, a chunk decoded only when
+        `needed` finds something in it."""
+        old = self._file
+        assert old is not None
+        fresh = LineFile()
+        changed = False
+        for chunk in old.chunks():
+            if needed("\n".join(chunk)):
+                for n, text in enumerate(chunk):
+                    _, held = split_keyed(text)
+                    if needed(held):
+                        row = fn([json.loads(held)])[0]
+                        chunk[n] = keyed_line(str(row.get("id")), encode_line(row))
+                        changed = True
+            fresh.write(chunk)
+        old.close()
+        self._file = fresh
+        if changed:
+            self._ordered = False  # an id may have changed: sort them when asked

@@ -18,6 +18,15 @@ The id -> row index is built only when something must look an id up. A batch who
 all before) every id held, in (length, string) order (numeric ids counting up, or down, as most APIs page
 them), cannot hold a known id, so it is added without a probe: a replay that saves each id once never
 builds the index (a hash table of millions of ids is most of what made the cost per record grow with size).
+
+Such a table (every row added by whole new batches, none changed since, no index built) spills once it
+holds more than `spill_text` characters of lines: its ids, lines and key orders go to a
+`harness.records.spill.LineFile` (known secrets replaced first), its columns become one run per batch
+(the batch's time, first change number and generation), and later batches that sort beyond it follow them
+there, so a replay saving millions of records in id order keeps its memory flat. Anything that needs a
+row (a lookup, a read, an update, a delete, a batch among the held ids) reads the file back first, and the
+table is in memory again from then on; a deletes-tracking window that every row was saved in ends
+without reading it.
 """
 
 from __future__ import annotations
@@ -29,11 +38,13 @@ import math
 import operator
 from array import array
 from collections.abc import Callable
+from json.encoder import encode_basestring
 from typing import Any
 
 from pydantic_core import to_json
 
 from .lines import encode_line, record_lines
+from .spill import HELD_TEXT, LineFile, LineRedactor, redacted_ids
 from .store import SaveOutcome, deep_merge, public_record, track_error
 
 Order = tuple[str, ...] | bytes
@@ -42,6 +53,7 @@ _LIVE = math.nan  # `deleted` of a live record
 
 
 Bound = tuple[int, str]  # an id's place in (length, string) order
+Run = tuple[int, float, int, int]  # a batch added whole: its size, time, first change number, generation
 
 
 def _bounds(ids: list[str]) -> tuple[Bound, Bound]:
@@ -56,8 +68,8 @@ def _bounds(ids: list[str]) -> tuple[Bound, Bound]:
 class _Table:
     """One model's records as columns, row `n` for the id `ids[n]`."""
 
-    __slots__ = ("_index", "bounded", "created", "deleted", "gens", "high", "ids", "lines", "low", "orders",
-                 "seqs", "updated")
+    __slots__ = ("_index", "bounded", "created", "deleted", "file", "gens", "held", "high", "ids", "lines", "low",
+                 "order_codes", "orders", "runs", "seqs", "updated")
 
     def __init__(self) -> None:
         self._index: dict[str, int] | None = None
@@ -72,10 +84,73 @@ class _Table:
         self.deleted = array("d")  # NaN: live
         self.seqs = array("q")  # the change number of its last change
         self.gens = array("q")  # the deletes-tracking generation it was last saved in
+        # While every row came in a whole new batch and none changed since: the batches (else None).
+        self.runs: list[Run] | None = []
+        self.held = 0  # characters of lines held
+        self.file: LineFile | None = None  # spilled: every row is there (id, line, order), the columns empty
+        self.order_codes: dict[Order, str] = {}  # spilled: a key order tuple's code in the file
+
+    def spill(self, redact: LineRedactor | None) -> None:
+        """Move every row to a file (the table is pristine, unindexed: its columns are its runs)."""
+        self.file = LineFile()
+        ids, lines, orders = self.ids, self.lines, self.orders
+        self.ids, self.lines, self.orders = [], [], []
+        for column in (self.created, self.updated, self.deleted, self.seqs, self.gens):
+            del column[:]
+        self.held = 0
+        self.write(ids, lines, orders, redact)
+
+    def write(self, ids: list[str], lines: list[str], orders: list[Order], redact: LineRedactor | None) -> None:
+        """Rows to the spill file, three lines each: the id as JSON, the line, the order's code (`#n`) or,
+        for an exact order, the record's JSON."""
+        assert self.file is not None
+        if redact is not None:
+            clean = redact(lines)
+            if clean is not lines:
+                ids = redacted_ids(ids, lines, clean)
+                # An exact order is the record's JSON too: it holds the same secret as its line.
+                orders = [o if old == new or not isinstance(o, bytes) else to_json(json.loads(new))
+                          for o, old, new in zip(orders, lines, clean, strict=True)]
+                lines = clean
+        codes = self.order_codes
+        texts = [codes.get(o) or self._code(o) for o in orders]
+        self.file.write(list(itertools.chain.from_iterable(zip(map(encode_basestring, ids), lines, texts,
+                                                               strict=True))))
+
+    def _code(self, order: Order) -> str:
+        if isinstance(order, bytes):
+            return order.decode("utf-8")
+        code = self.order_codes[order] = f"#{len(self.order_codes)}"
+        return code
+
+    def restore(self) -> None:
+        """Read a spilled table back into memory (something needs its rows)."""
+        file, runs = self.file, self.runs
+        if file is None:
+            return
+        assert runs is not None
+        orders_of = {code: order for order, code in self.order_codes.items()}
+        flat = file.lines()
+        for quoted, line, code in zip(flat, flat, flat, strict=True):
+            self.ids.append(json.loads(quoted))
+            self.lines.append(line)
+            self.orders.append(orders_of[code] if code.startswith("#") else code.encode("utf-8"))
+        for k, now, seq, gen in runs:
+            times = array("d", (now,)) * k
+            self.created.extend(times)
+            self.updated.extend(times)
+            self.deleted.extend(array("d", (_LIVE,)) * k)
+            self.seqs.extend(range(seq, seq + k))
+            self.gens.extend(array("q", (gen,)) * k)
+        self.held = sum(map(len, self.lines))
+        self.file, self.order_codes = None, {}
+        file.close()
 
     @property
     def index(self) -> dict[str, int]:
         """id -> row, built at the first lookup and kept up to date from then on."""
+        if self.file is not None:
+            self.restore()
         if self._index is None:
             self._index = dict(zip(self.ids, range(len(self.ids)), strict=True))
         return self._index
@@ -99,6 +174,7 @@ class _Table:
 
     def add(self, rid: str, line: str, order: Order, now: float, seq: int, gen: int, deleted: float = _LIVE) -> None:
         self.index[rid] = len(self.lines)
+        self.runs = None
         self.ids.append(rid)
         if type(rid) is not str:
             self.bounded = False
@@ -136,8 +212,11 @@ class _Table:
 
 
 class MemoryStore:
-    def __init__(self, now: Callable[[], float]) -> None:
+    def __init__(self, now: Callable[[], float], *, spill_text: int | None = HELD_TEXT,
+                 redact: LineRedactor | None = None) -> None:
         self._now = now
+        self._spill_text = spill_text  # characters of lines a table holds before it spills (None: never)
+        self._redact = redact  # what known secrets a spill replaces
         self._models: dict[str, _Table] = {}
         self._seq = itertools.count(1)
         self._tracking: dict[str, int] = {}
@@ -148,6 +227,14 @@ class MemoryStore:
         table = self._models.get(model)
         if table is None:
             table = self._models[model] = _Table()
+        return table
+
+    def _rows(self, model: str, *, changing: bool = True) -> _Table:
+        """The model's table with every row in memory (`changing`: and no longer pristine)."""
+        table = self._table(model)
+        table.restore()
+        if changing:
+            table.runs = None
         return table
 
     def _order(self, row: dict[str, Any], line: str) -> Order:
@@ -170,12 +257,21 @@ class MemoryStore:
     def _add_new(self, table: _Table, ids: list[str], rows: list[dict[str, Any]], lines: list[str], now: float,
                  gen: int) -> list[str] | None:
         """Add a batch of ids none of which the table holds yet, column by column; None if some are held."""
-        first, k = len(table.lines), len(ids)
+        k = len(ids)
         if table.beyond(ids):
+            if table.file is not None:  # spilled: the batch follows the rows to the file
+                seq = next(self._seq)
+                self._seq = itertools.count(seq + k)
+                table.write(ids, lines, self._orders_of(rows, lines), self._redact)
+                assert table.runs is not None
+                table.runs.append((k, now, seq, gen))
+                return ids
+            first = len(table.lines)
             if table._index is not None:
                 table._index.update(zip(ids, range(first, first + k), strict=True))
         else:
-            index = table.index
+            index = table.index  # (a spilled table is read back here)
+            first = len(table.lines)
             # One probe per id: each id gets the next row unless it is held already; a held one keeps its
             # row, and then the batch is undone for the row-by-row path.
             rows_of = list(map(index.setdefault, ids, range(first, first + k)))
@@ -200,6 +296,13 @@ class MemoryStore:
         table.deleted.extend(array("d", (_LIVE,)) * k)
         table.seqs.extend(range(seq, seq + k))
         table.gens.extend(array("q", (gen,)) * k)
+        if table.runs is not None:
+            table.runs.append((k, now, seq, gen))
+            cap = self._spill_text
+            if cap is not None:
+                table.held += sum(map(len, lines))
+                if table.held > cap and table._index is None and table.bounded:
+                    table.spill(self._redact)
         return ids
 
     def save(self, model: str, rows: list[dict[str, Any]]) -> SaveOutcome:
@@ -214,6 +317,7 @@ class MemoryStore:
             if new is not None:  # the common case: every id new
                 out.added = new
                 return out
+        table = self._rows(model)
         seq, order, index, add = self._seq, self._order, table.index, table.add
         added, updated, unchanged = out.added.append, out.updated.append, out.unchanged.append
         for row, line in zip(rows, lines, strict=True):
@@ -240,7 +344,7 @@ class MemoryStore:
         return out
 
     def update(self, model: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        table = self._table(model)
+        table = self._rows(model)
         merged: list[dict[str, Any]] = []
         now = self._now()
         for row in rows:
@@ -255,7 +359,7 @@ class MemoryStore:
         return merged
 
     def delete(self, model: str, rows: list[dict[str, Any]]) -> list[str]:
-        table = self._table(model)
+        table = self._rows(model)
         deleted: list[str] = []
         now = self._now()
         for row in rows:
@@ -281,6 +385,9 @@ class MemoryStore:
         gen = self._tracking.pop(model)
         now = self._now()
         table = self._table(model)
+        if table.runs is not None and all(run[3] == gen for run in table.runs):
+            return []  # every row was saved in this window (and none deleted: the table is pristine)
+        table = self._rows(model)
         gone: list[str] = []
         # In change order (oldest first), as the SQLite store returns them.
         stale = sorted((table.seqs[n], rid, n) for n, rid in enumerate(table.ids)
@@ -295,7 +402,7 @@ class MemoryStore:
              limit: int = 100) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """A page of the change stream, oldest change first; `cursor` continues after the last one read."""
         after = int(cursor) if cursor else 0
-        table = self._table(model)
+        table = self._rows(model, changing=False)
         seqs, updated = table.seqs, table.updated
         rows = sorted((n for n in range(len(table.ids))
                        if seqs[n] > after and (modified_after is None or updated[n] >= modified_after)),
@@ -305,5 +412,5 @@ class MemoryStore:
         return [table.public(n) for n in page], next_cursor
 
     def get_by_ids(self, model: str, ids: builtins.list[str]) -> dict[str, dict[str, Any]]:
-        table = self._table(model)
+        table = self._rows(model, changing=False)
         return {rid: table.public(table.index[rid]) for rid in ids if rid in table.index}

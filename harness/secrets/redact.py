@@ -22,6 +22,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..records.lines import encode_line
+
 if TYPE_CHECKING:
     from ..records.store import RecordStore, SaveOutcome
     from ..result import RunResult
@@ -155,6 +157,19 @@ def redact_rows(secrets: Scrubber | Mapping[str, str], rows: list[dict[str, Any]
     if not s.has_values() or not _has_any(s, rows):
         return rows
     out: list[dict[str, Any]] = s.redact(rows)
+    return out
+
+
+def redact_lines(secrets: Scrubber | Mapping[str, str], lines: list[str]) -> list[str]:
+    """`lines` (records' lines) with known secrets replaced (the same list when there is none): what a
+    spill of held lines writes instead (`harness.records.spill`). Like `redact_rows`, also with
+    `--show-secrets`."""
+    s = _scrubber(secrets)
+    if not s.has_values() or not lines or not _text_has_any(s, "\n".join(lines)):
+        return lines
+    out: list[str] = []
+    for line in lines:
+        out.append(encode_line(s.redact(json.loads(line))) if _text_has_any(s, line) else line)
     return out
 
 

@@ -70,23 +70,11 @@ def _json_key(key: Any) -> str:
     return str(key)
 
 
-def _item_lines(value: dict[Any, Any] | list[Any] | RecordLines, inner: str) -> Iterator[str]:
-    """Every item of `value` compact on its own line (what `_write` does at depth 1), in pieces."""
-    if isinstance(value, RecordLines):
-        pairs: Iterator[tuple[str, str]] = value.lines()
-    elif isinstance(value, dict) and all(type(k) is str for k in value):
-        pairs = zip(value, record_lines(value.values()), strict=True)
-    elif isinstance(value, dict):
-        pairs = ((_json_key(k), _compact(v)) for k, v in value.items())
-    else:
-        lines = record_lines(value)
-        for start in range(0, len(lines), 4096):
-            yield ",\n".join([inner + line for line in lines[start:start + 4096]])
-        return
+def _pieces(texts: Iterator[str]) -> Iterator[str]:
+    """`texts` joined by `,\\n` in pieces of about `_PIECE` characters."""
     chunk: list[str] = []
     size = 0
-    for key, line in pairs:
-        text = f"{inner}{encode_basestring(key)}: {line}"
+    for text in texts:
         chunk.append(text)
         size += len(text)
         if size >= _PIECE:
@@ -94,6 +82,24 @@ def _item_lines(value: dict[Any, Any] | list[Any] | RecordLines, inner: str) -> 
             chunk, size = [], 0
     if chunk:
         yield ",\n".join(chunk)
+
+
+def _item_lines(value: dict[Any, Any] | list[Any] | RecordLines, inner: str) -> Iterator[str]:
+    """Every item of `value` compact on its own line (what `_write` does at depth 1), in pieces."""
+    if isinstance(value, RecordLines):
+        # Laid out by the records' holder (a spilled log reads them from its file as they were written).
+        yield from _pieces(value.keyed(inner))
+        return
+    if isinstance(value, dict) and all(type(k) is str for k in value):
+        pairs: Iterator[tuple[str, str]] = zip(value, record_lines(value.values()), strict=True)
+    elif isinstance(value, dict):
+        pairs = ((_json_key(k), _compact(v)) for k, v in value.items())
+    else:
+        lines = record_lines(value)
+        for start in range(0, len(lines), 4096):
+            yield ",\n".join([inner + line for line in lines[start:start + 4096]])
+        return
+    yield from _pieces(f"{inner}{encode_basestring(key)}: {line}" for key, line in pairs)
 
 
 def _write(value: Any, indent: str, depth: int) -> Iterator[str]:
