@@ -76,7 +76,7 @@ def test_an_edited_cassette_is_parsed_again(example: Path, cache_everything: Non
 
 
 @pytest.mark.parametrize("damage", ["truncated", "flipped byte", "foreign loader", "other format", "empty",
-                                    "not a cache"])
+                                    "not a cache", "layout"])
 def test_a_corrupt_or_foreign_cache_is_never_trusted(example: Path, cache_everything: None, damage: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     path, cache = example / CASSETTE, example / ".harness/cache"
@@ -94,11 +94,16 @@ def test_a_corrupt_or_foreign_cache_is_never_trusted(example: Path, cache_everyt
     elif damage == "foreign loader":
         blob = magic + head.replace(b'"loader":"', b'"loader":"0') + b"\n" + payload
     elif damage == "other format":
-        blob = magic + head.replace(b'"format":1', b'"format":99') + b"\n" + payload
+        blob = magic + head.replace(f'"format":{parsed_cache.CACHE_FORMAT}'.encode(), b'"format":99') + b"\n" + payload
     elif damage == "empty":
         blob = b""
+    elif damage == "layout":
+        # The header's own fields: the payload's digest does not cover them, the layout's does.
+        count = int(head.split(b'"count":')[1].split(b",")[0])
+        blob = magic + head.replace(b'"count":%d' % count, b'"count":%d' % (count + 1)) + b"\n" + payload
     else:
         blob = b"interactions: []\n"
+    assert blob != file.read_bytes()
     file.write_bytes(blob)
     assert load_cassette(path, cache).interactions == plain.interactions
     # ...and the copy is rewritten, so the next load is warm again.

@@ -12,6 +12,7 @@ is raised before the one atomic write, so an error leaves nothing behind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -54,7 +55,7 @@ class Adopted:
     warnings: list[str] = field(default_factory=list)
 
 
-def _origin(interactions: list[Interaction]) -> str | None:
+def _origin(interactions: Sequence[Interaction]) -> str | None:
     for item in interactions:
         parts = urlsplit(item.uri)
         if parts.scheme and parts.netloc:
@@ -91,7 +92,7 @@ def _recorded_at(req: AdoptRequest, cassette: Cassette, source: Path) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _scrubbed(items: list[Interaction], scrubber: Any) -> list[Interaction]:
+def _scrubbed(items: Sequence[Interaction], scrubber: Any) -> list[Interaction]:
     """Each exchange as harness's recorder keeps it: credentials out of headers, URL and bodies."""
 
     def headers(raw: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -21,7 +21,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableSequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,10 @@ import yaml
 
 from ..atomic import write_atomic
 from ..errors import CassetteError
-from ..heap import collector_paused, release_freed
+from ..heap import collector_paused
 from ..secrets.scrubber import Scrubber
 from . import parsed_cache
+from .lazy import LazyInteractions
 from .limits import decode_text, open_cassette, parse_json, parse_yaml, read_open
 from .section_check import check_context
 from .vcrpy_compat import Budget, has_python_tags, interaction_fields, is_pre_1_0, loader_for, migrate
@@ -148,7 +149,8 @@ def _pretty_json(body: str) -> tuple[str, str] | None:
 
 @dataclass
 class Cassette:
-    interactions: list[Interaction] = field(default_factory=list)
+    # A list; a cache hit's `LazyInteractions` (read a chunk at a time).
+    interactions: MutableSequence[Interaction] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -173,11 +175,9 @@ def load_cassette(path: Path, cache_dir: Path | None = None) -> Cassette:
                     raise CassetteError(f"{path}: cannot read it: {exc.strerror or exc}") from None
                 cached = parsed_cache.read(cache_dir, path, _loader_key(), digest)
                 if cached is not None:
-                    context, rows = cached
-                    cassette = Cassette(interactions=[Interaction(*row) for row in rows], context=context,
-                                        path=path)
-                    release_freed()  # the cache's bytes: as big as the parse, and done with
-                    return cassette
+                    # Read a chunk at a time as the replay plays it (`harness.cassettes.lazy`).
+                    return Cassette(interactions=LazyInteractions(cached, Interaction), context=cached.context,
+                                    path=path)
                 fh.seek(0)
             raw = read_open(fh, path)
         if cache_dir is None or len(raw) < parsed_cache.MIN_BYTES:
@@ -185,7 +185,7 @@ def load_cassette(path: Path, cache_dir: Path | None = None) -> Cassette:
         digest, loader = parsed_cache.source_digest(raw), _loader_key()  # of the very bytes parsed
         cassette = _load(path, decode_text(path, raw), raw)
         rows = [_row(i) for i in cassette.interactions]
-        parsed_cache.write(cache_dir, path, loader, digest, (cassette.context, rows))
+        parsed_cache.write(cache_dir, path, loader, digest, cassette.context, rows)
         return cassette
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableSequence
 from operator import itemgetter
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from ..errors import CassetteError
 from ..heap import collector_paused
 from .format import Interaction
+from .lazy import LazyInteractions
 
 Key = tuple[str, str, tuple[tuple[str, str], ...], str]
 
@@ -133,36 +134,53 @@ def _checked_key(n: int, item: Interaction, source: str | None, ordered: bool = 
 class InteractionIndex:
     """Recorded interactions by request key, each key's responses in recording order."""
 
-    def __init__(self, interactions: list[Interaction], source: str | None = None, *, ordered: bool = False) -> None:
+    def __init__(self, interactions: MutableSequence[Interaction], source: str | None = None, *,
+                 ordered: bool = False) -> None:
         # The keys and queues hold no cycles: the collector would only re-walk the cassette while they are
         # built (a 100,000-interaction cassette's index took 6x longer per interaction than a 1,000's).
         with collector_paused():
             self._build(interactions, source, ordered)
 
-    def _build(self, interactions: list[Interaction], source: str | None, ordered: bool) -> None:
+    def _build(self, interactions: MutableSequence[Interaction], source: str | None, ordered: bool) -> None:
         self.interactions = interactions
         self.ordered = ordered
-        try:
-            self.keys = [interaction_key(i, ordered=ordered) for i in interactions]
-        except ValueError:
-            self.keys = [_checked_key(n, item, source, ordered) for n, item in enumerate(interactions)]
-        self._queues: dict[Key, deque[int]] = {}
-        for n, key in enumerate(self.keys):
-            self._queues.setdefault(key, deque()).append(n)
-        self.played: list[bool] = [False] * len(interactions)
+        # A cache hit's interactions: the keys need only the requests (no response is read for them).
+        requests = interactions.requests() if isinstance(interactions, LazyInteractions) else interactions
+        self.keys: list[Key] = []
         # Converted Nango recordings carry Nango's request-identity hash; Nango looks those up statelessly
         # (the same request always gets the first entry with its hash), so this map never empties.
         self.by_nango_hash: dict[str, int] = {}
-        for n, item in enumerate(interactions):
-            h = item.extra.get("nango_hash")
-            if isinstance(h, str):
-                self.by_nango_hash.setdefault(h, n)
+        add = self.keys.append
+        for n, item in enumerate(requests):
+            try:
+                add(interaction_key(item, ordered=ordered))
+            except ValueError:
+                add(_checked_key(n, item, source, ordered))
+            if item.extra:
+                h = item.extra.get("nango_hash")
+                if isinstance(h, str):
+                    self.by_nango_hash.setdefault(h, n)
+        # A key recorded once (most are) maps to its interaction's number, one recorded more often to the
+        # queue of them: a deque per key was most of a 100,000-interaction index's memory (600 bytes each).
+        self._queues: dict[Key, int | deque[int]] = {}
+        queues = self._queues
+        for n, key in enumerate(self.keys):
+            held = queues.setdefault(key, n)
+            if held != n:
+                if isinstance(held, int):
+                    queues[key] = deque((held, n))
+                else:
+                    held.append(n)
+        self.played: list[bool] = [False] * len(interactions)
 
     def take(self, key: Key, nango_hash: str | None = None) -> int | None:
         """The number of the next unplayed interaction for `key`; else, for converted Nango recordings, the
         hash's entry; None when there is neither."""
         queue = self._queues.get(key)
-        if queue:
+        if isinstance(queue, int):
+            n = queue
+            del self._queues[key]
+        elif queue:
             n = queue.popleft()
         elif nango_hash is not None and nango_hash in self.by_nango_hash:
             n = self.by_nango_hash[nango_hash]

@@ -7,8 +7,14 @@ classes) behind a one-line JSON header naming the cache format, the loader (a ha
 modules that turn a cassette's bytes into its parse, so another harness version or a local edit of the
 loader never reads an old parse), the SHA-256 of the cassette's bytes it was made from and the SHA-256 of
 the payload. A stale copy (the cassette changed), a corrupt one (torn, truncated, edited) or a foreign one
-(another loader or cache format) fails one
-of those checks before anything is unmarshalled, and the cassette is parsed again and the copy rewritten.
+(another loader or cache format) fails one of those checks before anything is unmarshalled, and the
+cassette is parsed again and the copy rewritten.
+
+The payload is the context, then the interactions in chunks (`CHUNK_BYTES` of response bodies or
+`CHUNK_ROWS` rows), each chunk's request parts and response parts in blobs of their own, each blob's
+offset, length and SHA-256 in the header. A replay reads a chunk when it first plays one of its
+interactions (`harness.cassettes.lazy`), checking the blob's digest again, so a big cassette's parse is
+never in memory whole.
 A cache that cannot be written (read-only folder, full disk) is skipped without a word: it is an
 optimisation, never a requirement.
 
@@ -24,17 +30,21 @@ import hashlib
 import io
 import json
 import marshal
+import os
+import weakref
 from pathlib import Path
 from typing import Any
 
 from ..atomic import write_atomic
+from ..errors import CassetteError
 
-# Bump when what the loader produces from the same bytes changes (fields, normalisation, `pretty` handling).
-CACHE_FORMAT = 1
+# Bump when what the loader produces from the same bytes changes (fields, normalisation, `pretty` handling,
+# the file's layout).
+CACHE_FORMAT = 2
 MIN_BYTES = 256 * 1024
 _MAGIC = b"harness-parsed-cassette\n"
 
-Parsed = tuple[dict[str, Any], list[tuple[Any, ...]]]
+Row = tuple[Any, ...]  # an interaction's fields, in `Interaction`'s order
 
 
 def source_digest(raw: bytes) -> str:
@@ -62,46 +72,156 @@ def loader_key(files: list[str]) -> str:
     return h.hexdigest()
 
 
-def _header(loader: str, digest: str, payload_digest: str) -> dict[str, Any]:
-    return {"format": CACHE_FORMAT, "loader": loader, "source_sha256": digest, "payload_sha256": payload_digest}
+# A chunk: rows up to this many response-body characters, or this many rows.
+CHUNK_BYTES = 1 << 20
+CHUNK_ROWS = 256
 
 
-def read(cache_dir: Path, path: Path, loader: str, digest: str) -> Parsed | None:
-    """The cached parse of `path` whose bytes hash to `digest`, or None (missing, stale, corrupt, foreign)."""
+class CacheChanged(CassetteError):
+    """A cache file whose chunk no longer hashes to its header's digest while a replay reads it."""
+
+
+def _chunks(rows: list[Row]) -> list[list[Row]]:
+    out: list[list[Row]] = []
+    chunk: list[Row] = []
+    size = 0
+    for row in rows:
+        chunk.append(row)
+        body = row[7]
+        size += len(body) if isinstance(body, (str, bytes)) else 0
+        if size >= CHUNK_BYTES or len(chunk) >= CHUNK_ROWS:
+            out.append(chunk)
+            chunk, size = [], 0
+    if chunk:
+        out.append(chunk)
+    return out
+
+
+class CachedParse:
+    """A verified cache file, held open: the cassette's context, and its rows a chunk at a time, each blob
+    checked against its digest again as it is read (another process may write the file meanwhile)."""
+
+    def __init__(self, fh: io.BufferedReader, where: Path, base: int, blobs: list[tuple[int, int, str]],
+                 starts: list[int], count: int) -> None:
+        self._fd, self._where, self._base, self._blobs = fh.fileno(), where, base, blobs
+        self.starts, self.count = starts, count
+        self._finalizer = weakref.finalize(self, fh.close)
+        context = self._blob(0)
+        if not isinstance(context, dict):
+            raise CacheChanged(f"{where}: not a parsed-cassette cache")
+        self.context: dict[str, Any] = context
+
+    def _blob(self, n: int) -> Any:
+        offset, length, digest = self._blobs[n]
+        data = os.pread(self._fd, length, self._base + offset)
+        if len(data) != length or hashlib.sha256(data).hexdigest() != digest:
+            raise CacheChanged(f"{self._where}: the parsed-cassette cache changed while it was read",
+                               hint="run again (the cassette is parsed anew)")
+        try:
+            return marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            raise CacheChanged(f"{self._where}: a parsed-cassette cache chunk does not load",
+                               hint="delete .harness/cache and run again") from None
+
+    def requests(self, chunk: int) -> list[tuple[Any, ...]]:
+        """Each row's request part: method, uri, request headers, request body, extra."""
+        rows: list[tuple[Any, ...]] = self._blob(1 + 2 * chunk)
+        return rows
+
+    def responses(self, chunk: int) -> list[tuple[Any, ...]]:
+        """Each row's response part: status, reason, response headers, response body."""
+        rows: list[tuple[Any, ...]] = self._blob(2 + 2 * chunk)
+        return rows
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _layout_digest(count: Any, starts: Any, blobs: Any) -> str:
+    """The digest of the header's layout fields (the payload's digest does not cover the header)."""
+    return hashlib.sha256(json.dumps([count, starts, blobs], separators=(",", ":")).encode()).hexdigest()
+
+
+def _header(loader: str, digest: str, payload_digest: str, blobs: list[tuple[int, int, str]], starts: list[int],
+            count: int) -> dict[str, Any]:
+    return {"format": CACHE_FORMAT, "loader": loader, "source_sha256": digest, "payload_sha256": payload_digest,
+            "count": count, "starts": starts, "blobs": [list(b) for b in blobs],
+            "layout_sha256": _layout_digest(count, starts, [list(b) for b in blobs])}
+
+
+def _valid_layout(header: dict[str, Any], size: int) -> bool:
+    blobs, starts, count = header.get("blobs"), header.get("starts"), header.get("count")
+    if not (isinstance(blobs, list) and isinstance(starts, list) and isinstance(count, int)):
+        return False
+    if len(blobs) != 1 + 2 * len(starts) or starts[:1] not in ([], [0]) or (count > 0) != bool(starts):
+        return False
+    if not all(isinstance(n, int) for n in starts) or starts != sorted(set(starts)) or (starts and starts[-1] >= count):
+        return False
+    at = 0
+    for blob in blobs:
+        if not (isinstance(blob, list) and len(blob) == 3 and blob[0] == at and isinstance(blob[1], int)
+                and blob[1] >= 0 and isinstance(blob[2], str)):
+            return False
+        at += blob[1]
+    return at == size
+
+
+def read(cache_dir: Path, path: Path, loader: str, digest: str) -> CachedParse | None:
+    """The cached parse of `path` whose bytes hash to `digest`, open, or None (missing, stale, corrupt,
+    foreign). The whole payload is hashed (a megabyte at a time) before any of it is unmarshalled."""
+    file = cache_file(cache_dir, path)
     try:
-        blob = cache_file(cache_dir, path).read_bytes()
+        fh = file.open("rb")
     except OSError:
         return None
-    if not blob.startswith(_MAGIC):
-        return None
-    end = blob.find(b"\n", len(_MAGIC))
-    if end < 0:
-        return None
     try:
-        header = json.loads(blob[len(_MAGIC):end])
-    except ValueError:
+        if fh.readline() != _MAGIC:
+            return None
+        try:
+            header = json.loads(fh.readline())
+        except ValueError:
+            return None
+        if not isinstance(header, dict) or header.get("format") != CACHE_FORMAT or header.get("loader") != loader \
+                or header.get("source_sha256") != digest:
+            return None
+        base = fh.tell()
+        size = os.fstat(fh.fileno()).st_size - base
+        if not _valid_layout(header, size) or header.get("layout_sha256") != _layout_digest(
+                header["count"], header["starts"], header["blobs"]):
+            return None
+        if header.get("payload_sha256") != hashlib.file_digest(fh, "sha256").hexdigest():
+            return None
+        blobs = [(int(o), int(n), str(d)) for o, n, d in header["blobs"]]
+        parse = CachedParse(fh, file, base, blobs, [int(n) for n in header["starts"]], int(header["count"]))
+    except (OSError, CacheChanged):
+        fh.close()
         return None
-    payload = memoryview(blob)[end + 1:]
-    if not isinstance(header, dict) or header.get("format") != CACHE_FORMAT or header.get("loader") != loader \
-            or header.get("source_sha256") != digest:
-        return None
-    if header.get("payload_sha256") != hashlib.sha256(payload).hexdigest():
-        return None
-    try:
-        data = marshal.loads(payload)
-    except (ValueError, EOFError, TypeError):
-        return None
-    if not (isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], dict) and isinstance(data[1], list)):
-        return None
-    return data[0], data[1]
+    except BaseException:
+        fh.close()
+        raise
+    return parse
 
 
-def write(cache_dir: Path, path: Path, loader: str, digest: str, parsed: Parsed) -> None:
-    """Store the parse; best effort (a value marshal cannot hold, or an unwritable folder, skips it)."""
+def write(cache_dir: Path, path: Path, loader: str, digest: str, context: dict[str, Any], rows: list[Row]) -> None:
+    """Store the parse in chunks; best effort (a value marshal cannot hold, or an unwritable folder, skips it)."""
     try:
-        payload = marshal.dumps(parsed)
+        parts = [marshal.dumps(context)]
+        starts: list[int] = []
+        first = 0
+        for chunk in _chunks(rows):
+            starts.append(first)
+            first += len(chunk)
+            parts.append(marshal.dumps([(r[0], r[1], r[2], r[3], r[8]) for r in chunk]))
+            parts.append(marshal.dumps([(r[4], r[5], r[6], r[7]) for r in chunk]))
     except ValueError:
         return
-    header = json.dumps(_header(loader, digest, hashlib.sha256(payload).hexdigest()), separators=(",", ":"))
+    blobs: list[tuple[int, int, str]] = []
+    at = 0
+    whole = hashlib.sha256()
+    for part in parts:
+        blobs.append((at, len(part), hashlib.sha256(part).hexdigest()))
+        whole.update(part)
+        at += len(part)
+    header = json.dumps(_header(loader, digest, whole.hexdigest(), blobs, starts, len(rows)), separators=(",", ":"))
     with contextlib.suppress(OSError):
-        write_atomic(cache_file(cache_dir, path), _MAGIC + header.encode("ascii") + b"\n" + payload)
+        write_atomic(cache_file(cache_dir, path), b"".join([_MAGIC, header.encode("ascii"), b"\n", *parts]))

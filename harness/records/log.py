@@ -28,8 +28,9 @@ from typing import IO, Any, overload
 import pydantic_core
 
 from ..errors import StoreError
+from ..heap import release_freed
 from .lines import RecordLines, encode_line, in_id_order, keyed_line, record_lines, split_keyed
-from .spill import HELD_TEXT, LineFile, LineRedactor, SpilledLines, redacted_ids
+from .spill import HELD_TEXT, SPILL_ROWS, LineFile, LineRedactor, SpilledLines, redacted_ids
 
 Rows = list[dict[str, Any]]
 # Rows kept as dicts per log unless a face asks for all of them (`RunRequest.records_in_memory`).
@@ -120,7 +121,10 @@ class RecordLog:
         self._ids, self._lines, self._held = [], [], 0
         self._file = LineFile()
         self._ordered, self._last = True, None
-        self._write_keyed(ids, lines)
+        for start in range(0, len(ids), SPILL_ROWS):  # in slices: the file's text is never made whole
+            self._write_keyed(ids[start:start + SPILL_ROWS], lines[start:start + SPILL_ROWS])
+        del ids, lines
+        release_freed()  # what the lines held goes back to the system (the store lets go of them too)
 
     def _write_keyed(self, ids: list[str], lines: list[str]) -> None:
         assert self._file is not None

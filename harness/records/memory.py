@@ -44,7 +44,7 @@ from typing import Any
 from pydantic_core import to_json
 
 from .lines import encode_line, record_lines
-from .spill import HELD_TEXT, LineFile, LineRedactor, redacted_ids
+from .spill import HELD_TEXT, SPILL_ROWS, LineFile, LineRedactor, redacted_ids
 from .store import SaveOutcome, deep_merge, public_record, track_error
 
 Order = tuple[str, ...] | bytes
@@ -98,7 +98,9 @@ class _Table:
         for column in (self.created, self.updated, self.deleted, self.seqs, self.gens):
             del column[:]
         self.held = 0
-        self.write(ids, lines, orders, redact)
+        for start in range(0, len(ids), SPILL_ROWS):  # in slices: the file's text is never made whole
+            end = start + SPILL_ROWS
+            self.write(ids[start:end], lines[start:end], orders[start:end], redact)
 
     def write(self, ids: list[str], lines: list[str], orders: list[Order], redact: LineRedactor | None) -> None:
         """Rows to the spill file, three lines each: the id as JSON, the line, the order's code (`#n`) or,

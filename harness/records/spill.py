@@ -24,6 +24,7 @@ from .lines import RecordLines, split_keyed
 # records (about 100 characters each) stays in memory; a run past about 650,000 of them spills.
 HELD_TEXT = 64 << 20
 _BLOCK = 1 << 20
+SPILL_ROWS = 4096  # rows written at a time when what is held moves to the file
 
 # The lines with known secrets replaced: the same list when none holds one (what a spill writes instead).
 LineRedactor = Callable[[list[str]], list[str]]
