@@ -128,6 +128,7 @@ class Child:
     wall: float
     rss_mb: float
     code: int
+    work: float | None = None  # CPU from the first test item's start to the exit (`item_clock.py`)
 
 
 # Linux starts a forked child's peak RSS at its parent's current RSS, and this process holds the whole
@@ -142,15 +143,21 @@ with open(sys.argv[1], "w") as fh:
 """
 
 
-def child(cmd: list[str], cwd: Path) -> Child:
-    """Run one cold child process; its own CPU time and peak RSS (Linux: ru_maxrss in KiB)."""
+def child(cmd: list[str], cwd: Path, *, clock: bool = False) -> Child:
+    """Run one cold child process; its own CPU time and peak RSS (Linux: ru_maxrss in KiB); with `clock`
+    (a pytest child), also its CPU time from its first item's start to its exit."""
     env = {**os.environ, "NO_COLOR": "1"}
+    if clock:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH", "")) if p)
+        cmd = [*cmd, "-p", "item_clock"]
     # A user's interpreter caches bytecode (and pytest its assertion-rewritten modules); the first child
     # (the snapshot update) warms those caches.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("CI", None)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "usage.json"
+        if clock:
+            env["HARNESS_BENCH_CLOCK"] = str(Path(tmp) / "item-start")
         started = time.perf_counter()
         subprocess.run([PY, "-c", LAUNCH, str(report), *cmd], cwd=cwd, env=env, stdout=out,
                        stderr=subprocess.STDOUT, check=False)
@@ -160,7 +167,8 @@ def child(cmd: list[str], cwd: Path) -> Child:
             out.seek(0)
             sys.stderr.write(out.read().decode("utf-8", "replace")[-3000:])
             raise SystemExit(f"{' '.join(cmd)} exited {usage['code']}")
-    return Child(usage["cpu"], wall, usage["rss_kb"] / 1024, usage["code"])
+        work = usage["cpu"] - float((Path(tmp) / "item-start").read_text()) if clock else None
+    return Child(usage["cpu"], wall, usage["rss_kb"] / 1024, usage["code"], work)
 
 
 # Plugins of packages in a development environment (`--python current`) that installing integration-harness
@@ -261,7 +269,9 @@ def user_environment(folder: Path) -> Path | None:
 def scale_curve(sizes: list[int], runs: int) -> dict[str, Any]:
     """The pytest item at each size, paired with the one-page project: each round runs the one-page project
     and then the size's, and a round's marginal cost is the difference of the two (the machine's state drifts
-    between rounds; a pair shares it). The marginal figure is the median of the rounds' differences."""
+    between rounds; a pair shares it). The marginal figure is the median of the rounds' differences, of the
+    CPU each process spent from its first item's start to its exit (`item_clock.py`); the same of the whole
+    processes is printed beside it."""
     rows: list[dict[str, Any]] = []
     ones: list[Child] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -276,10 +286,12 @@ def scale_curve(sizes: list[int], runs: int) -> dict[str, Any]:
                 assert child([*pytest_cmd(), "--snapshot-update"], root).code == 0
                 # Short sizes get three times the rounds: their marginal is a difference of two short runs.
                 rounds = runs * 3 if pages <= 1_000 else runs
-                pairs = [(child(pytest_cmd(), one), child(pytest_cmd(), root)) for _ in range(rounds)]
+                pairs = [(child(pytest_cmd(), one, clock=True), child(pytest_cmd(), root, clock=True))
+                         for _ in range(rounds)]
             ones += [a for a, _ in pairs]
             med = median([b for _, b in pairs])
-            marginal = statistics.median(b.cpu - a.cpu for a, b in pairs)
+            marginal = statistics.median((b.work or 0) - (a.work or 0) for a, b in pairs)
+            whole = statistics.median(b.cpu - a.cpu for a, b in pairs)
             extra_mb = statistics.median(b.rss_mb - a.rss_mb for a, b in pairs)
             rows.append({"pages": pages, "records": pages * PER_PAGE, **med,
                          "one_page_cpu_s": round(statistics.median(a.cpu for a, _ in pairs), 2),
@@ -287,13 +299,23 @@ def scale_curve(sizes: list[int], runs: int) -> dict[str, Any]:
                          "us_per_record": round(med["cpu_s"] / pages / PER_PAGE * 1e6, 2),
                          "marginal_us_per_page": round(marginal / pages * 1e6),
                          "marginal_us_per_record": round(marginal / pages / PER_PAGE * 1e6, 2),
+                         "process_marginal_us_per_page": round(whole / pages * 1e6),
+                         "marginal_spread_of_rounds": round((max((b.work or 0) - (a.work or 0) for a, b in pairs)
+                                                             - min((b.work or 0) - (a.work or 0) for a, b in pairs))
+                                                            / marginal, 3) if marginal > 0 else None,
                          # Peak RSS over the one-page project's, per record: what each record costs at the peak.
                          "marginal_bytes_per_record": round(extra_mb * 2**20 / pages / PER_PAGE)})
     costs = [r["marginal_us_per_page"] for r in rows]
     # A size whose runs cost no more than the one-page project's measured nothing: no spread to speak of.
     spread = max(costs) / min(costs) - 1 if costs and min(costs) > 0 else float("inf")
+    # Memory: what each record past the second-largest size adds to the peak (flat per record is not
+    # bounded; bounded is this near zero).
+    growth = None
+    if len(rows) >= 2:
+        a, b = rows[-2], rows[-1]
+        growth = round((b["rss_mb"] - a["rss_mb"]) * 2**20 / (b["records"] - a["records"]))
     return {"one_page": median(ones), "sizes": rows, "marginal_spread": round(spread, 3),
-            "flat_within_15pct": spread <= 0.15}
+            "flat_within_15pct": spread <= 0.15, "peak_bytes_per_added_record": growth}
 
 
 def main() -> None:
@@ -366,16 +388,21 @@ def report_scale(console: Console, s: dict[str, Any]) -> None:
     table = Table(title=f"scale curve: the pytest item (one page: {s['one_page']['cpu_s']:.2f} s CPU, "
                         f"{s['one_page']['rss_mb']:.0f} MB)")
     for col in ("pages", "records", "CPU s", "one page, paired, s", "peak RSS MB", "µs/page", "µs/record",
-                "marginal µs/page", "marginal µs/record", "peak bytes/record"):
+                "marginal µs/page", "its rounds' spread", "marginal µs/record", "whole-process marginal µs/page",
+                "peak bytes/record"):
         table.add_column(col, justify="right")
     for r in s["sizes"]:
+        rounds = r["marginal_spread_of_rounds"]
         table.add_row(f"{r['pages']:,}", f"{r['records']:,}", f"{r['cpu_s']:.2f}", f"{r['one_page_cpu_s']:.2f}",
                       f"{r['rss_mb']:.0f}",
                       str(r["us_per_page"]), str(r["us_per_record"]), str(r["marginal_us_per_page"]),
-                      str(r["marginal_us_per_record"]), str(r["marginal_bytes_per_record"]))
+                      f"{rounds:.0%}" if rounds is not None else "", str(r["marginal_us_per_record"]),
+                      str(r["process_marginal_us_per_page"]), str(r["marginal_bytes_per_record"]))
     console.print(table)
-    console.print(f"marginal cost per page varies by {s['marginal_spread']:.0%} across sizes -> "
-                  f"{'flat (within 15%)' if s['flat_within_15pct'] else 'NOT flat'}")
+    console.print(f"marginal cost per page (first item's start to exit) varies by {s['marginal_spread']:.0%} across "
+                  f"sizes -> {'flat (within 15%)' if s['flat_within_15pct'] else 'NOT flat'}")
+    if s.get("peak_bytes_per_added_record") is not None:
+        console.print(f"peak RSS per record added at the largest size: {s['peak_bytes_per_added_record']} bytes")
 
 
 if __name__ == "__main__":

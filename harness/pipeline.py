@@ -306,7 +306,9 @@ def _read_cassette(prep: Prepared, req: RunRequest) -> tuple[Cassette, ScenarioC
     if req.interactions:
         base = context.base_url or "https://example.invalid"
         extra = [_extra_interaction(i, base) for i in req.interactions]
+        lazy = cassette
         cassette = Cassette([*cassette.interactions, *extra], cassette.context, cassette.path)
+        lazy.close()
     return cassette, context
 
 
@@ -415,6 +417,12 @@ def _stack(prep: Prepared, req: RunRequest, cassette: Cassette | None, context: 
 
 
 def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioContext | None]:
+    with contextlib.ExitStack() as finished:
+        return _run_one(req, prep, finished)
+
+
+def _run_one(req: RunRequest, prep: Prepared, finished: contextlib.ExitStack) -> tuple[RunResult,
+                                                                                      ScenarioContext | None]:
     project, definition, mode = prep.project, prep.definition, prep.mode
     replaying = mode in ("replay", LOOSE)
     episodes = mode == "record" and prep.record_mode == "new_episodes" and prep.cassette_path.is_file()
@@ -422,6 +430,7 @@ def _execute_one(req: RunRequest, prep: Prepared) -> tuple[RunResult, ScenarioCo
     context: ScenarioContext | None = None
     if replaying or episodes:
         cassette, context = _read_cassette(prep, req)
+        finished.callback(cassette.close)  # a cache hit holds its cache file open while it is read
     connection = _connection(prep, req, context, replaying)
     provider, base_url = _provider(project, connection, context, replaying)
     # Every secret of the connection from the start (credentials, base_url userinfo, secret-shaped config and

@@ -154,3 +154,36 @@ def test_a_cache_changed_under_a_replay_is_a_cassette_error(project: Path, chunk
     assert isinstance(caught.value, parsed_cache.CacheChanged) and "\n" not in str(caught.value)
     # The next load does not trust it: the payload's digest fails, the YAML is parsed and the cache rewritten.
     assert load_cassette(path, cache).interactions == load_cassette(path).interactions
+
+
+def _open_files() -> set[str]:
+    fds = Path("/proc/self/fd")
+    out = set()
+    for fd in fds.iterdir() if fds.is_dir() else ():
+        try:
+            out.add(str(fd.readlink()))
+        except OSError:
+            pass
+    return out
+
+
+def test_a_replay_lets_go_of_the_cache_file_and_a_rewrite_never_changes_what_a_reader_reads(
+        project: Path, chunked: None) -> None:
+    path, cache = _cassette(project), project / ".harness/cache"
+    run_request(RunRequest("items", "c1", project=load_project(project), mode="replay"))  # writes the cache
+    file = str(parsed_cache.cache_file(cache, path))
+    for _ in range(3):
+        assert run_request(RunRequest("items", "c1", project=load_project(project), mode="replay")).ok
+    if Path("/proc/self/fd").is_dir():
+        assert not any(name.startswith(file) for name in _open_files())  # each replay closed it
+    # Another process rewrites the cache (atomically, as harness does) while this one still reads its copy.
+    plain = load_cassette(path).interactions
+    warm = load_cassette(path, cache)
+    assert isinstance(warm.interactions, LazyInteractions) and warm.interactions[0] == plain[0]
+    edited = path.read_text(encoding="utf-8").replace("code: 200", "code: 201")
+    path.write_text(edited, encoding="utf-8")
+    assert load_cassette(path, cache).interactions[PAGES - 1].status == 201  # parsed again, cache rewritten
+    assert list(warm.interactions) == plain  # the reader's file is the one it opened
+    warm.close()
+    with pytest.raises(CassetteError, match="let go of it"):
+        list(warm.interactions)

@@ -154,6 +154,11 @@ class Cassette:
     context: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
+    def close(self) -> None:
+        """Let go of the cache file a cache hit reads its interactions from (nothing for a parsed one)."""
+        if isinstance(self.interactions, LazyInteractions):
+            self.interactions.close()
+
     def to_data(self) -> dict[str, Any]:
         return {"harness": {"format": CASSETTE_FORMAT, **self.context},
                 "interactions": [i.to_vcr() for i in self.interactions], "version": 1}

@@ -14,7 +14,7 @@ import bisect
 from collections.abc import Callable, Iterator, MutableSequence, Sequence
 from typing import Any, Generic, TypeVar, overload
 
-from .parsed_cache import CachedParse
+from .parsed_cache import CacheChanged, CachedParse
 
 T = TypeVar("T")
 
@@ -27,20 +27,31 @@ class LazyInteractions(MutableSequence[T], Generic[T]):
         self._parse, self._make = parse, make
         self._starts = parse.starts
         ends = [*parse.starts[1:], parse.count]
-        self._left = [end - start for start, end in zip(parse.starts, ends, strict=True)]
+        self._left = [end - start for start, end in zip(parse.starts, ends, strict=True)]  # not yet replaced
         self._loaded: dict[int, list[T]] = {}
         self._replaced: dict[int, T] = {}
 
+    def _size(self, c: int) -> int:
+        return (self._starts[c + 1] if c + 1 < len(self._starts) else self._parse.count) - self._starts[c]
+
     def _chunk(self, c: int) -> list[T]:
         make = self._make
+        requests, responses = self._parse.requests(c), self._parse.responses(c)
+        if not len(requests) == len(responses) == self._size(c):
+            raise CacheChanged(f"{self._parse.where}: a parsed-cassette cache chunk does not match its header",
+                               hint="delete .harness/cache and run again")
         return [make(m, u, rh, rb, *response, ex) for (m, u, rh, rb, ex), response
-                in zip(self._parse.requests(c), self._parse.responses(c), strict=True)]
+                in zip(requests, responses, strict=True)]
 
     def requests(self) -> Iterator[T]:
         """Each interaction's request part, responses left empty (what an index of requests needs)."""
         make = self._make
         for c in range(len(self._starts)):
-            for m, u, rh, rb, ex in self._parse.requests(c):
+            requests = self._parse.requests(c)
+            if len(requests) != self._size(c):
+                raise CacheChanged(f"{self._parse.where}: a parsed-cassette cache chunk does not match its header",
+                                   hint="delete .harness/cache and run again")
+            for m, u, rh, rb, ex in requests:
                 yield make(m, u, rh, rb, 0, "", {}, b"", ex)
 
     def _at(self, n: int) -> int:
@@ -103,6 +114,10 @@ class LazyInteractions(MutableSequence[T], Generic[T]):
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
     __hash__ = None  # type: ignore[assignment]
+
+    def close(self) -> None:
+        """Let go of the cache file (the chunks held stay readable; another one is then an error)."""
+        self._parse.close()
 
     def __repr__(self) -> str:
         return f"LazyInteractions({len(self)} interactions, {len(self._loaded)} chunk(s) held)"

@@ -103,7 +103,7 @@ class CachedParse:
 
     def __init__(self, fh: io.BufferedReader, where: Path, base: int, blobs: list[tuple[int, int, str]],
                  starts: list[int], count: int) -> None:
-        self._fd, self._where, self._base, self._blobs = fh.fileno(), where, base, blobs
+        self._fd, self.where, self._base, self._blobs = fh.fileno(), where, base, blobs
         self.starts, self.count = starts, count
         self._finalizer = weakref.finalize(self, fh.close)
         context = self._blob(0)
@@ -113,14 +113,19 @@ class CachedParse:
 
     def _blob(self, n: int) -> Any:
         offset, length, digest = self._blobs[n]
-        data = os.pread(self._fd, length, self._base + offset)
+        if not self._finalizer.alive:
+            raise CacheChanged(f"{self.where}: read after the replay let go of it")
+        try:
+            data = os.pread(self._fd, length, self._base + offset)
+        except OSError as exc:
+            raise CacheChanged(f"{self.where}: cannot read it: {exc.strerror or exc}") from None
         if len(data) != length or hashlib.sha256(data).hexdigest() != digest:
-            raise CacheChanged(f"{self._where}: the parsed-cassette cache changed while it was read",
-                               hint="run again (the cassette is parsed anew)")
+            raise CacheChanged(f"{self.where}: the parsed-cassette cache changed while it was read",
+                               hint="run again: the cassette is then parsed anew")
         try:
             return marshal.loads(data)
         except (ValueError, EOFError, TypeError):
-            raise CacheChanged(f"{self._where}: a parsed-cassette cache chunk does not load",
+            raise CacheChanged(f"{self.where}: a parsed-cassette cache chunk does not load",
                                hint="delete .harness/cache and run again") from None
 
     def requests(self, chunk: int) -> list[tuple[Any, ...]]:
