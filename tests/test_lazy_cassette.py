@@ -4,6 +4,7 @@ cache file changed under a running replay is a one-line cassette error, never a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import textwrap
 from pathlib import Path
@@ -160,10 +161,8 @@ def _open_files() -> set[str]:
     fds = Path("/proc/self/fd")
     out = set()
     for fd in fds.iterdir() if fds.is_dir() else ():
-        try:
+        with contextlib.suppress(OSError):
             out.add(str(fd.readlink()))
-        except OSError:
-            pass
     return out
 
 

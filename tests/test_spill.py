@@ -5,6 +5,7 @@ spills and still matches the snapshot a run held in memory wrote."""
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 from collections.abc import Callable
@@ -120,7 +121,7 @@ def test_a_log_saved_out_of_id_order_is_read_back_to_be_sorted() -> None:
 def test_in_id_order_is_strictly_ascending_in_id_order(before: str | None, ids: list[str], expected: bool) -> None:
     assert in_id_order(ids, before) is expected
     keys = ([] if before is None else [id_order(before)]) + list(map(id_order, ids))
-    assert expected is all(a < b for a, b in zip(keys, keys[1:], strict=False))
+    assert expected is all(a < b for a, b in itertools.pairwise(keys))
 
 
 def test_a_line_file_reads_back_lines_across_its_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,18 +214,41 @@ async def items(nango):
 '''
 
 
-def test_a_replay_that_spills_matches_the_snapshot_a_held_run_wrote(make_project: Any,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def _replay_project(make_project: Any) -> Path:
     from harness.cassettes.format import Cassette, write_cassette
-    from harness.pipeline import RunRequest, execute
-    from harness.project import load_project
-    from harness.snapshots.document import snapshot_document
 
     root: Path = make_project({"shop/syncs/items.py": SYNC})
     context = {"function": "items", "integration": "shop", "type": "sync", "scenario": "default",
                "connection": {"connection_id": "c1", "provider": "shop", "integration": "shop",
                               "base_url": "https://api.example.com", "credentials": {"type": "NONE"}}}
     write_cassette(root / "cassettes/shop/items/default.yaml", Cassette([], context), Scrubber({}))
+    return root
+
+
+def test_a_replay_spill_that_cannot_be_written_is_a_store_error(make_project: Any, cli: Callable[..., Any],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    root = _replay_project(make_project)
+    monkeypatch.setattr(spill, "HELD_TEXT", 500)
+    monkeypatch.setattr(tempfile, "tempdir", str(root / "no-such"))  # what TMPDIR sets at start
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    out = cli(root, "dryrun", "items", "c1", "--replay")
+    assert out.exit_code == 5, out.output
+    assert "cannot spill records to a temporary file" in out.stderr and "TMPDIR" in out.stderr
+    assert "Traceback" not in out.output and "script_internal_error" not in out.output
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert sorted(p.relative_to(root) for p in root.rglob("*") if ".harness" not in p.parts) == [
+        b for b in before if ".harness" not in b.parts]
+
+
+def test_a_replay_that_spills_matches_the_snapshot_a_held_run_wrote(make_project: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.pipeline import RunRequest, execute
+    from harness.project import load_project
+    from harness.snapshots.document import snapshot_document
+
+    root = _replay_project(make_project)
     project = load_project(root)
     texts = {}
     held = spill.HELD_TEXT
@@ -243,3 +267,19 @@ def test_a_replay_that_spills_matches_the_snapshot_a_held_run_wrote(make_project
         path.write_text(texts[held])  # the held run's snapshot, compared with as a stream
         assert files.compare_file(doc, path).same
     assert len(set(texts.values())) == 1
+
+
+def test_a_spill_file_left_to_the_collector_is_closed_without_a_resource_warning() -> None:
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        file = LineFile()
+        file.write(["a"])
+        logs = [RecordLog([{"id": str(n)} for n in range(5)], keeping=Keeping(in_memory=1)),
+                RecordLog([{"id": str(n)} for n in range(5)], keeping=Keeping(encoded=True, spill_text=1))]
+        assert all(log.spilled for log in logs)
+        del file, logs
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

@@ -167,6 +167,12 @@ class RecordLog:
                              hint="free some space there, or point TMPDIR at a writable folder") from None
         self._spilled += len(rows)
 
+    def __del__(self) -> None:
+        # The spill is closed with its log (no ResourceWarning for a file left to the collector).
+        spill = getattr(self, "_spill", None)
+        if spill is not None:
+            spill.close()
+
     # -- reading -----------------------------------------------------------------------------------
 
     @property

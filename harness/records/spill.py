@@ -114,6 +114,12 @@ class LineFile:
             self._fh = None
         self.count = 0
 
+    def __del__(self) -> None:
+        # Closed with its owner (no ResourceWarning for a file left to the collector).
+        fh = getattr(self, "_fh", None)
+        if fh is not None:
+            fh.close()
+
 
 class SpilledLines(RecordLines):
     """A model's records in id order, read from a `LineFile` of `keyed_line`s saved in that order, each id
