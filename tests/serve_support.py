@@ -8,7 +8,6 @@ so the tests talk HTTP to it as an app does; `project_with` copies the bundled e
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import textwrap
 import threading
@@ -25,12 +24,12 @@ from harness.project import load_project
 from harness.serve.config import ServeConfig
 from harness.serve.runtime import Runtime
 from harness.serve.server import _Server, bind, url_of
+from tests.conftest import copy_example
 from tests.fakes import http_client
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "sk-serve-test"
 GRACE_S = 2  # how long a stopping test server waits for requests in flight
-PYPROJECT = '[tool.harness]\nfunctions = "functions"\ncassettes = "cassettes"\n'
 DEMO = {"connection_id": "demo", "provider": "github", "integration": "github", "base_url": "https://api.github.com",
         "credentials": {"type": "OAUTH2", "access_token": "<scrubbed:access_token>"}, "connection_config": {},
         "metadata": {"owner": "octocat", "repo": "hello-world"}}
@@ -38,9 +37,7 @@ DEMO = {"connection_id": "demo", "provider": "github", "integration": "github", 
 
 def project_with(root: Path, files: dict[str, str] | None = None) -> Path:
     """A copy of the bundled example at `root`, plus `files` (paths relative to the project)."""
-    for folder in ("functions", "cassettes", "fixtures"):
-        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (root / "pyproject.toml").write_text(PYPROJECT)
+    copy_example(root)
     for rel, text in (files or {}).items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
