@@ -97,13 +97,20 @@ def _chunks(rows: list[Row]) -> list[list[Row]]:
     return out
 
 
+def _stamp(fd: int) -> tuple[int, int, int, int]:
+    """What changes when a file's bytes do: any write moves its ctime, which no user can set back."""
+    st = os.fstat(fd)
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 class CachedParse:
-    """A verified cache file, held open: the cassette's context, and its rows a chunk at a time, each blob
-    checked against its digest again as it is read (another process may write the file meanwhile)."""
+    """A verified cache file, held open: the cassette's context, and its rows a chunk at a time. The whole
+    payload was hashed when it was opened; a blob is hashed again as it is read only if the file has been
+    written since (its ctime moved: another process writing it in place)."""
 
     def __init__(self, fh: io.BufferedReader, where: Path, base: int, blobs: list[tuple[int, int, str]],
-                 starts: list[int], count: int) -> None:
-        self._fd, self.where, self._base, self._blobs = fh.fileno(), where, base, blobs
+                 starts: list[int], count: int, stamp: tuple[int, int, int, int]) -> None:
+        self._fd, self.where, self._base, self._blobs, self._stamp = fh.fileno(), where, base, blobs, stamp
         self.starts, self.count = starts, count
         self._finalizer = weakref.finalize(self, fh.close)
         context = self._blob(0)
@@ -117,9 +124,10 @@ class CachedParse:
             raise CacheChanged(f"{self.where}: read after the replay let go of it")
         try:
             data = os.pread(self._fd, length, self._base + offset)
+            written = _stamp(self._fd) != self._stamp
         except OSError as exc:
             raise CacheChanged(f"{self.where}: cannot read it: {exc.strerror or exc}") from None
-        if len(data) != length or hashlib.sha256(data).hexdigest() != digest:
+        if len(data) != length or (written and hashlib.sha256(data).hexdigest() != digest):
             raise CacheChanged(f"{self.where}: the parsed-cassette cache changed while it was read",
                                hint="run again: the cassette is then parsed anew")
         try:
@@ -190,14 +198,18 @@ def read(cache_dir: Path, path: Path, loader: str, digest: str) -> CachedParse |
                 or header.get("source_sha256") != digest:
             return None
         base = fh.tell()
-        size = os.fstat(fh.fileno()).st_size - base
+        stamp = _stamp(fh.fileno())
+        size = stamp[1] - base
         if not _valid_layout(header, size) or header.get("layout_sha256") != _layout_digest(
                 header["count"], header["starts"], header["blobs"]):
             return None
         if header.get("payload_sha256") != hashlib.file_digest(fh, "sha256").hexdigest():
             return None
+        if _stamp(fh.fileno()) != stamp:
+            return None  # written while it was hashed
         blobs = [(int(o), int(n), str(d)) for o, n, d in header["blobs"]]
-        parse = CachedParse(fh, file, base, blobs, [int(n) for n in header["starts"]], int(header["count"]))
+        parse = CachedParse(fh, file, base, blobs, [int(n) for n in header["starts"]], int(header["count"]),
+                            stamp)
     except (OSError, CacheChanged):
         fh.close()
         return None
