@@ -39,7 +39,7 @@ def _doc(records: RecordLines) -> dict[str, Any]:
     return {"format": 1, "records": {"Item": records}, "requests": []}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(batches, st.integers(0, 300), st.booleans())
 def test_a_spilled_log_reads_lays_out_and_compares_as_one_held_in_memory(
         saved: list[list[dict[str, Any]]], cap: int, ascending: bool) -> None:
@@ -68,7 +68,7 @@ def test_a_spilled_log_reads_lays_out_and_compares_as_one_held_in_memory(
     assert files.dump_snapshot(_doc(mine)) == text and files.compare(_doc(mine), text).same
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(batches, st.integers(0, 200))
 def test_a_spilled_log_is_rewritten_for_a_late_secret_as_a_held_one(saved: list[list[dict[str, Any]]],
                                                                     cap: int) -> None:
