@@ -463,7 +463,7 @@ def _run_one(req: RunRequest, prep: Prepared, finished: contextlib.ExitStack) ->
         if req.persist and checkpoint is None:
             checkpoint = store.get_checkpoint(key)
     from .records import spill
-    from .secrets.redact import RedactingStore, redact_lines, redact_result, redact_rows
+    from .secrets.redact import RedactingStore, SpillRedaction, redact_result, redact_rows
 
     run_store: RecordStore | None = store or req.store
     if run_store is not None:
@@ -475,7 +475,7 @@ def _run_one(req: RunRequest, prep: Prepared, finished: contextlib.ExitStack) ->
                          fail_unfired=req.fail_unfired,
                          keeping=Keeping(req.records_in_memory, functools.partial(redact_rows, scrubber),
                                          encoded=req.records_as_lines, spill_text=spill.HELD_TEXT,
-                                         redact=functools.partial(redact_lines, scrubber)))
+                                         redact=SpillRedaction(scrubber)))
     frozen = context.freeze_time() if replaying and context is not None and req.freeze else None
     try:
         with frozen_at(frozen):

@@ -154,7 +154,8 @@ def test_a_table_saved_in_id_order_spills_and_holds_no_row_in_memory() -> None:
         out = store.save("M", [{"id": str(n), "echo": SECRET, "nest": {"a": n}} for n in range(start, start + 10)])
         assert len(out.added) == 10
     table = store._models["M"]
-    assert table.file is not None and table.file.count == 120 and table.runs is not None and len(table.runs) == 4
+    # Four batches of ten, each written as a line of ids, a line of order codes and its ten lines.
+    assert table.file is not None and table.file.count == 48 and table.runs is not None and len(table.runs) == 4
     assert table.lines == [] and table.ids == [] and len(table.seqs) == 0
     assert store.track_deletes_end("M") == [] and table.file is not None  # every row saved in the window
     raw = list(table.file.lines())
@@ -283,3 +284,17 @@ def test_a_spill_file_left_to_the_collector_is_closed_without_a_resource_warning
         del file, logs
         gc.collect()
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_a_lone_surrogate_a_json_body_can_hold_is_kept_through_a_spill() -> None:
+    rows = [{"id": "1", "n": {"s": "a\ud800"}}, {"id": "2", "s": "\udfff", "b": 1}]
+    store, held = _store(1), _store(None)
+    log = RecordLog(keeping=Keeping(encoded=True, spill_text=1))
+    for s in (store, held):
+        assert s.save("M", rows[:1]).added == ["1"]
+        assert s.save("M", rows[1:]).added == ["2"]
+    log.extend(rows)
+    assert store._models["M"].file is not None and log.spilled == 2
+    assert list(log) == rows and log.last_saved().to_dict() == {r["id"]: r for r in rows}
+    assert store.get_by_ids("M", ["1", "2"]) == held.get_by_ids("M", ["1", "2"])
+    assert store.save("M", [{"id": "1", "n": {"s": "a\ud800"}}]).unchanged == ["1"]

@@ -38,7 +38,6 @@ import math
 import operator
 from array import array
 from collections.abc import Callable
-from json.encoder import encode_basestring
 from typing import Any
 
 from pydantic_core import to_json
@@ -50,6 +49,18 @@ from .store import SaveOutcome, deep_merge, public_record, track_error
 Order = tuple[str, ...] | bytes
 _ID = operator.itemgetter("id")
 _LIVE = math.nan  # `deleted` of a live record
+
+
+def _exact(row: Any) -> bytes:
+    """A record's compact JSON, keys in the order saved (a lone surrogate a JSON body can hold kept as is)."""
+    try:
+        return to_json(row)
+    except ValueError:  # pydantic-core refuses lone surrogates
+        return json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8", "surrogatepass")
+
+
+def _exact_text(order: bytes) -> str:
+    return order.decode("utf-8", "surrogatepass")
 
 
 Bound = tuple[int, str]  # an id's place in (length, string) order
@@ -103,25 +114,29 @@ class _Table:
             self.write(ids[start:end], lines[start:end], orders[start:end], redact)
 
     def write(self, ids: list[str], lines: list[str], orders: list[Order], redact: LineRedactor | None) -> None:
-        """Rows to the spill file, three lines each: the id as JSON, the line, the order's code (`#n`) or,
-        for an exact order, the record's JSON."""
+        """A batch of rows to the spill file: a line of their ids (a JSON list), a line of their orders'
+        codes (one `#n` code when the batch shares one order, else a JSON list of codes: `#n` for a key
+        order, the record's JSON for an exact one), then their lines."""
         assert self.file is not None
         if redact is not None:
             clean = redact(lines)
             if clean is not lines:
                 ids = redacted_ids(ids, lines, clean)
                 # An exact order is the record's JSON too: it holds the same secret as its line.
-                orders = [o if old == new or not isinstance(o, bytes) else to_json(json.loads(new))
+                orders = [o if old == new or not isinstance(o, bytes) else _exact(json.loads(new))
                           for o, old, new in zip(orders, lines, clean, strict=True)]
                 lines = clean
         codes = self.order_codes
-        texts = [codes.get(o) or self._code(o) for o in orders]
-        self.file.write(list(itertools.chain.from_iterable(zip(map(encode_basestring, ids), lines, texts,
-                                                               strict=True))))
+        if orders and orders.count(orders[0]) == len(orders):
+            shared = codes.get(orders[0]) or self._code(orders[0])
+            code_line = shared if shared.startswith("#") else encode_line([shared] * len(orders))
+        else:
+            code_line = encode_line([codes.get(o) or self._code(o) for o in orders])
+        self.file.write([encode_line(ids), code_line, *lines])
 
     def _code(self, order: Order) -> str:
         if isinstance(order, bytes):
-            return order.decode("utf-8")
+            return _exact_text(order)
         code = self.order_codes[order] = f"#{len(self.order_codes)}"
         return code
 
@@ -133,10 +148,14 @@ class _Table:
         assert runs is not None
         orders_of = {code: order for order, code in self.order_codes.items()}
         flat = file.lines()
-        for quoted, line, code in zip(flat, flat, flat, strict=True):
-            self.ids.append(json.loads(quoted))
-            self.lines.append(line)
-            self.orders.append(orders_of[code] if code.startswith("#") else code.encode("utf-8"))
+        for ids_line in flat:
+            ids: list[str] = json.loads(ids_line)
+            code_line = next(flat)
+            codes: list[str] = [code_line] * len(ids) if code_line.startswith("#") else json.loads(code_line)
+            self.ids.extend(ids)
+            self.lines.extend(itertools.islice(flat, len(ids)))
+            self.orders.extend(orders_of[code] if code.startswith("#") else code.encode("utf-8", "surrogatepass")
+                               for code in codes)
         for k, now, seq, gen in runs:
             times = array("d", (now,)) * k
             self.created.extend(times)
@@ -201,7 +220,7 @@ class _Table:
         """The record as saved, keys in the order they were saved in (reads and merges keep it)."""
         order = self.orders[n]
         if isinstance(order, bytes):
-            exact: dict[str, Any] = json.loads(order)
+            exact: dict[str, Any] = json.loads(_exact_text(order))
             return exact
         data: dict[str, Any] = json.loads(self.lines[n])
         if tuple(data) == order:
@@ -243,7 +262,7 @@ class MemoryStore:
         # A `{` past the first character may be a nested object (or only a brace in a string): then the
         # record's own compact JSON is its order, exact at any depth. Otherwise the top-level keys are.
         if line.find("{", 1) != -1:
-            return to_json(row)
+            return _exact(row)
         keys = tuple(row)
         return self._orders.setdefault(keys, keys)
 

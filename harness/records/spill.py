@@ -56,9 +56,11 @@ class LineFile:
         try:
             if self._fh is None:
                 # TemporaryFile is unlinked at once on POSIX: nothing to sweep after a crash.
-                self._fh = tempfile.TemporaryFile(prefix="harness-records-")  # noqa: SIM115 (lives with its owner)
+                # A megabyte's buffer: a write per batch (a page, a few kB) would be a system call each.
+                self._fh = tempfile.TemporaryFile(prefix="harness-records-", buffering=_BLOCK)  # noqa: SIM115
             self._fh.seek(0, 2)  # a reader left part-way must not make this overwrite
-            self._fh.write(("\n".join(batch) + "\n").encode("utf-8"))
+            # surrogatepass: a lone surrogate (a JSON body may hold one) is kept, not an error.
+            self._fh.write(("\n".join(batch) + "\n").encode("utf-8", "surrogatepass"))
         except OSError as exc:
             # The machine's fault, not the function's: a store error (exit 5), one line.
             raise StoreError(f"cannot spill records to a temporary file in {tempfile.gettempdir()}: "
@@ -86,7 +88,7 @@ class LineFile:
                     continue
                 # Cut at a newline: a UTF-8 sequence never holds that byte, so no character is split.
                 carry = block[cut + 1:]
-                yield block[:cut].decode("utf-8").split("\n")
+                yield block[:cut].decode("utf-8", "surrogatepass").split("\n")
         finally:
             if not fh.closed:  # a reader dropped part-way after `close`
                 fh.seek(0, 2)

@@ -173,6 +173,22 @@ def redact_lines(secrets: Scrubber | Mapping[str, str], lines: list[str]) -> lis
     return out
 
 
+class SpillRedaction:
+    """`redact_lines` for a run's spills, remembering the last batch it found clean: the store and the
+    result's log are handed the very same list of lines for a batch, and it is looked at once."""
+
+    def __init__(self, secrets: Scrubber | Mapping[str, str]) -> None:
+        self._secrets = secrets
+        self._clean: list[str] | None = None
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        if lines is self._clean:
+            return lines
+        out = redact_lines(self._secrets, lines)
+        self._clean = lines if out is lines else None
+        return out
+
+
 class RedactingStore:
     """A records store whose writes are redacted first: no known secret reaches the store's file.
 
