@@ -134,6 +134,15 @@ class _Table:
             code_line = encode_line([codes.get(o) or self._code(o) for o in orders])
         self.file.write([encode_line(ids), code_line, *lines])
 
+    def add_columns(self, k: int, now: float, seq: int, gen: int) -> None:
+        """The columns of a batch of `k` rows added whole: one time, consecutive change numbers, live."""
+        times = array("d", (now,)) * k
+        self.created.extend(times)
+        self.updated.extend(times)
+        self.deleted.extend(array("d", (_LIVE,)) * k)
+        self.seqs.extend(range(seq, seq + k))
+        self.gens.extend(array("q", (gen,)) * k)
+
     def _code(self, order: Order) -> str:
         if isinstance(order, bytes):
             return _exact_text(order)
@@ -156,13 +165,8 @@ class _Table:
             self.lines.extend(itertools.islice(flat, len(ids)))
             self.orders.extend(orders_of[code] if code.startswith("#") else code.encode("utf-8", "surrogatepass")
                                for code in codes)
-        for k, now, seq, gen in runs:
-            times = array("d", (now,)) * k
-            self.created.extend(times)
-            self.updated.extend(times)
-            self.deleted.extend(array("d", (_LIVE,)) * k)
-            self.seqs.extend(range(seq, seq + k))
-            self.gens.extend(array("q", (gen,)) * k)
+        for run in runs:
+            self.add_columns(*run)
         self.held = sum(map(len, self.lines))
         self.file, self.order_codes = None, {}
         file.close()
@@ -311,12 +315,7 @@ class MemoryStore:
         self._seq = itertools.count(seq + k)
         table.lines.extend(lines)
         table.orders.extend(self._orders_of(rows, lines))
-        times = array("d", (now,)) * k
-        table.created.extend(times)
-        table.updated.extend(times)
-        table.deleted.extend(array("d", (_LIVE,)) * k)
-        table.seqs.extend(range(seq, seq + k))
-        table.gens.extend(array("q", (gen,)) * k)
+        table.add_columns(k, now, seq, gen)
         if table.runs is not None:
             table.runs.append((k, now, seq, gen))
             cap = self._spill_text
