@@ -5,10 +5,10 @@ The YAML stays the reviewed source; the cache is only ever a faster way to read 
 file holds one cassette's parse as plain data (`marshal`: strings, numbers, lists, dicts; no code, no
 classes) behind a one-line JSON header naming the cache format, the loader (a hash of the source of the
 modules that turn a cassette's bytes into its parse, so another harness version or a local edit of the
-loader never reads an old parse), the SHA-256 of the cassette's bytes it was made from and the SHA-256 of
-the payload. A stale copy (the cassette changed), a corrupt one (torn, truncated, edited) or a foreign one
-(another loader or cache format) fails one of those checks before anything is unmarshalled, and the
-cassette is parsed again and the copy rewritten.
+loader never reads an old parse), the SHA-256 of the cassette's bytes it was made from, and the payload's
+layout with the SHA-256 of each of its blobs (below). A stale copy (the cassette changed), a corrupt one
+(torn, truncated, edited) or a foreign one (another loader or cache format) fails one of those checks before
+anything is unmarshalled, and the cassette is parsed again and the copy rewritten.
 
 The payload is the context, then the interactions in chunks (`CHUNK_BYTES` of response bodies or
 `CHUNK_ROWS` rows), each chunk's request parts and response parts in blobs of their own, each blob's
@@ -151,13 +151,13 @@ class CachedParse:
 
 
 def _layout_digest(count: Any, starts: Any, blobs: Any) -> str:
-    """The digest of the header's layout fields (the payload's digest does not cover the header)."""
+    """The digest of the header's layout fields (the blobs' digests do not cover the header)."""
     return hashlib.sha256(json.dumps([count, starts, blobs], separators=(",", ":")).encode()).hexdigest()
 
 
-def _header(loader: str, digest: str, payload_digest: str, blobs: list[tuple[int, int, str]], starts: list[int],
+def _header(loader: str, digest: str, blobs: list[tuple[int, int, str]], starts: list[int],
             count: int) -> dict[str, Any]:
-    return {"format": CACHE_FORMAT, "loader": loader, "source_sha256": digest, "payload_sha256": payload_digest,
+    return {"format": CACHE_FORMAT, "loader": loader, "source_sha256": digest,
             "count": count, "starts": starts, "blobs": [list(b) for b in blobs],
             "layout_sha256": _layout_digest(count, starts, [list(b) for b in blobs])}
 
@@ -179,9 +179,25 @@ def _valid_layout(header: dict[str, Any], size: int) -> bool:
     return at == size
 
 
+def _blobs_match(fh: io.BufferedReader, blobs: list[tuple[int, int, str]]) -> bool:
+    """Whether each blob, read in order from the file's position a megabyte at a time, hashes to its digest
+    (the layout, checked before, makes them the whole rest of the file)."""
+    for _, length, digest in blobs:
+        h, left = hashlib.sha256(), length
+        while left:
+            piece = fh.read(min(left, 1 << 20))
+            if not piece:
+                return False
+            h.update(piece)
+            left -= len(piece)
+        if h.hexdigest() != digest:
+            return False
+    return True
+
+
 def read(cache_dir: Path, path: Path, loader: str, digest: str) -> CachedParse | None:
     """The cached parse of `path` whose bytes hash to `digest`, open, or None (missing, stale, corrupt,
-    foreign). The whole payload is hashed (a megabyte at a time) before any of it is unmarshalled."""
+    foreign). Every blob is hashed (a megabyte at a time) before any of it is unmarshalled."""
     file = cache_file(cache_dir, path)
     try:
         fh = file.open("rb")
@@ -203,11 +219,11 @@ def read(cache_dir: Path, path: Path, loader: str, digest: str) -> CachedParse |
         if not _valid_layout(header, size) or header.get("layout_sha256") != _layout_digest(
                 header["count"], header["starts"], header["blobs"]):
             return None
-        if header.get("payload_sha256") != hashlib.file_digest(fh, "sha256").hexdigest():
+        blobs = [(int(o), int(n), str(d)) for o, n, d in header["blobs"]]
+        if not _blobs_match(fh, blobs):
             return None
         if _stamp(fh.fileno()) != stamp:
             return None  # written while it was hashed
-        blobs = [(int(o), int(n), str(d)) for o, n, d in header["blobs"]]
         parse = CachedParse(fh, file, base, blobs, [int(n) for n in header["starts"]], int(header["count"]),
                             stamp)
     except (OSError, CacheChanged):
@@ -234,11 +250,9 @@ def write(cache_dir: Path, path: Path, loader: str, digest: str, context: dict[s
         return
     blobs: list[tuple[int, int, str]] = []
     at = 0
-    whole = hashlib.sha256()
     for part in parts:
         blobs.append((at, len(part), hashlib.sha256(part).hexdigest()))
-        whole.update(part)
         at += len(part)
-    header = json.dumps(_header(loader, digest, whole.hexdigest(), blobs, starts, len(rows)), separators=(",", ":"))
+    header = json.dumps(_header(loader, digest, blobs, starts, len(rows)), separators=(",", ":"))
     with contextlib.suppress(OSError):
         write_atomic(cache_file(cache_dir, path), b"".join([_MAGIC, header.encode("ascii"), b"\n", *parts]))
