@@ -102,7 +102,10 @@ def test_a_log_spills_past_its_cap_and_writes_no_known_secret_to_its_file() -> N
     data = file._fh.read()
     file._fh.seek(0, 2)
     assert SECRET.encode() not in data and data.count(b"\n") == 10
-    assert isinstance(log.last_saved(), SpilledLines) and log[0]["echo"] != SECRET
+    records = log.last_saved()
+    assert isinstance(records, SpilledLines) and log[0]["echo"] != SECRET
+    log.extend([{"id": "11"}])  # taken after: not in the records already handed out
+    assert len(records) == 10 and list(records)[-1] == "10" and len(log.last_saved()) == 11
 
 
 def test_a_log_saved_out_of_id_order_is_read_back_to_be_sorted() -> None:

@@ -12,6 +12,7 @@ file a megabyte at a time.
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -133,11 +134,15 @@ class SpilledLines(RecordLines):
         super().__init__([], [], range(0))
         self._file, self._count = file, file.count
 
+    def _texts(self) -> Iterator[str]:
+        # The records as they were when this was made: rows the log takes later are not in it.
+        return itertools.islice(self._file.lines(), self._count)
+
     def keyed(self, prefix: str = "") -> Iterator[str]:
-        return map(prefix.__add__, self._file.lines()) if prefix else self._file.lines()
+        return map(prefix.__add__, self._texts()) if prefix else self._texts()
 
     def lines(self) -> Iterator[tuple[str, str]]:
-        return map(split_keyed, self._file.lines())
+        return map(split_keyed, self._texts())
 
     def __iter__(self) -> Iterator[str]:
         return (rid for rid, _ in self.lines())
