@@ -186,3 +186,18 @@ def test_a_replay_lets_go_of_the_cache_file_and_a_rewrite_never_changes_what_a_r
     warm.close()
     with pytest.raises(CassetteError, match="let go of it"):
         list(warm.interactions)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_something_else_in_place_of_the_cache_file_is_no_cache(project: Path, chunked: None, kind: str) -> None:
+    import os
+
+    path, cache = _cassette(project), project / ".harness/cache"
+    file = parsed_cache.cache_file(cache, path)
+    file.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(file)  # opening it for reading would wait for a writer forever
+    else:
+        file.mkdir()
+    loaded = load_cassette(path, cache)  # parsed from the YAML; the copy cannot be written there either
+    assert isinstance(loaded.interactions, list) and loaded.interactions == load_cassette(path).interactions

@@ -31,6 +31,7 @@ import io
 import json
 import marshal
 import os
+import stat
 import weakref
 from pathlib import Path
 from typing import Any
@@ -200,9 +201,14 @@ def read(cache_dir: Path, path: Path, loader: str, digest: str) -> CachedParse |
     foreign). Every blob is hashed (a megabyte at a time) before any of it is unmarshalled."""
     file = cache_file(cache_dir, path)
     try:
-        fh = file.open("rb")
+        # No wait on a FIFO or a device put in its place: only a regular file is a cache.
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    fh = os.fdopen(fd, "rb")
     try:
         if fh.readline() != _MAGIC:
             return None
