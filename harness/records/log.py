@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import operator
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring
@@ -28,10 +27,18 @@ from typing import IO, Any, overload
 
 import pydantic_core
 
-from ..errors import StoreError
 from ..heap import release_freed
 from .lines import RecordLines, encode_line, in_id_order, keyed_line, record_lines, split_keyed
-from .spill import HELD_TEXT, SPILL_ROWS, LineFile, LineRedactor, SpilledLines, redacted_ids
+from .spill import (
+    HELD_TEXT,
+    SPILL_ROWS,
+    LineFile,
+    LineRedactor,
+    SpilledLines,
+    redacted_ids,
+    spill_error,
+    temporary_file,
+)
 
 Rows = list[dict[str, Any]]
 # Rows kept as dicts per log unless a face asks for all of them (`RunRequest.records_in_memory`).
@@ -158,15 +165,11 @@ class RecordLog:
             rows = scrub(rows)
         try:
             if self._spill is None:
-                # TemporaryFile is unlinked at once on POSIX: nothing to sweep after a crash.
-                self._spill = tempfile.TemporaryFile(prefix="harness-records-")  # noqa: SIM115 (lives with the log)
+                self._spill = temporary_file()
             self._spill.seek(0, 2)
             self._spill.write(pydantic_core.to_json(rows) + b"\n")
         except OSError as exc:
-            # The machine's fault, not the function's: a store error (exit 5), one line.
-            raise StoreError(f"cannot spill records to a temporary file in {tempfile.gettempdir()}: "
-                             f"{exc.strerror or exc}",
-                             hint="free some space there, or point TMPDIR at a writable folder") from None
+            raise spill_error(exc) from None
         self._spilled += len(rows)
 
     def __del__(self) -> None:
@@ -327,7 +330,7 @@ class RecordLog:
         if not any(needed(line.decode("utf-8")) for line in spill):
             spill.seek(0, 2)
             return
-        fresh = tempfile.TemporaryFile(prefix="harness-records-")  # noqa: SIM115 (replaces the spill)
+        fresh = temporary_file()  # replaces the spill
         spill.seek(0)
         for line in spill:
             text = line.decode("utf-8")

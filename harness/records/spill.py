@@ -31,6 +31,17 @@ SPILL_ROWS = 4096  # rows written at a time when what is held moves to the file
 LineRedactor = Callable[[list[str]], list[str]]
 
 
+def temporary_file(buffering: int = -1) -> IO[bytes]:
+    """A new spill file: unlinked at once on POSIX, so there is nothing to sweep after a crash."""
+    return tempfile.TemporaryFile(prefix="harness-records-", buffering=buffering)
+
+
+def spill_error(exc: OSError) -> StoreError:
+    """A spill that cannot be written: the machine's fault, not the function's (a store error, exit 5)."""
+    return StoreError(f"cannot spill records to a temporary file in {tempfile.gettempdir()}: {exc.strerror or exc}",
+                      hint="free some space there, or point TMPDIR at a writable folder")
+
+
 def redacted_ids(ids: list[str], before: list[str], after: list[str]) -> list[str]:
     """The ids that go with `after`, the redacted `before`: a line that changed gives its id from the row
     (a secret in an id is in its line too)."""
@@ -56,17 +67,13 @@ class LineFile:
             return
         try:
             if self._fh is None:
-                # TemporaryFile is unlinked at once on POSIX: nothing to sweep after a crash.
                 # A megabyte's buffer: a write per batch (a page, a few kB) would be a system call each.
-                self._fh = tempfile.TemporaryFile(prefix="harness-records-", buffering=_BLOCK)  # noqa: SIM115
+                self._fh = temporary_file(buffering=_BLOCK)
             self._fh.seek(0, 2)  # a reader left part-way must not make this overwrite
             # surrogatepass: a lone surrogate (a JSON body may hold one) is kept, not an error.
             self._fh.write(("\n".join(batch) + "\n").encode("utf-8", "surrogatepass"))
         except OSError as exc:
-            # The machine's fault, not the function's: a store error (exit 5), one line.
-            raise StoreError(f"cannot spill records to a temporary file in {tempfile.gettempdir()}: "
-                             f"{exc.strerror or exc}",
-                             hint="free some space there, or point TMPDIR at a writable folder") from None
+            raise spill_error(exc) from None
         self.count += len(batch)
 
     def chunks(self) -> Generator[list[str], None, None]:
