@@ -163,11 +163,15 @@ def load_file(path: Path, integration: str, kind: str) -> list[Definition]:
         sys.modules.pop(mod_name, None)
         raise
     found: list[Definition] = []
-    here = path.resolve()  # once: each resolve is a system call per folder of the path
+    here: Path | None = None  # resolved once, and only for a definition whose file is named another way
     for value in vars(module).values():
-        if isinstance(value, Definition) and value not in found and (
-                value.file == str(path) or Path(value.file).resolve() == here):
-            found.append(value)
+        if not isinstance(value, Definition) or value in found:
+            continue
+        if value.file != str(path):
+            here = here or path.resolve()
+            if Path(value.file).resolve() != here:
+                continue
+        found.append(value)
     return found
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +61,16 @@ class Project:
         return path
 
     def relative(self, path: Path) -> str:
+        """`path` relative to the project (for messages), or as given when it lies outside."""
         try:
-            return str(path.resolve().relative_to(self.root.resolve()))
+            return str(path.resolve().relative_to(self._resolved_root))
         except ValueError:
             return str(path)
+
+    @cached_property
+    def _resolved_root(self) -> Path:
+        # Once per project: a resolve is a system call per folder, and messages ask for it several times a run.
+        return self.root.resolve()
 
 
 def _read_table(pyproject: Path) -> dict[str, Any] | None:

@@ -123,3 +123,23 @@ def test_helper_modules_import_relatively(make_project: Callable[..., Path]) -> 
     })
     catalog = load_catalog(root / "functions")
     assert catalog.problems == [] and catalog.find("hello").name == "hello"
+
+
+def test_a_definition_imported_by_another_function_file_is_listed_once(make_project: Callable[..., Path]) -> None:
+    root = make_project({
+        "gh/syncs/first.py": HEADER + '@sync(models=[Good])\nasync def first(nango): ...',
+        "gh/syncs/second.py": HEADER + 'from .first import first\n\n@sync(models=[Good])\nasync def second(nango): ...',
+    })
+    catalog = load_catalog(root / "functions")
+    assert catalog.problems == []
+    assert sorted(d.name for d in catalog.definitions) == ["first", "second"]
+
+
+def test_functions_reached_through_a_symlinked_folder_are_theirs(make_project: Callable[..., Path],
+                                                                 tmp_path: Path) -> None:
+    # The file the functions were compiled from is named by the link; the definitions still belong to it.
+    root = make_project({"gh/syncs/one.py": HEADER + '@sync(models=[Good])\nasync def one(nango): ...'})
+    link = tmp_path / "linked-functions"
+    link.symlink_to(root / "functions", target_is_directory=True)
+    catalog = load_catalog(link)
+    assert catalog.problems == [] and [d.name for d in catalog.definitions] == ["one"]
