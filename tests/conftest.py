@@ -103,14 +103,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # (collection's few cycles), which stay frozen instead, a few megabytes.
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    # What takes a second to start starts now, on the other core, while the first tests run: in a serial
-    # session that will use it, the browser of the report tests (the fork server started during collection).
+    # What takes seconds to start starts now, on the other core, while the first tests run: the fork server
+    # (if collection did not start it), and in a serial session that will use them, the browser of the report
+    # tests and (on a machine's first run) the npm install of the Node SDK test.
     _start_fork_server()
-    browser = sys.modules.get("tests.test_reports_browser")
-    if browser is not None and not os.environ.get("PYTEST_XDIST_WORKER") and any(
-            item.nodeid.startswith("tests/test_reports_browser.py") and not item.get_closest_marker("skip")
-            for item in session.items):
-        browser.start_early()
+    for name in ("test_reports_browser", "test_serve_node"):
+        module = sys.modules.get(f"tests.{name}")
+        if module is not None and not os.environ.get("PYTEST_XDIST_WORKER") and any(
+                item.nodeid.startswith(f"tests/{name}.py") and not item.get_closest_marker("skip")
+                for item in session.items):
+            module.start_early()
 
 
 REPO = Path(__file__).resolve().parents[1]

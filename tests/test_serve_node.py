@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +32,44 @@ KEY = "sk-node-test-key"
 OUTPUT = {"id": "1013", "number": 13, "url": "https://github.com/octocat/hello-world/issues/13"}
 
 
+def _folder() -> Path:
+    return Path(os.environ.get("HARNESS_NODE_SDK") or Path(tempfile.gettempdir()) / "harness-nango-node-sdk-0.71")
+
+
+def _installed(folder: Path) -> bool:
+    return (folder / "node_modules" / "@nangohq" / "node" / "package.json").is_file()
+
+
 def sdk_folder() -> Path:
     """A folder with `node_modules/@nangohq/node` (installed on first use)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are not installed: the @nangohq/node test needs them (apt-get install nodejs npm)")
-    folder = Path(os.environ.get("HARNESS_NODE_SDK") or Path(tempfile.gettempdir()) / "harness-nango-node-sdk-0.71")
+    folder = _folder()
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (folder / "node_modules" / "@nangohq" / "node" / "package.json").is_file():
+        if not _installed(folder):
             if not (folder / "package.json").is_file():
                 (folder / "package.json").write_text('{"name": "harness-sdk-test", "private": true}\n')
             done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", SDK],
                                   cwd=folder, capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, f"npm install {SDK} failed:\n{done.stderr}"
     return folder
+
+
+def start_early() -> None:
+    """Install the SDK now, in a thread, if it is not there yet: on a machine's first run `npm install` takes
+    seconds of network and disk while the tests before this one run. tests/conftest.py calls this in a serial
+    session that will run this module's test; the fixture then waits on the install's lock. Not a daemon: an
+    install cut short at exit would leave a half-filled node_modules behind."""
+    if _installed(_folder()):
+        return
+
+    def install() -> None:
+        with contextlib.suppress(BaseException):  # pytest.skip's exception too: the fixture says it again
+            sdk_folder()
+
+    threading.Thread(target=install, name="npm-install", daemon=False).start()
 
 
 @pytest.fixture(scope="module")
