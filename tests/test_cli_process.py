@@ -13,16 +13,19 @@ from harness.crashpoints import ENV
 from tests import cli_process
 
 
-def _interpreter(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, check=False)
+def _interpreter(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def test_a_forked_process_prints_and_exits_as_a_new_interpreter_does(example: Path) -> None:
-    for args in (["list", "--json"], ["dryrun", "issues", "demo", "--bogus"]):
+    runs = (["list", "--json"], ["dryrun", "issues", "demo", "--bogus"])
+    # The new interpreters start first and all at once (they only read the project), the forks run meanwhile.
+    new = [_interpreter(args, example) for args in runs]
+    for args, interpreter in zip(runs, new, strict=True):
         forked = cli_process.run(args, cwd=example)
-        new = _interpreter(args, example)
-        assert (forked.returncode, forked.stdout, forked.stderr) == (new.returncode, new.stdout, new.stderr)
+        out, err = interpreter.communicate(timeout=120)
+        assert (forked.returncode, forked.stdout, forked.stderr) == (interpreter.returncode, out, err)
     assert forked.returncode == 2 and forked.stdout == "" and forked.stderr.startswith("error: unknown option")
 
 

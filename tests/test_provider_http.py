@@ -218,8 +218,10 @@ def test_retries_default_to_zero_and_400_is_not_retried(root: Path, fake: FakePr
 def test_timeout_per_request(root: Path, fake: FakeProvider) -> None:
     fake.state.delay = 1.0
     clock = VirtualClock(T0)
-    result = run(root, {"kind": "proxy", "endpoint": "/slow", "timeout": 0.2, "retries": 1}, clock=clock)
-    # Each attempt ended by its own 0.2 s timeout (a ReadTimeout), not by the server's 1 s answer.
+    # 0.1 s: a tenth of the server's delay, and ample for a connection on the loopback (a ConnectTimeout
+    # instead would fail the check on the message below).
+    result = run(root, {"kind": "proxy", "endpoint": "/slow", "timeout": 0.1, "retries": 1}, clock=clock)
+    # Each attempt ended by its own 0.1 s timeout (a ReadTimeout), not by the server's 1 s answer.
     assert result.error is not None and result.error.type == "script_network_error"
     assert "ReadTimeout" in result.error.message
     assert clock.waits == [3.0]  # a timed-out attempt is retried like a network error
@@ -228,7 +230,7 @@ def test_timeout_per_request(root: Path, fake: FakeProvider) -> None:
 
 def test_timeout_option_of_the_cli(root: Path, fake: FakeProvider, cli: Any) -> None:
     fake.state.delay = 1.0
-    out = cli(root, "dryrun", "call", "c1", "--live", "--timeout", "0.2", "--input",
+    out = cli(root, "dryrun", "call", "c1", "--live", "--timeout", "0.1", "--input",
               '{"kind": "proxy", "endpoint": "/slow"}')
     assert out.exit_code == 1 and "ReadTimeout" in out.output
 

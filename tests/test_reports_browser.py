@@ -77,6 +77,16 @@ def _chromium() -> tuple[WebDriver, str]:
     return driver, profile
 
 
+def _warmed() -> tuple[WebDriver, str]:
+    """`_chromium()`, having loaded a first local page: the renderer's start (~0.1 s of the first report's
+    load) is then done in the early start too."""
+    driver, profile = _chromium()
+    page = Path(profile) / "warm.html"
+    page.write_text("<!doctype html><title>warm</title>", encoding="utf-8")
+    driver.get(page.as_uri())
+    return driver, profile
+
+
 def _close(driver: WebDriver, profile: str) -> None:
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
@@ -92,7 +102,7 @@ def start_early() -> None:
     global _EARLY
     if _EARLY is None:
         pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chromium")
-        _EARLY = pool.submit(_chromium)
+        _EARLY = pool.submit(_warmed)
         pool.shutdown(wait=False)  # the thread ends with the start
         atexit.register(_close_unused)
 
@@ -122,8 +132,8 @@ def wait(browser: WebDriver, timeout: float) -> WebDriverWait[WebDriver]:
 def open_report(browser: WebDriver, path: Path) -> float:
     """Load the page and wait for its script to finish; returns when it did (ms from navigation start)."""
     browser.get(path.as_uri())
-    wait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
-    ready = browser.execute_script("return window.harnessReady")
+    ready = wait(browser, 30).until(lambda b: b.execute_script(
+        "return document.documentElement.dataset.ready ? [window.harnessReady] : null"))[0]
     assert isinstance(ready, (int, float))
     return float(ready)
 
@@ -140,9 +150,50 @@ def css(browser: WebDriver, selector: str) -> Any:
     return browser.find_element(By.CSS_SELECTOR, selector)
 
 
+# Each selenium command is a round trip to the driver (a text read ~10 ms, with the element's look-up 20): the
+# texts a check reads are read in one script. A text as selenium's `.text` gives it: the rendered text
+# (innerText), trimmed, and "" for an element not shown (`checkVisibility`). A path is a selector, or a tuple
+# of selectors each looked up inside the element the one before found (as chained `find_element` calls).
+_TEXTS = """
+const [root, paths] = arguments;
+const shown = (e) => e.checkVisibility({opacityProperty: true, visibilityProperty: true});
+return paths.map((path) => {
+  let e = root || document;
+  for (const s of path) { e = e.querySelector(s); if (e === null) return null; }
+  return shown(e) ? e.innerText.trim() : "";
+});
+"""
+_ALL_TEXTS = """
+const [root, selector] = arguments;
+const shown = (e) => e.checkVisibility({opacityProperty: true, visibilityProperty: true});
+return Array.from((root || document).querySelectorAll(selector)).map((e) => shown(e) ? e.innerText.trim() : "");
+"""
+TextPath = str | tuple[str, ...]
+
+
+def _texts(browser: WebDriver, paths: tuple[TextPath, ...], within: Any = None) -> list[str | None]:
+    found = browser.execute_script(_TEXTS, within, [[p] if isinstance(p, str) else list(p) for p in paths])
+    assert isinstance(found, list)
+    return found
+
+
+def texts(browser: WebDriver, *paths: TextPath, within: Any = None) -> list[str]:
+    """The texts of the first element each path finds (under `within`, an element, if given)."""
+    found = _texts(browser, paths, within)
+    missing = [p for p, t in zip(paths, found, strict=True) if t is None]
+    assert not missing, f"no element for {missing}"
+    return [str(t) for t in found]
+
+
+def all_texts(browser: WebDriver, selector: str, within: Any = None) -> list[str]:
+    """The texts of every element `selector` finds, in the page's order."""
+    found = browser.execute_script(_ALL_TEXTS, within, selector)
+    assert isinstance(found, list)
+    return [str(t) for t in found]
+
+
 def wait_text(browser: WebDriver, selector: str, want: str) -> None:
-    wait(browser, 10).until(lambda b: b.find_element(By.CSS_SELECTOR, selector).text == want,
-                                     f"{selector} never showed {want!r}")
+    wait(browser, 10).until(lambda b: _texts(b, (selector,)) == [want], f"{selector} never showed {want!r}")
 
 
 def visible_ids(browser: WebDriver) -> list[str]:
@@ -159,10 +210,8 @@ def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli
     res = cli(example, "dryrun", "issues", "demo", "--html", str(out), "--fault", "503@2")
     assert res.exit_code == 0, res.output
     open_report(browser, out)
-    assert css(browser, '.counts tr[data-model="Issue"] [data-count="added"]').text == "12"
-    assert css(browser, '.counts tfoot [data-count="added"]').text == "12"
-    assert css(browser, '[data-fact="status"]').text == "success"
-    assert css(browser, '[data-fact="requests"]').text == "4"
+    assert texts(browser, '.counts tr[data-model="Issue"] [data-count="added"]', '.counts tfoot [data-count="added"]',
+                 '[data-fact="status"]', '[data-fact="requests"]') == ["12", "12", "success", "4"]
     wait_text(browser, "[data-role=count]", "12 records")
     assert visible_ids(browser)[:3] == ["1001", "1002", "1003"]
     # Filtering finds a record by id; clicking it shows the whole record.
@@ -170,7 +219,7 @@ def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli
     wait_text(browser, "[data-role=count]", "1 of 12 records")
     assert visible_ids(browser) == ["1007"]
     css(browser, "[data-panel=records] .vt-row").click()
-    assert '"title": "Issue 7"' in css(browser, "[data-role=detail]").text
+    assert '"title": "Issue 7"' in texts(browser, "[data-role=detail]")[0]
     # Sorting: by number, descending on the second click.
     css(browser, "[data-role=filter]").send_keys(Keys.CONTROL, "a", Keys.BACKSPACE)
     wait_text(browser, "[data-role=count]", "12 records")
@@ -192,19 +241,19 @@ def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli
                     ["", "◆", 'checkpoint 2 saved: {"since":"2026-01-10T10:00:00Z"}'],
                     ["4", "GET", "/repos/octocat/hello-world/issues?per_page=5&state=all&page=3"],
                     ["", "◆", 'checkpoint 3 saved: {"since":"2026-01-12T10:00:00Z"}']]
-    assert css(browser, "[data-panel=requests] .mark.fault").text == "fault 503@2"
-    assert css(browser, "[data-panel=requests] .mark.retry").text == "retry 1"
+    assert texts(browser, "[data-panel=requests] .mark.fault", "[data-panel=requests] .mark.retry") == [
+        "fault 503@2", "retry 1"]
     screenshot(browser, tmp_path, "run-report-requests")
     # The logs, by level: the retry decision is a warning.
     css(browser, "[data-tab=logs]").click()
     Select(css(browser, "[data-panel=logs] [data-role=level]")).select_by_value("2")
-    lines = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "[data-panel=logs] .vt-row")]
+    lines = all_texts(browser, "[data-panel=logs] .vt-row")
     assert len(lines) == 1 and "Retrying HTTP call (reason: status_code_503)" in lines[0]
     css(browser, "[data-tab=timeline]").click()
     markers = browser.find_elements(By.CSS_SELECTOR, "[data-role=timeline] .cp")
     assert len(markers) == 3
     markers[1].find_element(By.TAG_NAME, "button").click()
-    shown = css(browser, "[data-role=checkpoint]").text
+    [shown] = texts(browser, "[data-role=checkpoint]")
     assert "checkpoint 2 · after request 3 of 4" in shown and '"since": "2026-01-10T10:00:00Z"' in shown
 
 
@@ -223,10 +272,11 @@ def test_checkpoints_saved_at_one_instant_are_each_clickable(browser: WebDriver,
     open_report(browser, out)
     css(browser, "[data-tab=timeline]").click()
     markers = browser.find_elements(By.CSS_SELECTOR, "[data-role=timeline] .cp")
-    assert [m.get_attribute("data-lane") for m in markers] == ["0", "1", "2", "0"]
+    lanes = browser.execute_script("return arguments[0].map((m) => m.getAttribute('data-lane'))", markers)
+    assert lanes == ["0", "1", "2", "0"]
     for n in (1, 2, 3, 4):  # the fourth shares the first's lane, moved to the right of it
         markers[n - 1].find_element(By.TAG_NAME, "button").click()
-        assert f"checkpoint {n} · after request" in css(browser, "[data-role=checkpoint]").text
+        assert f"checkpoint {n} · after request" in texts(browser, "[data-role=checkpoint]")[0]
     screenshot(browser, tmp_path, "run-report-instant-checkpoints", docs_too=False)
 
 
@@ -243,12 +293,12 @@ def test_hostile_values_stay_text_and_issues_link_to_their_records(browser: WebD
     css(browser, '[data-panel=issues] a[data-record="1003"]').click()
     wait_text(browser, "[data-role=count]", "1 of 12 records")
     assert css(browser, "[data-role=filter]").get_attribute("value") == "id=1003"
-    row = css(browser, "[data-panel=records] .vt-row")
-    assert "selected" in row.get_attribute("class") and "has-issue" in row.get_attribute("class")
+    classes = css(browser, "[data-panel=records] .vt-row").get_attribute("class")
+    assert "selected" in classes and "has-issue" in classes
     cells = browser.execute_script("return Array.from(document.querySelectorAll("
                                    "'[data-panel=records] .vt-row [role=gridcell]')).map((c) => c.textContent)")
     assert HOSTILE in cells  # the very string, as text
-    assert "title: too long" in css(browser, "[data-role=detail]").text
+    assert "title: too long" in texts(browser, "[data-role=detail]")[0]
 
 
 def test_the_pages_a_server_ui_reuses(browser: WebDriver, tmp_path: Path) -> None:
@@ -264,8 +314,10 @@ def test_the_pages_a_server_ui_reuses(browser: WebDriver, tmp_path: Path) -> Non
                                                                  {"cells": ["crm", "hubspot"], "href": "b.html"}]}]))
     open_report(browser, index)
     css(browser, "[data-role=filter]").send_keys("spot")
-    wait(browser, 10).until(lambda b: [r.text for r in b.find_elements(By.CSS_SELECTOR, "tbody tr")
-                                                if r.is_displayed()] == ["crm hubspot"])
+    # The rows shown, each as selenium's `.text` gives a row (its cells' texts, space-separated).
+    shown = ("return Array.from(document.querySelectorAll('tbody tr')).filter((r) => r.checkVisibility())"
+             ".map((r) => Array.from(r.cells).map((c) => c.innerText.trim()).join(' '))")
+    wait(browser, 10).until(lambda b: b.execute_script(shown) == ["crm hubspot"])
 
 
 def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDriver, pytester: pytest.Pytester,
@@ -284,17 +336,17 @@ def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDr
     assert run.ret == 1, run.stdout.str() + run.stderr.str()
     open_report(browser, example / "report.html")
     # The changed mapping changes the sync's default scenario and its webhook scenario (same mapping).
-    assert css(browser, '[data-count="failed"]').text == "2 failed"
+    assert texts(browser, '[data-count="failed"]') == ["2 failed"]
     test = css(browser, 'details.test[data-id="cassettes/github/issues/default.yaml::github/issues[default]"]')
     assert test.get_attribute("open") is not None
-    head = test.find_element(By.CSS_SELECTOR, 'h4[data-model="Issue"]').text
-    assert head == "records.Issue: 0 added, 0 removed, 12 changed (snapshot 12, run 12)"
-    first = test.find_element(By.CSS_SELECTOR, '.sbs[data-record="1001"]')
-    assert first.find_element(By.CSS_SELECTOR, '.ln.l.chg[data-path="title"]').text.strip() == '"title": "Issue 1"'
-    assert first.find_element(By.CSS_SELECTOR, '.ln.r.chg[data-path="title"]').text.strip() == '"title": "ISSUE 1"'
-    assert len(first.find_elements(By.CSS_SELECTOR, ".ln.chg")) == 2  # only the changed field is marked
-    assert test.find_element(By.CSS_SELECTOR, ".accept code").text == (
-        "harness test --update --function github/issues --scenario default")
+    first = '.sbs[data-record="1001"]'
+    assert texts(browser, 'h4[data-model="Issue"]', (first, '.ln.l.chg[data-path="title"]'),
+                 (first, '.ln.r.chg[data-path="title"]'), ".accept code", within=test) == [
+        "records.Issue: 0 added, 0 removed, 12 changed (snapshot 12, run 12)",
+        '"title": "Issue 1"', '"title": "ISSUE 1"', "harness test --update --function github/issues --scenario default"]
+    marked = browser.execute_script("return arguments[0].querySelector(arguments[1]).querySelectorAll('.ln.chg')"
+                                    ".length", test, first)
+    assert marked == 2  # only the changed field is marked
     # The filters: hiding the failures leaves the passing scenarios (the action's and the event function's).
     css(browser, 'input[data-verdict="failed"]').click()
     wait_text(browser, "#test-tools [data-role=count]", "2 of 4 tests")
@@ -306,7 +358,7 @@ def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDr
     # The report page was ready too: wait for the new page first, then for its script.
     wait(browser, 30).until(lambda b: b.current_url.endswith("report-runs/github--issues--default.html"))
     wait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
-    assert "ISSUE 1" in " ".join(r.text for r in browser.find_elements(By.CSS_SELECTOR, ".vt-row"))
+    assert "ISSUE 1" in " ".join(all_texts(browser, ".vt-row"))
 
 
 def test_test_report_shows_checkpoint_and_other_differences(browser: WebDriver, tmp_path: Path) -> None:
@@ -322,17 +374,15 @@ def test_test_report_shows_checkpoint_and_other_differences(browser: WebDriver, 
     out = tmp_path / "tests.html"
     out.write_text(render_test_page(report.to_json(1)), encoding="utf-8")
     open_report(browser, out)
-    assert css(browser, 'h4[data-section="checkpoints"]').text == (
-        "checkpoints: 2 saved in the snapshot, 3 in the run")
+    assert texts(browser, 'h4[data-section="checkpoints"]') == ["checkpoints: 2 saved in the snapshot, 3 in the run"]
     boxes = browser.find_elements(By.CSS_SELECTOR, ".checkpoints-diff .sbs")
-    assert [b.find_element(By.CSS_SELECTOR, ".side-head.rec").text for b in boxes] == [
+    assert [texts(browser, ".side-head.rec", within=b)[0] for b in boxes] == [
         "checkpoint final", "checkpoint saved #2", "checkpoint saved #3"]
-    assert boxes[1].find_element(By.CSS_SELECTOR, ".ln.r.chg").text.strip() == '"s": "c"'
+    assert texts(browser, ".ln.r.chg", within=boxes[1]) == ['"s": "c"']
     assert boxes[2].find_element(By.CSS_SELECTOR, ".ln.l.gap") and "add" in boxes[2].find_element(
         By.CSS_SELECTOR, ".ln.r").get_attribute("class")
     # A field only in the run is added (right), a record only in the snapshot is removed (left).
-    changed = css(browser, '.sbs[data-record="1"]')
-    assert changed.find_element(By.CSS_SELECTOR, '.ln.r.add[data-path="new_field"]').text.strip() == '"new_field": 1'
+    assert texts(browser, ('.sbs[data-record="1"]', '.ln.r.add[data-path="new_field"]')) == ['"new_field": 1']
     removed = css(browser, '.sbs[data-record="2"][data-change="removed"]')
     assert removed.find_elements(By.CSS_SELECTOR, ".ln.l.del") and not removed.find_elements(By.CSS_SELECTOR,
                                                                                               ".ln.r.add")

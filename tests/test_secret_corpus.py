@@ -383,18 +383,24 @@ def test_records_reach_the_store_redacted(proj: Path, env: dict[str, str], monke
 def test_a_real_process_prints_no_secret(proj: Path, env: dict[str, str]) -> None:
     import os
 
-    for where, interpreter in (("log", True), ("error-message", False)):
-        args = ["--project", str(proj), "dryrun", "place", "c1", "--live", "--input",
+    def args(where: str) -> list[str]:
+        return ["--project", str(proj), "dryrun", "place", "c1", "--live", "--input",
                 json.dumps({"where": where, "api_key": TOKEN})]
-        # A new `python -m harness` once, then a process forked warm (tests/cli_process.py): its own stdout
-        # and stderr all the same.
-        if interpreter:
-            proc = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                                  env={**os.environ, **env}, timeout=120, check=False)
-            returncode, out, err = proc.returncode, proc.stdout, proc.stderr
-        else:
-            forked = cli_process.run(args, env={**os.environ, **env})
-            returncode, out, err = forked.returncode, forked.stdout.encode(), forked.stderr.encode()
+
+    # A new `python -m harness` once, and a process forked warm (tests/cli_process.py) while it starts: its
+    # own stdout and stderr all the same.
+    new = subprocess.Popen([sys.executable, "-m", "harness", *args("log")], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env={**os.environ, **env})
+    try:
+        forked = cli_process.run(args("error-message"), env={**os.environ, **env})
+        new_out, new_err = new.communicate(timeout=120)
+    finally:
+        if new.poll() is None:
+            new.kill()
+            new.wait()
+    for where, (returncode, out, err) in (("log", (new.returncode, new_out, new_err)),
+                                          ("error-message", (forked.returncode, forked.stdout.encode(),
+                                                             forked.stderr.encode()))):
         assert returncode == (0 if where == "log" else 1), err
         assert b"using token" in out or b"could not use" in out
         assert_clean(out, f"{where} process stdout")
