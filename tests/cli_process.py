@@ -85,6 +85,7 @@ def _harness(argv: list[str], cwd: str, env: dict[str, str], stdout: Target, std
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
+    tempfile.tempdir = None  # found anew from $TMPDIR, as a new interpreter finds it
     _redirect(1, stdout)
     _redirect(2, stderr)
     # New streams on the new files, buffered as the interpreter buffers them (stderr by line; neither with

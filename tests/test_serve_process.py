@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import re
@@ -11,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -25,14 +28,15 @@ READY = re.compile(r"^harness serve: listening on (http://127\.0\.0\.1:\d+) \(re
 
 
 class ServeProcess:
-    def __init__(self, root: Path, *args: str) -> None:
+    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.root = root
         self.args = args
+        self.env = env or {}
         self.lines: list[str] = []
 
     def __enter__(self) -> Self:
         self.proc = HarnessProcess(["serve", "--port", "0", "--secret-key", KEY, *self.args], cwd=self.root,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"}, stream="stderr")
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env}, stream="stderr")
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self.lines.append(line.rstrip("\n"))
@@ -185,6 +189,21 @@ def test_schedules_and_a_generated_key(root: Path) -> None:
         assert proc.wait(30) == 0
 
 
+@pytest.mark.parametrize("open_connection", [False, True])
+def test_a_stop_runs_the_runtimes_stop_idle_or_not(root: Path, tmp_path: Path, open_connection: bool) -> None:
+    # Idle, the server stops without uvicorn's waits; with a connection open, through them. Either way the
+    # runtime's own stop runs: its temporary folder is removed.
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with ServeProcess(root, "--no-schedule", env={"TMPDIR": str(tmp)}) as server:
+        assert server.status("issues")["status"]
+        assert [p.name[:14] for p in tmp.iterdir()] == ["harness-serve-"]
+        if not open_connection:
+            server.client.close()
+        assert server.stop() == 0
+    assert list(tmp.iterdir()) == []
+
+
 def test_a_port_in_use_is_a_one_line_error(root: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -205,3 +224,38 @@ def test_spans_on_the_console(root: Path) -> None:
         assert server.stop() == 0
     text = "\n".join(server.lines)
     assert '"name": "GET /repos/octocat/hello-world/issues"' in text and '"harness.model.Issue.added": 12' in text
+
+
+def test_an_idle_stop_awaits_the_apps_shutdown() -> None:
+    # An idle stop skips uvicorn's waits, not the app's lifespan shutdown: the runtime's stop runs whole (one
+    # left to the end of the event loop would be cancelled at its first await).
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from harness.serve.server import _Server
+
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        events.append("started")
+        yield
+        await asyncio.sleep(0.01)
+        events.append("stopped")
+
+    server = _Server(uvicorn.Config(Starlette(lifespan=lifespan), log_config=None, lifespan="on"))
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def main(sock: socket.socket) -> None:
+        loops.append(asyncio.get_running_loop())
+        await server.serve(sockets=[sock])
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        thread = threading.Thread(target=asyncio.run, args=(main(sock),))
+        thread.start()
+        wait_for("the server to start", lambda: server.started)
+        loops[0].call_soon_threadsafe(server.stop)
+        thread.join(30)
+    assert not thread.is_alive() and events == ["started", "stopped"]

@@ -52,9 +52,40 @@ def url_of(sock: socket.socket) -> str:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server with our own signal handling (no re-raise of the signal after the stop)."""
+    """uvicorn's server with our own signal handling (no re-raise of the signal after the stop), woken by a
+    stop at once, and stopping at once when idle."""
 
     on_started: Callable[[], None] | None = None
+    _wake: asyncio.Event | None = None
+
+    def stop(self) -> None:
+        """Ask for the stop (from the server's event loop): the main loop wakes now, not at its next tick."""
+        self.should_exit = True
+        if self._wake is not None:
+            self._wake.set()
+
+    async def main_loop(self) -> None:
+        # uvicorn's ticks (every 0.1 s: its date header, request limits, the stop flag), except that a stop
+        # does not wait for the next one.
+        self._wake = asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.server_state.connections or self.server_state.tasks or self.force_exit:
+            await super().shutdown(sockets=sockets)  # connections asked to close, the grace, then cancelled
+            return
+        # Idle: nothing to ask to close or wait for (uvicorn's stop sleeps 0.1 s first, whatever is open).
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for server in self.servers:
+            await server.wait_closed()
+        await self.lifespan.shutdown()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -90,7 +121,7 @@ def serve(runtime: Runtime, sock: socket.socket, *, announce: Callable[[str], No
             # 3rd: stop waiting for anything.
             nonlocal signals
             signals += 1
-            server.should_exit = True
+            server.stop()
             if signals == 2:
                 runtime.runner.hurry()
             elif signals > 2:
