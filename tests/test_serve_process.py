@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -192,16 +193,27 @@ def test_schedules_and_a_generated_key(root: Path) -> None:
 @pytest.mark.parametrize("open_connection", [False, True])
 def test_a_stop_runs_the_runtimes_stop_idle_or_not(root: Path, tmp_path: Path, open_connection: bool) -> None:
     # Idle, the server stops without uvicorn's waits; with a connection open, through them. Either way the
-    # runtime's own stop runs: its temporary folder is removed.
+    # runtime's own stop runs: its scratch folder is removed (and nothing of it was in $TMPDIR).
     tmp = tmp_path / "tmp"
     tmp.mkdir()
+    scratch = root / ".harness" / "tmp"
     with ServeProcess(root, "--no-schedule", env={"TMPDIR": str(tmp)}) as server:
         assert server.status("issues")["status"]
-        assert [p.name[:14] for p in tmp.iterdir()] == ["harness-serve-"]
+        assert [p.name[:6] for p in scratch.iterdir()] == ["serve-"]
         if not open_connection:
             server.client.close()
         assert server.stop() == 0
-    assert list(tmp.iterdir()) == []
+    assert list(scratch.iterdir()) == [] and list(tmp.iterdir()) == []
+
+
+def test_a_killed_servers_scratch_folder_is_swept_at_the_next_start(root: Path) -> None:
+    with ServeProcess(root, "--no-schedule") as server:
+        [left] = (root / ".harness" / "tmp").iterdir()
+        assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert left.is_dir()
+    with ServeProcess(root, "--no-schedule") as again:
+        assert not left.exists()
+        assert again.stop() == 0
 
 
 def test_a_port_in_use_is_a_one_line_error(root: Path) -> None:
@@ -259,3 +271,15 @@ def test_an_idle_stop_awaits_the_apps_shutdown() -> None:
         loops[0].call_soon_threadsafe(server.stop)
         thread.join(30)
     assert not thread.is_alive() and events == ["started", "stopped"]
+
+
+def test_a_project_without_a_writable_state_folder_still_serves_replays(root: Path) -> None:
+    # `.harness` is a file here (as good as read-only, even for root): the scratch folder goes to $TMPDIR.
+    from tests.serve_support import Served
+
+    (root / ".harness").write_text("not a folder")
+    with Served(root) as served:
+        assert Path(tempfile.gettempdir()) in served.runtime.tmp_dir.parents
+        served.run_sync()
+        assert served.records().json()["records"]
+    assert not served.runtime.tmp_dir.exists()

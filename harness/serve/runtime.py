@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..clock import Clock
 from ..project import Project
 from ..records.sqlite import SqliteStore
+from ..scratch import scratch_dir
 from .config import ServeConfig
 from .executor import Executor
 from .outbound import Outbound
@@ -48,7 +49,12 @@ class Runtime:
         self.config = config
         self.clock = clock or WallClock()
         self.log = log or _stderr
-        self.tmp_dir = Path(tempfile.mkdtemp(prefix="harness-serve-"))
+        # In the project's scratch space, tagged with this process: what a SIGKILL leaves is swept at the next
+        # start (a folder in /tmp would stay there). A project that cannot be written to still serves replays.
+        try:
+            self.tmp_dir = scratch_dir(project.state_dir, "serve")
+        except OSError:
+            self.tmp_dir = Path(tempfile.mkdtemp(prefix="harness-serve-"))
         if config.store is not None:
             self.store_path = config.store
         elif config.live:
