@@ -22,10 +22,16 @@ def test_a_forked_process_prints_and_exits_as_a_new_interpreter_does(example: Pa
     runs = (["list", "--json"], ["dryrun", "issues", "demo", "--bogus"])
     # The new interpreters start first and all at once (they only read the project), the forks run meanwhile.
     new = [_interpreter(args, example) for args in runs]
-    for args, interpreter in zip(runs, new, strict=True):
-        forked = cli_process.run(args, cwd=example)
-        out, err = interpreter.communicate(timeout=120)
-        assert (forked.returncode, forked.stdout, forked.stderr) == (interpreter.returncode, out, err)
+    try:
+        for args, interpreter in zip(runs, new, strict=True):
+            forked = cli_process.run(args, cwd=example)
+            out, err = interpreter.communicate(timeout=120)
+            assert (forked.returncode, forked.stdout, forked.stderr) == (interpreter.returncode, out, err)
+    finally:  # a failed comparison leaves none of them running
+        for interpreter in new:
+            if interpreter.poll() is None:
+                interpreter.kill()
+                interpreter.communicate()
     assert forked.returncode == 2 and forked.stdout == "" and forked.stderr.startswith("error: unknown option")
 
 
