@@ -4,6 +4,7 @@ compile; nothing is overwritten."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from harness.cli import main
 from harness.scaffold.template_catalog import TEMPLATES_DIR, load_catalog
+from tests.conftest import files_under
 
 
 def invoke(*args: str) -> Result:
@@ -108,6 +110,23 @@ def test_clone_never_overwrites_and_lists(project: Path) -> None:
     assert res.exit_code == 0 and "slack-post-message" in res.stdout and "hubspot/contacts" in res.stdout
     res = invoke("--project", str(project), "clone", "slack-chanels")
     assert res.exit_code == 2 and "did you mean slack-channels?" in res.stderr
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("connections: [\n  a: b\n", r"fixtures/connections.yaml:3: not valid YAML \(did not find expected ',' or ']'\)"),
+    ("connections: [1, 2]\n", r"fixtures/connections.yaml: 'connections' must be a mapping of connection ids"),
+])
+def test_a_clone_into_a_broken_connections_file_is_one_line_and_writes_nothing(project: Path, text: str,
+                                                                               message: str) -> None:
+    connections = project / "fixtures" / "connections.yaml"
+    connections.write_text(text)
+    before = files_under(project)
+    res = invoke("--project", str(project), "clone", "slack-channels")
+    assert res.exit_code == 2, res.output
+    [line] = res.stderr.splitlines()
+    assert re.fullmatch(r"error: " + message + r" \(fix it, then clone again\)", line), line
+    assert "<unicode string>" not in line and str(project) not in line
+    assert files_under(project) == before and connections.read_text() == text
 
 
 def test_new_writes_skeletons_that_compile_and_never_overwrites(project: Path) -> None:
