@@ -118,7 +118,7 @@ class Work(Generic[T]):
 
     def __init__(self, module: str, test: str, start: Callable[[Context], T]) -> None:
         self.module, self.test, self._start = module, test, start
-        self._state = "idle"  # idle -> queued -> running -> done -> idle (taken), or queued -> idle (run inline)
+        self._state = "idle"  # idle -> queued -> running -> done (or "taken": awaited) -> idle; queued -> idle: inline
         self._done = threading.Event()
         self._context: Context | None = None
         self._value: T | None = None
