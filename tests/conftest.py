@@ -27,6 +27,7 @@ gc.disable()
 # `gc.get_referrers`): 0.3-0.5 s when a test module first imported it, late in collection.
 
 from harness.cli import main  # noqa: E402
+from tests import early  # noqa: E402
 from tests.fakes.github_server import FakeGitHub  # noqa: E402
 from tests.fakes.routing import RoutingTransport  # noqa: E402
 
@@ -113,6 +114,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 item.nodeid.startswith(f"tests/{name}.py") and not item.get_closest_marker("skip")
                 for item in session.items):
             module.start_early()
+    # The processes that tests only start and collect (tests/early.py) start ahead, one at a time, on the other
+    # core; under xdist both cores are busy with tests, and each test starts its own.
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        early.queue(session.items, unset=("GITHUB_TOKEN", "HARNESS_PROJECT", "CI"))  # what _clean_env removes
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    early.finish()  # nothing started ahead outlives the session (a test that failed first left its work)
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,18 +10,26 @@ from pathlib import Path
 
 from click.testing import Result
 
+from tests import early
+
 from .conftest import REPO
 
 
-def harness(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "HARNESS_PROJECT")}
+def harness(ctx: early.Context, *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in ctx.env.items() if k not in ("GITHUB_TOKEN", "HARNESS_PROJECT")}
     script = Path(sys.executable).parent / "harness"
     command = [str(script)] if script.is_file() else [sys.executable, "-m", "harness"]
-    return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return ctx.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+# Each test's process starts ahead, on the other core (tests/early.py); the test asserts on what it printed.
+@early.ahead("test_quick_start_replays_the_bundled_example")
+def _quick_start(ctx: early.Context) -> subprocess.CompletedProcess[str]:
+    return harness(ctx, "dryrun", "issues", "demo")
 
 
 def test_quick_start_replays_the_bundled_example() -> None:
-    proc = harness("dryrun", "issues", "demo")
+    proc = _quick_start.result()
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "github/issues" in out and "replay" in out
@@ -30,8 +37,13 @@ def test_quick_start_replays_the_bundled_example() -> None:
     assert "final: {\"since\": \"2026-01-12T10:00:00Z\"}" in out
 
 
+@early.ahead("test_json_output_is_one_document_from_a_subfolder")
+def _json_from_a_subfolder(ctx: early.Context) -> subprocess.CompletedProcess[str]:
+    return harness(ctx, "dryrun", "github/create-issue", "demo", "--json", cwd=REPO / "functions" / "github")
+
+
 def test_json_output_is_one_document_from_a_subfolder() -> None:
-    proc = harness("dryrun", "github/create-issue", "demo", "--json", cwd=REPO / "functions" / "github")
+    proc = _json_from_a_subfolder.result()
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["status"] == "success" and doc["type"] == "action"
@@ -60,13 +72,23 @@ def test_replay_with_overrides_and_show(cli: Callable[..., Result], example: Pat
     assert "query since=2026-01-05T10:00:00Z != recorded (absent)" in res.stdout
 
 
-def test_no_project(tmp_path: Path) -> None:
-    proc = harness("list", cwd=tmp_path)
+@early.ahead("test_no_project")
+def _no_project(ctx: early.Context) -> subprocess.CompletedProcess[str]:
+    return harness(ctx, "list", cwd=ctx.folder)  # an empty folder of its own
+
+
+def test_no_project() -> None:
+    proc = _no_project.result()
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: no harness project found") and "Traceback" not in proc.stderr
 
 
+@early.ahead("test_version_and_help")
+def _version_and_help(ctx: early.Context) -> tuple[str, str]:
+    return harness(ctx, "--version").stdout, harness(ctx, "--help").stdout
+
+
 def test_version_and_help() -> None:
-    assert harness("--version").stdout.startswith("harness, version ")
-    out = harness("--help").stdout
+    version, out = _version_and_help.result()
+    assert version.startswith("harness, version ")
     assert "Exit codes" in out and "dryrun" in out

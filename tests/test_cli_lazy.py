@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import click
 
 from harness.cli import COMMANDS, main
+from tests import early
 
 PROBE = """
 import json, sys
@@ -18,10 +18,22 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("harness.cli.")))
 """
 
 
-def cli_modules_after(before: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", PROBE.format(before=before)], capture_output=True, text=True,
-                         check=True, timeout=120)
+def cli_modules_after(ctx: early.Context, before: str) -> set[str]:
+    out = ctx.run([sys.executable, "-c", PROBE.format(before=before)], capture_output=True, text=True,
+                  check=True, timeout=120, env=ctx.env, cwd=ctx.cwd)
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+# The fresh interpreters of the two tests below start ahead, on the other core (tests/early.py).
+@early.ahead("test_a_command_imports_only_its_own_module")
+def _modules_loaded(ctx: early.Context) -> tuple[set[str], set[str]]:
+    return cli_modules_after(ctx, ""), cli_modules_after(ctx, "main.get_command(None, 'dryrun')")
+
+
+@early.ahead("test_help_lists_every_visible_command")
+def _help(ctx: early.Context) -> str:
+    return ctx.run([sys.executable, "-m", "harness", "--help"], capture_output=True, text=True, check=True,
+                   timeout=120, env=ctx.env, cwd=ctx.cwd).stdout
 
 
 def test_every_command_is_listed_and_loads_as_itself() -> None:
@@ -36,16 +48,15 @@ def test_every_command_is_listed_and_loads_as_itself() -> None:
 
 
 def test_a_command_imports_only_its_own_module() -> None:
-    assert cli_modules_after("") == set()
-    loaded = cli_modules_after("main.get_command(None, 'dryrun')")
+    nothing, loaded = _modules_loaded.result()
+    assert nothing == set()
     assert "harness.cli.dryrun" in loaded
     others = {f"harness.cli.{module}" for module, _ in COMMANDS.values()} - {"harness.cli.dryrun"}
     assert loaded & others == set()
 
 
 def test_help_lists_every_visible_command() -> None:
-    out = subprocess.run([sys.executable, "-m", "harness", "--help"], capture_output=True, text=True, check=True,
-                         timeout=120).stdout
+    out = _help.result()
     commands = out.split("Commands:", 1)[1]
     for name, cmd in main.commands.items():
         assert (f"  {name} " in commands or commands.rstrip().endswith(f"  {name}")) != cmd.hidden, name

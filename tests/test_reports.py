@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,9 +26,10 @@ from harness.reports.diffdoc import snapshot_diff
 from harness.reports.page import embed_json
 from harness.reports.run_report import run_document
 from harness.result import RunResult
+from tests import cli_process, early
 from tests.fakes.github_server import FakeGitHub
 
-from .conftest import GH_CONNECTIONS, REPO
+from .conftest import GH_CONNECTIONS, REPO, copy_example
 from .test_invariants_fuzz import GOOD
 
 _DATA = re.compile(r'<script type="application/json" id="harness-data">(.*?)</script>', re.S)
@@ -268,11 +272,18 @@ def test_known_bug():
 """
 
 
+XDIST_VARIABLES = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+    for name in XDIST_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    root = pytester.path
+    return write_project(pytester.path)
+
+
+def write_project(root: Path) -> Path:
+    """The example with a hand-written test module and a sync whose output changed (see `project`)."""
     for folder in ("functions", "fixtures"):
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     # The sync's and the action's default scenarios only: these tests count and change those two.
@@ -290,10 +301,34 @@ def _verdicts(doc: dict[str, Any]) -> dict[str, str]:
     return {t["id"]: t["verdict"] for t in doc["tests"]}
 
 
-def test_the_test_report_is_the_same_serially_and_under_xdist(pytester: pytest.Pytester, project: Path) -> None:
-    serial = pytester.runpytest("--harness-html", "out/serial.html", "--junitxml", "out/serial.xml")
-    parallel = pytester.runpytest("-p", "xdist", "-n", "2", "--harness-html", "out/parallel.html",
-                                             "--junitxml", "out/parallel.xml")
+def runpytest(ctx: early.Context, root: Path, *args: str) -> pytest.RunResult:
+    """`pytester.runpytest(*args)` in a process of its own, with what pytester gives an in-process run: the
+    project as working folder and HOME, no PYTEST_ADDOPTS or TOX_ENV_DIR, PY_COLORS=0, a temporary root and
+    --basetemp of its own; and, as the `project` fixture does, no xdist variables of an outer run."""
+    env = {k: v for k, v in ctx.env.items() if k not in (*XDIST_VARIABLES, "TOX_ENV_DIR", "PYTEST_ADDOPTS")}
+    temproot = ctx.folder / "temproot"
+    temproot.mkdir(exist_ok=True)
+    env.update(PYTEST_DEBUG_TEMPROOT=str(temproot), HOME=str(root), USERPROFILE=str(root), PY_COLORS="0")
+    started = time.monotonic()
+    done = ctx.run([sys.executable, "-m", "pytest", *args, f"--basetemp={ctx.folder / 'basetemp'}"], cwd=root,
+                   env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    return pytest.RunResult(done.returncode, done.stdout.splitlines(), done.stderr.splitlines(),
+                            time.monotonic() - started)
+
+
+# The two inner pytest runs of the test below start ahead, on the other core (tests/early.py), in a project
+# of their own; the test reads what they printed and wrote.
+@early.ahead("test_the_test_report_is_the_same_serially_and_under_xdist")
+def _serial_and_parallel(ctx: early.Context) -> tuple[Path, pytest.RunResult, pytest.RunResult]:
+    project = write_project(ctx.folder / "project")
+    serial = runpytest(ctx, project, "--harness-html", "out/serial.html", "--junitxml", "out/serial.xml")
+    parallel = runpytest(ctx, project, "-p", "xdist", "-n", "2", "--harness-html", "out/parallel.html",
+                         "--junitxml", "out/parallel.xml")
+    return project, serial, parallel
+
+
+def test_the_test_report_is_the_same_serially_and_under_xdist() -> None:
+    project, serial, parallel = _serial_and_parallel.result()
     docs = []
     for res, name in ((serial, "serial"), (parallel, "parallel")):
         res.assert_outcomes(passed=2, failed=2, skipped=1, xfailed=1)
@@ -361,18 +396,22 @@ def test_render_test_page_escapes_and_marks_verdicts() -> None:
     assert page_data(page) == doc
 
 
-def test_harness_test_html_resolves_the_path_from_where_it_is_run(example: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    from tests import cli_process
-
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "HARNESS_PROJECT", "PYTEST_ADDOPTS")}
+@early.ahead("test_harness_test_html_resolves_the_path_from_where_it_is_run")
+def _test_html_elsewhere(ctx: early.Context) -> tuple[subprocess.CompletedProcess[str], Path]:
+    example = copy_example(ctx.folder / "example")
+    env = {k: v for k, v in ctx.env.items() if k not in ("CI", "HARNESS_PROJECT", "PYTEST_ADDOPTS")}
     (example / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    elsewhere = tmp_path / "elsewhere"
+    elsewhere = ctx.folder / "elsewhere"
     elsewhere.mkdir()
     # `harness test` in a process of its own (forked warm), in another folder; it starts pytest itself.
-    run = cli_process.run(["--project", str(example), "test", "--html", "r.html", "-q"], cwd=elsewhere, env=env)
+    # Started ahead, on the other core (tests/early.py).
+    run = ctx.forked(cli_process.HarnessProcess(["--project", str(example), "test", "--html", "r.html", "-q"],
+                                                cwd=elsewhere, env=env))
+    return run, elsewhere
+
+
+def test_harness_test_html_resolves_the_path_from_where_it_is_run() -> None:
+    run, elsewhere = _test_html_elsewhere.result()
     assert run.returncode == 0, run.stdout + run.stderr
     assert _verdicts(page_data((elsewhere / "r.html").read_text())) == {
         CREATE_ID: "passed", ISSUES_ID: "passed", WEBHOOK_ID: "passed", CHECK_ACCESS_ID: "passed"}

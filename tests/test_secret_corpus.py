@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from urllib.parse import quote, quote_plus, unquote_plus
 import pytest
 from click.testing import Result
 
-from tests import cli_process
+from tests import cli_process, early
 from tests.fakes.github_server import FakeGitHub
 
 TOKEN = "ghp_faketoken123456"
@@ -260,6 +261,11 @@ def proj(make_project: Callable[..., Path]) -> Path:
 
 @pytest.fixture
 def env(fake_github: FakeGitHub) -> dict[str, str]:
+    return server_env(fake_github)
+
+
+def server_env(fake_github: FakeGitHub) -> dict[str, str]:
+    """The variables the connections read, for this server (which then also takes the URL's password)."""
     fake_github.valid_tokens.add(URL_PASSWORD)
     host = fake_github.base_url.split("://", 1)[1]
     return {"GH_URL": fake_github.base_url, "GH_TOKEN": TOKEN, "GH_REFRESH": REFRESH, "GH_PIN": PIN,
@@ -380,27 +386,53 @@ def test_records_reach_the_store_redacted(proj: Path, env: dict[str, str], monke
     assert not leaks
 
 
-def test_a_real_process_prints_no_secret(proj: Path, env: dict[str, str]) -> None:
-    import os
+def write_proj(root: Path) -> Path:
+    """What `proj` makes (conftest's `make_project` with the same files), at `root`."""
+    for rel, text in {"gh/actions/place.py": PLACER, "gh/actions/whoami.py": URLPASS, "gh/syncs/rows.py": ROWS}.items():
+        path = root / "functions" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    (root / "fixtures").mkdir(parents=True, exist_ok=True)
+    (root / "cassettes").mkdir(exist_ok=True)
+    (root / "fixtures" / "connections.yaml").write_text(textwrap.dedent(CONNECTIONS))
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    return root
+
+
+Outcome = tuple[int | None, bytes, bytes]
+
+
+# The test's processes, with a project and a fake server of their own, start ahead, on the other core
+# (tests/early.py); the test checks what they printed.
+@early.ahead("test_a_real_process_prints_no_secret")
+def _real_processes(ctx: early.Context) -> dict[str, Outcome]:
+    proj = write_proj(ctx.folder / "proj")
 
     def args(where: str) -> list[str]:
         return ["--project", str(proj), "dryrun", "place", "c1", "--live", "--input",
                 json.dumps({"where": where, "api_key": TOKEN})]
 
-    # A new `python -m harness` once, and a process forked warm (tests/cli_process.py) while it starts: its
-    # own stdout and stderr all the same.
-    new = subprocess.Popen([sys.executable, "-m", "harness", *args("log")], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env={**os.environ, **env})
-    try:
-        forked = cli_process.run(args("error-message"), env={**os.environ, **env})
-        new_out, new_err = new.communicate(timeout=120)
-    finally:
-        if new.poll() is None:
-            new.kill()
-            new.wait()
-    for where, (returncode, out, err) in (("log", (new.returncode, new_out, new_err)),
-                                          ("error-message", (forked.returncode, forked.stdout.encode(),
-                                                             forked.stderr.encode()))):
+    with FakeGitHub(issues=12) as fake_github:  # the `fake_github` fixture's server
+        fake_github.rate_limit_reset = 1767261600
+        env = server_env(fake_github)
+        # A new `python -m harness` once, and a process forked warm (tests/cli_process.py) while it starts: its
+        # own stdout and stderr all the same.
+        new = ctx.popen([sys.executable, "-m", "harness", *args("log")], stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, env={**ctx.env, **env}, cwd=ctx.cwd)
+        try:
+            forked = ctx.forked(cli_process.HarnessProcess(args("error-message"), cwd=ctx.cwd,
+                                                           env={**ctx.env, **env}))
+            new_out, new_err = new.communicate(timeout=120)
+        finally:
+            if new.poll() is None:
+                new.kill()
+                new.wait()
+    return {"log": (new.returncode, new_out, new_err),
+            "error-message": (forked.returncode, forked.stdout.encode(), forked.stderr.encode())}
+
+
+def test_a_real_process_prints_no_secret() -> None:
+    for where, (returncode, out, err) in _real_processes.result().items():
         assert returncode == (0 if where == "log" else 1), err
         assert b"using token" in out or b"could not use" in out
         assert_clean(out, f"{where} process stdout")

@@ -21,6 +21,7 @@ from typing import Any, Self
 
 import pytest
 
+from tests import early
 from tests.cli_process import HarnessProcess
 from tests.fakes import http_client
 from tests.serve_support import KEY, cassette, full_project, wait_for
@@ -216,13 +217,22 @@ def test_a_killed_servers_scratch_folder_is_swept_at_the_next_start(root: Path) 
         assert again.stop() == 0
 
 
-def test_a_port_in_use_is_a_one_line_error(root: Path) -> None:
+# Its process, in a project of its own, starts ahead, on the other core (tests/early.py); the test checks its
+# error line.
+@early.ahead("test_a_port_in_use_is_a_one_line_error")
+def _port_in_use(ctx: early.Context) -> tuple[int, subprocess.CompletedProcess[str]]:
+    root = full_project(ctx.folder / "p")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "harness", "serve", "--port", str(port), "--secret-key", "k"],
-                              cwd=root, capture_output=True, text=True, timeout=60)
+        done = ctx.run([sys.executable, "-m", "harness", "serve", "--port", str(port), "--secret-key", "k"],
+                       cwd=root, env=ctx.env, capture_output=True, text=True, timeout=60)
+    return port, done
+
+
+def test_a_port_in_use_is_a_one_line_error() -> None:
+    port, done = _port_in_use.result()
     assert done.returncode == 2
     assert done.stderr.strip() == (f"error: port {port} on 127.0.0.1 is already in use (stop what uses it, or pass "
                                    "--port N (0 picks a free port))")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from harness.result import Exchange, RunResult
 from harness.snapshots.diff import describe_differences
 from harness.snapshots.document import SnapshotSettings, snapshot_document
 from harness.snapshots.files import compare, dump_snapshot, parse_snapshot
+from tests import early
 
 
 def sync_result(order: list[int]) -> RunResult:
@@ -43,15 +43,23 @@ def test_records_are_sorted_by_id_whatever_the_call_order() -> None:
     assert '      "9": {"id": "9", "title": "t9"},\n' in a  # one record per line, for git diffs
 
 
-def test_the_file_is_the_same_under_any_hash_seed() -> None:
+# Its two interpreters start ahead, on the other core (tests/early.py); the test compares what they wrote.
+@early.ahead("test_the_file_is_the_same_under_any_hash_seed")
+def _hash_seeds(ctx: early.Context) -> tuple[list[int], list[tuple[str, str]]]:
     code = ("from tests.test_snapshots import sync_result; from harness.snapshots import *; "
             "import sys; sys.stdout.write(dump_snapshot(snapshot_document(sync_result([3, 1, 2]))))")
-    # Two interpreters with hash seeds of their own (a seed is chosen at start-up), started together, and this
-    # one (seeded at random, or by the developer's PYTHONHASHSEED).
-    procs = [subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in ("1", "2")]
+    # Two interpreters with hash seeds of their own (a seed is chosen at start-up), started together.
+    procs = [ctx.popen([sys.executable, "-c", code], env={**ctx.env, "PYTHONHASHSEED": seed}, cwd=ctx.cwd,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in ("1", "2")]
     done = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [err for _, err in done]
+    return [p.returncode for p in procs], done
+
+
+def test_the_file_is_the_same_under_any_hash_seed() -> None:
+    # Two interpreters with hash seeds of their own, and this one (seeded at random, or by the developer's
+    # PYTHONHASHSEED).
+    returncodes, done = _hash_seeds.result()
+    assert returncodes == [0, 0], [err for _, err in done]
     here = dump_snapshot(snapshot_document(sync_result([3, 1, 2])))
     assert {out for out, _ in done} == {here}
 

@@ -1,0 +1,249 @@
+"""Work started ahead: the processes a test only fires and collects run on the other core before it runs.
+
+A test that starts a fresh interpreter (or an inner pytest) with inputs fixed in advance, waits for it and
+asserts on what it printed spends its time waiting; meanwhile the second core idles, and while the tests
+before it compute, its process has not started. Such a test declares that work here, `@ahead(test)` on a
+function of its module that starts the process(es) and returns what the test asserts on; the test calls
+`.result()` and asserts exactly as before.
+
+This module owns:
+- the registry of that work (one per test, keyed by the test's module and function name);
+- the queue: tests/conftest.py calls `queue()` at the end of a serial session's collection (not under xdist,
+  not with --collect-only) with the tests that will run, in their order; the work of those not skipped is
+  queued in that order;
+- the one worker thread that runs the queue, one item at a time (at most one extra busy process tree);
+- `Context`: what an item gets, the test's view of the world fixed at queue time (its environment, with
+  what tests/conftest.py's `_clean_env` removes for every test and the PYTEST_CURRENT_TEST pytest sets, and
+  its working folder), a temporary folder of its own, and processes it starts through it, so they can be
+  killed;
+- the end of it all (`finish()`, at session finish, also at exit): work not started is dropped, the
+  processes of the one running are killed and reaped, and every item's folder is removed.
+
+`result()` gives the finished result, waits for a running one, and runs the work itself, in the test, when it
+was not started (the test run alone or under xdist, or queued behind others still); an exception the work
+raised is raised there. Each result is given once: a second run of the test (a rerun) does the work anew.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import multiprocessing.process
+import multiprocessing.spawn
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+
+class _Process(Protocol):
+    def poll(self) -> int | None: ...
+    def kill(self) -> None: ...
+
+
+class Context:
+    """What a work item runs with: `folder` (empty, its own, removed at session end), `env` and `cwd` (the
+    environment and working folder the test itself has), and `popen`/`run`/`own` for its processes."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env = env
+        self.cwd = cwd
+        self.folder = Path(tempfile.mkdtemp(prefix="harness-early-"))
+        _FOLDERS.append(self.folder)
+        self._processes: list[_Process] = []
+
+    def own(self, process: Any) -> Any:
+        """Note a process started otherwise (a `cli_process.HarnessProcess`), to kill if the session ends first.
+
+        A forked process started off the main thread leaves multiprocessing's list of children: the main thread
+        polls every child at each start of one, and two threads polling one finished child both read its end
+        from the fork server's pipe, the second an EOF, which multiprocessing reports as exit status 255."""
+        inner = getattr(process, "_proc", None)
+        if isinstance(inner, multiprocessing.process.BaseProcess) and threading.current_thread() is _worker_thread():
+            multiprocessing.process._children.discard(inner)  # type: ignore[attr-defined]
+        self._processes.append(process)
+        if _STOPPING.is_set():
+            process.kill()
+        return process
+
+    def popen(self, args: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        """`subprocess.Popen(args, **kwargs)`, owned. Give `env` and `cwd` (`self.env`, `self.cwd`): this
+        process's own are another test's by the time it runs."""
+        return self.own(subprocess.Popen(args, **kwargs))  # type: ignore[no-any-return]
+
+    def run(self, args: Sequence[str], *, timeout: float, check: bool = False,
+            **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+        """`subprocess.run(args, timeout=timeout, check=check, **kwargs)`, its process owned."""
+        if kwargs.pop("capture_output", False):
+            kwargs["stdout"] = kwargs["stderr"] = subprocess.PIPE
+        with self.popen(args, **kwargs) as process:
+            try:
+                out, err = process.communicate(timeout=timeout)
+            except BaseException:
+                process.kill()
+                process.wait()
+                raise
+        if check and process.returncode:
+            raise subprocess.CalledProcessError(process.returncode, args, out, err)
+        return subprocess.CompletedProcess(args, process.returncode, out, err)
+
+    def forked(self, process: Any, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        """`cli_process.run(args, cwd=cwd, env=env, timeout=timeout)` for the process given as
+        `cli_process.HarnessProcess(args, cwd=cwd, env=env)` (`harness ARGS` forked warm), owned.
+
+        The caller's module imports tests/cli_process.py, so that tests/conftest.py starts its fork server at
+        collection: one started meanwhile, from within a pytester test's chdir, would not find `tests`."""
+        with self.own(process):
+            return process.result(timeout)  # type: ignore[no-any-return]
+
+    def _kill(self) -> None:
+        for process in self._processes:
+            with contextlib.suppress(OSError):
+                if process.poll() is None:
+                    process.kill()
+
+
+class Work(Generic[T]):
+    """The work of one test: `result()` in the test."""
+
+    def __init__(self, module: str, test: str, start: Callable[[Context], T]) -> None:
+        self.module, self.test, self._start = module, test, start
+        self._state = "idle"  # idle -> queued -> running -> done (or "taken": awaited) -> idle; queued -> idle: inline
+        self._done = threading.Event()
+        self._context: Context | None = None
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+    def _run(self, context: Context) -> None:
+        self._context = context
+        try:
+            self._value = self._start(context)
+        except BaseException as exc:  # raised again in the test
+            self._error = exc
+        self._done.set()
+
+    def result(self) -> T:
+        """What the work returned (or raises what it raised): finished ahead, waited for, or done now."""
+        with _LOCK:
+            state = self._state
+            self._state = "idle"
+            if state == "running":
+                self._state = "taken"  # the worker leaves it be when it ends
+        if state in ("running", "done"):
+            self._done.wait()
+            value, error, self._value, self._error = self._value, self._error, None, None
+            self._done.clear()
+            with _LOCK:
+                self._state = "idle"
+            if error is not None:
+                raise error
+            return value  # type: ignore[return-value]
+        return self._start(Context(dict(os.environ), Path.cwd()))
+
+
+_WORK: dict[tuple[str, str], Work[Any]] = {}
+_QUEUE: collections.deque[tuple[Work[Any], dict[str, str]]] = collections.deque()
+_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+_FOLDERS: list[Path] = []
+_WORKER: list[threading.Thread] = []
+_CWD: list[Path] = []
+_SYS_PATH: list[str] = []
+
+
+def ahead(test: str) -> Callable[[Callable[[Context], T]], Work[T]]:
+    """Decorator: the function is the work of `test`, a test function of the same module."""
+
+    def register(start: Callable[[Context], T]) -> Work[T]:
+        work = Work(start.__module__, test, start)
+        _WORK[(work.module, test)] = work
+        return work
+
+    return register
+
+
+def _worker_thread() -> threading.Thread | None:
+    return _WORKER[0] if _WORKER else None
+
+
+_PREPARATION = multiprocessing.spawn.get_preparation_data
+
+
+def _prepared_as_the_session(name: str) -> dict[str, Any]:
+    """multiprocessing's start-up data for a new process (forkserver's too), with, for one started by the
+    worker, the session's working folder and sys.path: the process is the worker's, but the process-wide
+    ones are whatever the test running meanwhile made them (pytester's in-process runs chdir into their
+    project and put its folders first on sys.path, where `tests` is another package: the child, which takes
+    both before it unpickles its target, then failed to import tests.cli_process)."""
+    data: dict[str, Any] = _PREPARATION(name)
+    if threading.current_thread() is _worker_thread():
+        data.update(dir=str(_CWD[0]), sys_path=list(_SYS_PATH))
+    return data
+
+
+def queue(items: Iterable[pytest.Item], *, unset: Sequence[str]) -> None:
+    """Queue the work of these tests, in this order, and start the worker (tests/conftest.py, at collection
+    finish of a serial session). `unset`: the variables every test runs without."""
+    base = {k: v for k, v in os.environ.items() if k not in unset}
+    with _LOCK:
+        for item in items:
+            module = getattr(getattr(item, "module", None), "__name__", None)
+            work = _WORK.get((module, getattr(item, "originalname", item.name)))  # type: ignore[arg-type]
+            if work is None or work._state != "idle" or item.get_closest_marker("skip"):
+                continue
+            work._state = "queued"
+            _QUEUE.append((work, {**base, "PYTEST_CURRENT_TEST": f"{item.nodeid} (call)"}))
+        if not _QUEUE or _WORKER:
+            return
+        _CWD.append(Path.cwd())
+        _SYS_PATH[:] = sys.path
+        multiprocessing.spawn.get_preparation_data = _prepared_as_the_session
+        thread = threading.Thread(target=_work, name="early-work", daemon=True)
+        _WORKER.append(thread)
+    thread.start()
+
+
+def _work() -> None:
+    while True:
+        with _LOCK:
+            if _STOPPING.is_set() or not _QUEUE:
+                return
+            work, env = _QUEUE.popleft()
+            if work._state != "queued":
+                continue  # the test ran it itself
+            work._state = "running"
+        work._run(Context(env, _CWD[0]))
+        with _LOCK:
+            if work._state == "running":
+                work._state = "done"
+
+
+def finish() -> None:
+    """The session's end: drop work not started, kill and reap the processes of the running one, remove
+    every item's folder."""
+    _STOPPING.set()
+    with _LOCK:
+        _QUEUE.clear()
+        running = [w for w in _WORK.values() if w._state in ("running", "taken") and not w._done.is_set()]
+    for work in running:
+        if work._context is not None:
+            work._context._kill()
+    thread = _worker_thread()
+    if thread is not None:
+        thread.join(60)  # killed, its process ends at once; the work then returns or raises
+    for folder in _FOLDERS:
+        shutil.rmtree(folder, ignore_errors=True)
+    _FOLDERS.clear()
+
+
+atexit.register(finish)  # a session cut short before its finish hook (finish twice does nothing more)
