@@ -65,6 +65,11 @@ class Project:
         try:
             return str(path.resolve().relative_to(self._resolved_root))
         except ValueError:
+            pass
+        try:
+            # A symlink of the project pointing out of it (or nowhere) is still shown where the user sees it.
+            return str(path.absolute().relative_to(self.root.absolute()))
+        except ValueError:
             return str(path)
 
     @cached_property

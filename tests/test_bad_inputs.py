@@ -295,6 +295,10 @@ CASES = [
          setup=_write("tests/harness/test_github_issues.py", "", folder=True)),
     Case(["cassettes", "adopt", "cassettes/github/issues/default.yaml", "--function", "issues", "--scenario", "x",
           "--base-url", "not a url"], 2, r"--base-url: 'not a url' is not an http\(s\) URL \(e.g. --base-url"),
+    Case(["compile"], 2, r"pyproject.toml: \[tool.harness.package\]: unknown key\(s\) allow_import \(known keys: allow",
+         setup=_write("pyproject.toml", '[tool.harness.package]\nallow_import = ["requests"]\n')),
+    Case(["package", "-o", "bundle.zip"], 2, r"pyproject.toml: \[tool.harness.package\] must be a table, got 3",
+         setup=_write("pyproject.toml", "[tool.harness]\npackage = 3\n")),
     Case(["compile"], 2, r"cannot write or read .harness: .* \(check its permissions, and that it is a file or",
          setup=_state_is_a_file),
     # replays that cannot answer
