@@ -125,3 +125,26 @@ def write_atomic(path: Path, data: str | bytes | Iterable[str], *, mode: int | N
             os.unlink(tmp)
         raise
     _fsync_folder(path.parent)
+
+
+def unwritable(folder: Path) -> tuple[Path, str] | None:
+    """Why no file can be written into `folder` (created with its parents if missing): `(part, reason)`,
+    the nearest part of it that exists and what is wrong with it; None when a write can go ahead.
+
+    A command that writes several files asks this of every target folder before its first write, so a
+    folder it cannot write is refused with the project as it was, not found after half the files are in.
+    Probed by creating and removing a file, since permission bits say nothing to root or on read-only mounts.
+    """
+    import tempfile
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return existing, "is not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        return existing, f"is not writable ({exc.strerror})"
+    return None

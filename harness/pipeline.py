@@ -218,26 +218,20 @@ def _check_payload_target(definition: Definition) -> None:
 
 
 def _require_writable(project: Project, folder: Path, what: str) -> None:
-    """Preflight before any request is sent: `folder` (or the nearest part of it that exists) takes a file.
+    """Preflight before any request is sent: `folder` (or the nearest part of it that exists) takes a file."""
+    from .atomic import unwritable
 
-    Probed by creating and removing a file, since permission bits say nothing to root or on read-only mounts.
-    """
-    import tempfile
-
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    problem = unwritable(folder)
+    if problem is None:
+        return
+    existing, reason = problem
     where = project.relative(folder)
     error = CassetteError if "cassette" in what else ConfigError
-    if not existing.is_dir():
+    if reason == "is not a folder":
         raise error(f"{what}: {project.relative(existing)} is not a folder, so {where} cannot be created",
                     hint="move that file out of the way")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as exc:
-        raise error(f"{what}: {project.relative(existing)} is not writable ({exc.strerror})",
-                    hint="fix its permissions, or point [tool.harness] at a writable folder") from None
+    raise error(f"{what}: {project.relative(existing)} {reason}",
+                hint="fix its permissions, or point [tool.harness] at a writable folder")
 
 
 def _modes(req: RunRequest, path: Path) -> tuple[str, str | None]:

@@ -65,6 +65,11 @@ class Project:
         try:
             return str(path.resolve().relative_to(self._resolved_root))
         except ValueError:
+            pass
+        try:
+            # A symlink of the project pointing out of it (or nowhere) is still shown where the user sees it.
+            return str(path.absolute().relative_to(self.root.absolute()))
+        except ValueError:
             return str(path)
 
     @cached_property
@@ -76,6 +81,9 @@ class Project:
 def _read_table(pyproject: Path) -> dict[str, Any] | None:
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        # TOML is UTF-8; without this, a Latin-1 or UTF-16 pyproject.toml was an "internal error" (exit 70).
+        raise ConfigError(f"{pyproject}: not UTF-8 text (byte {exc.start})", hint="save it as UTF-8") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{pyproject}: cannot read it: {exc}", hint="fix the TOML syntax") from None
     table = data.get("tool", {}).get("harness")
@@ -118,7 +126,8 @@ def load_project(root: Path | None = None) -> Project:
     def path(key: str, default: str) -> Path:
         value = table.get(key, default)
         if not isinstance(value, str):
-            raise ConfigError(f"[tool.harness] {key} must be a path string, got {value!r}")
+            raise ConfigError(f"{base / 'pyproject.toml'}: [tool.harness] {key} must be a path string, got {value!r}",
+                              hint=f'e.g. {key} = "{default}"')
         return base / value
 
     return Project(

@@ -105,6 +105,29 @@ def _syntax_error(root: Path) -> None:
     (root / "functions/github/actions/broken.py").write_text("async def broken(:\n    pass\n")
 
 
+def _write(rel: str, data: bytes | str, *, folder: bool = False) -> Callable[[Path], None]:
+    """A setup that puts `data` at `rel` (after removing what is there), or a folder of that name."""
+
+    def setup(root: Path) -> None:
+        import shutil
+
+        path = root / rel
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if folder:
+            path.mkdir()
+        else:
+            path.write_bytes(data.encode() if isinstance(data, str) else data)
+
+    return setup
+
+
+NOT_UTF8 = b"connections:\n  demo: \xff\n"
+
+
 CASES = [
     # click's own usage errors, in the harness shape
     Case(["dryrun", "issues", "demo", "--max-pages", "-1"], 2,
@@ -239,6 +262,45 @@ CASES = [
     Case(["dryrun", "broken", "demo"], 2, r"functions/github/actions/broken.py:1: .*SyntaxError", setup=_syntax_error),
     Case(["list"], 2, r"functions/github/actions/broken.py:1: ", setup=_syntax_error),
     Case(["compile"], 2, r"broken.py", setup=_syntax_error),
+    # files that are not what they should be: another encoding, a folder where a file belongs and the
+    # reverse, a file of the wrong shape; each refused before anything is written
+    Case(["list"], 2, r"pyproject.toml: not UTF-8 text \(byte 0\) \(save it as UTF-8\)$",
+         setup=_write("pyproject.toml", b"\xff\xfe[tool.harness]\n")),
+    Case(["list"], 2, r"pyproject.toml: \[tool.harness\] functions must be a path string, got 3 "
+         r"\(e.g. functions = \"functions\"\)$", setup=_write("pyproject.toml", "[tool.harness]\nfunctions = 3\n")),
+    Case(["records", "list", "demo", "--model", "Issue"], 2, r"fixtures/connections.yaml: not UTF-8 text \(byte 21\)",
+         setup=_write("fixtures/connections.yaml", NOT_UTF8)),
+    Case(["dryrun", "issues", "demo", "--live"], 2, r"^.env: not UTF-8 text \(byte 2\) \(save it as UTF-8\)$",
+         setup=_write(".env", b"A=\xff\n"), live=True, no_requests=True),
+    Case(["dryrun", "create-issue", "demo", "--input", "@in.json"], 2,
+         r"--input: file in.json is not UTF-8 text \(byte 0\)", setup=_write("in.json", b"\xff{}")),
+    Case(["clone", "slack-channels"], 2, r"fixtures/connections.yaml: not UTF-8 text \(byte 21\)",
+         setup=_write("fixtures/connections.yaml", NOT_UTF8)),
+    Case(["clone", "slack-channels"], 2, r"fixtures/connections.yaml: expected a top-level `connections:` mapping",
+         setup=_write("fixtures/connections.yaml", "- demo\n")),
+    Case(["clone", "slack-channels"], 2, r"^fixtures/connections.yaml is not a file \(move that folder",
+         setup=_write("fixtures/connections.yaml", "", folder=True)),
+    Case(["clone", "slack-channels"], 2,
+         r"cannot clone slack-channels: fixtures is not a folder \(move that file out of the way; nothing was",
+         setup=_write("fixtures", "not a folder")),
+    Case(["clone", "slack-channels"], 2, r"cannot clone slack-channels: cassettes/slack is not a folder",
+         setup=_write("cassettes/slack", "not a folder")),
+    Case(["clone", "slack-channels"], 2, r"would overwrite functions/slack/syncs/channels.py \(a folder\)",
+         setup=_write("functions/slack/syncs/channels.py", "", folder=True)),
+    Case(["new", "sync", "gitlab", "pulls"], 2,
+         r"cannot write functions/gitlab/syncs/pulls.py: functions/gitlab is not a folder",
+         setup=_write("functions/gitlab", "not a folder")),
+    Case(["new", "action", "github", "class"], 2, r"bad function name 'class': 'class' is a Python keyword"),
+    Case(["generate-tests"], 2, r"tests/harness/test_github_issues.py is a folder, so the tests of github/issues",
+         setup=_write("tests/harness/test_github_issues.py", "", folder=True)),
+    Case(["cassettes", "adopt", "cassettes/github/issues/default.yaml", "--function", "issues", "--scenario", "x",
+          "--base-url", "not a url"], 2, r"--base-url: 'not a url' is not an http\(s\) URL \(e.g. --base-url"),
+    Case(["compile"], 2, r"pyproject.toml: \[tool.harness.package\]: unknown key\(s\) allow_import \(known keys: allow",
+         setup=_write("pyproject.toml", '[tool.harness.package]\nallow_import = ["requests"]\n')),
+    Case(["package", "-o", "bundle.zip"], 2, r"pyproject.toml: \[tool.harness.package\] must be a table, got 3",
+         setup=_write("pyproject.toml", "[tool.harness]\npackage = 3\n")),
+    Case(["compile"], 2, r"cannot write or read .harness: .* \(check its permissions, and that it is a file or",
+         setup=_state_is_a_file),
     # replays that cannot answer
     Case(["dryrun", "create-issue", "demo", "--input", ISSUE], 3, r"replay_miss: no recorded response for POST"),
     Case(["tools", "call", "create-issue", "demo", "--input", ISSUE], 3, r"replay_miss: no recorded response for POST"),

@@ -62,3 +62,16 @@ def test_harness_test_runs_pytest_with_the_options_and_passes_args_through(examp
     assert run.returncode == 0, run.stdout
     assert (example / "cassettes/github/issues/default.snapshot.json").is_file()
     assert not (example / "cassettes/github/create-issue/default.snapshot.json").exists()
+
+
+def test_generate_tests_refuses_a_file_in_another_encoding_as_an_edited_one(cli: Callable[..., Result],
+                                                                           example: Path) -> None:
+    # It was read as UTF-8: an "internal error" (exit 70) for a file saved as Latin-1.
+    (example / GENERATED).parent.mkdir(parents=True)
+    (example / GENERATED).write_bytes(b"# caf\xe9\n")
+    res = cli(example, "generate-tests", "issues")
+    assert res.exit_code == 2, res.output
+    assert res.stderr.splitlines() == [f"error: not overwriting edited file(s): {GENERATED} (pass --force to "
+                                       "regenerate them, or edit them by hand)"]
+    assert (example / GENERATED).read_bytes() == b"# caf\xe9\n"
+    assert cli(example, "generate-tests", "issues", "--force").exit_code == 0

@@ -136,3 +136,13 @@ def test_records_list_refuses_a_cursor_that_is_not_ascii_digits(example: Path, c
     for cursor in ("\u00b2", "\u0663", "1" * 40, "-1"):
         res = cli(example, "records", "list", "demo", "--model", "Issue", "--cursor", cursor)
         assert res.exit_code == 2 and "not a cursor" in res.stderr, (cursor, res.output)
+
+
+def test_a_symlink_out_of_the_project_is_shown_where_it_lies(example: Path) -> None:
+    # Resolved, a dangling symlink (or one pointing out) is outside the project: `dryrun`'s "no recording at
+    # ...; running live" notice showed the absolute path, when every path on stderr is project-relative.
+    link = example / "cassettes/github/issues/gone.yaml"
+    link.symlink_to("/nonexistent/gone.yaml")
+    project = load_project(example)
+    assert project.relative(link) == "cassettes/github/issues/gone.yaml"
+    assert project.relative(Path("/nonexistent/gone.yaml")) == "/nonexistent/gone.yaml"

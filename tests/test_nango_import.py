@@ -395,3 +395,34 @@ def test_progress_shows_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.M
         report = import_nango(SAMPLES, tmp_path / "out",
                               progress=lambda done, total: (seen.append((done, total)), progress(done, total)))
     assert report.converted and seen and seen[-1][0] == seen[-1][1]
+
+
+def test_problems_inside_the_project_are_shown_relative_to_it(make_project: Callable[..., Path],
+                                                               cli: Callable[..., Result]) -> None:
+    root = make_project({})
+    catalog = root / "nango"
+    _write(catalog / "github/tests/get-issue.test.json", (SAMPLES / "unified/github-get-issue.test.json").read_text())
+    (catalog / "github/tests/latin1.test.json").write_bytes(b'{"api": "\xe9"}')
+    res = cli(root, "import-nango", str(catalog))
+    assert res.exit_code == 3, res.output
+    assert "not converted: nango/github/tests/latin1.test.json: cannot read it" in res.stderr
+    assert str(root) not in res.stderr
+
+
+@pytest.mark.parametrize("blocked", ["cassettes/github", "cassettes/jira/list-users"])
+def test_a_file_where_a_cassette_folder_belongs_stops_the_import_before_any_write(
+        blocked: str, tmp_path: Path, make_project: Callable[..., Path], cli: Callable[..., Result]) -> None:
+    # One unified file and one legacy integration: either's folder blocked, neither is written (it was an
+    # internal error, exit 70, after the files before it were in).
+    catalog = tmp_path / "catalog"
+    _write(catalog / "github/tests/get-issue.test.json", (SAMPLES / "unified/github-get-issue.test.json").read_text())
+    _write(catalog / f"jira/mocks/nango/get/proxy/users/list-users/{'a' * 40}.json",
+           json.dumps({"method": "get", "endpoint": "users", "requestIdentity": {}, "response": []}))
+    root = make_project({})
+    (root / blocked).parent.mkdir(parents=True, exist_ok=True)
+    (root / blocked).write_text("not a folder")
+    res = cli(root, "import-nango", str(catalog))
+    assert res.exit_code == 2, res.output
+    [line] = res.stderr.splitlines()
+    assert line.startswith(f"error: cannot write the cassettes: {blocked} is not a folder (move that file"), line
+    assert [str(p.relative_to(root)) for p in (root / "cassettes").rglob("*") if p.is_file()] == [blocked]

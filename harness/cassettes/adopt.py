@@ -131,6 +131,17 @@ def adopt(project: Any, req: AdoptRequest) -> Adopted:
     scenario = check_name("scenario", req.scenario)
     if req.run < 1:
         raise UsageError(f"bad run number {req.run}", hint="runs are numbered from 1")
+    if req.base_url is not None:
+        # Checked here, as the option it is: the check of the written section would blame the source cassette
+        # ("fix the cassette's harness: section", exit 3) for a value the command line gave.
+        try:
+            parts = urlsplit(req.base_url)
+            parts.port  # noqa: B018 - reading it checks the port
+        except ValueError:
+            parts = urlsplit("")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"--base-url: {req.base_url[:60]!r} is not an http(s) URL",
+                             hint="e.g. --base-url https://api.github.com")
     definition = load_catalog(project.functions_dir).find(function, integration)
     cassette = load_cassette(req.source)  # bounded; every vcrpy variant; CassetteError (exit 3) otherwise
     if not cassette.interactions:

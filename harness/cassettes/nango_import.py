@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from ..errors import HarnessError, UsageError
+from ..atomic import unwritable
+from ..errors import ConfigError, HarnessError, UsageError
 from ..names import check_name, inside
 from ..secrets.scrubber import Scrubber
 from .format import Cassette, Interaction, clean_response_headers, write_cassette
@@ -468,6 +469,18 @@ def import_nango(source: Path, out_dir: Path, *, integration: str | None = None,
         unified_file(source, integration, in_tests=source.parent.name == "tests")
     else:
         walk(source.resolve(), 0)
+
+    # Every folder a cassette goes to takes a file, checked before the first one is written: a file where a
+    # folder belongs (or a read-only folder) found halfway was an "internal error" with half a catalog in.
+    folders = {out_dir / job.integration / job.function for job in jobs if job.function is not None}
+    folders |= {out_dir / job.integration / function for job in jobs if job.kind == "legacy"
+                for function in legacy_functions(job.path)}
+    for folder in sorted(folders):
+        problem = unwritable(folder)
+        if problem is not None:
+            part, reason = problem
+            fix = "move that file out of the way" if reason == "is not a folder" else "fix its permissions"
+            raise ConfigError(f"cannot write the cassettes: {part} {reason}", hint=f"{fix}; nothing was written")
 
     def save(cassette: Cassette, integ: str, function: str, origin: Path) -> None:
         path = out_dir / integ / function / f"{scenario}.yaml"

@@ -21,7 +21,7 @@ import click
 
 from .. import __version__
 from ..ci import under_ci
-from ..errors import EXIT_INTERRUPTED, HarnessError, UsageError
+from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, HarnessError, UsageError
 
 EXIT_INTERNAL = 70  # internal error (a bug in harness: please report it)
 # Commands that speak a protocol on stdout (their stream must stay the process's own).
@@ -115,6 +115,22 @@ class HarnessGroup(click.Group):
             if debug:
                 raise
             from .failures import one_line
+
+            if isinstance(exc, OSError) and exc.filename is not None:
+                # A file or folder of the user's that cannot be read or written (its permissions, a file where
+                # a folder belongs, a full disk) is theirs to fix, not a bug to report: the path, the reason,
+                # exit 2. The commands that write several files check their folders first; this is the last
+                # resort, for a command that writes one file or none.
+                import re
+
+                # The file meant, not an atomic write's temporary one (`.<name>.~<owner>-<random>.tmp`), nor
+                # the temporary side of its rename.
+                where = re.sub(r"(^|/)\.([^/]+)\.~[0-9]+-[0-9]+-[0-9a-f]+\.tmp$", r"\1\2",
+                               os.fsdecode(exc.filename2 or exc.filename))
+                click.echo(one_line(f"cannot write or read {where}: {exc.strerror or exc}",
+                                    "check its permissions, and that it is a file or a folder as expected",
+                                    root=_root(ctx)), err=True)
+                ctx.exit(EXIT_USAGE)
 
             click.echo(one_line(f"internal error: {type(exc).__name__}: {exc}",
                                 "run with --debug for the traceback, and please report it", root=_root(ctx)),

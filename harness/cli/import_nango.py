@@ -64,12 +64,16 @@ def import_nango_cmd(ctx: click.Context, path: Path, out: Path | None, integrati
                "skipped": [str(s) for s in report.skipped]}
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
+        from .failures import relativize
+
+        # The walk resolves PATH, so its sources are absolute: shown relative, as every path on stderr is.
+        root = (ctx.find_root().obj or {}).get("root")
         for item in report.converted:
             click.echo(f"{item.integration}/{item.function}: {shown(item.path)} ({item.interactions} interaction(s))")
         for skipped in report.skipped:
-            click.echo(f"skipped: {skipped}", err=True)
+            click.echo(f"skipped: {relativize(str(skipped), root)}", err=True)
         for problem in report.problems:
-            click.echo(f"not converted: {problem}", err=True)
+            click.echo(f"not converted: {relativize(str(problem), root)}", err=True)
     click.echo(f"{len(report.converted)} converted, {len(report.problems)} not converted, "
                f"{len(report.skipped)} skipped", err=True)
     if report.problems:

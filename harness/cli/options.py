@@ -27,8 +27,13 @@ def json_arg(option: str, value: str) -> Any:
             source = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise UsageError(f"{option}: file {path} does not exist", hint="pass @path/to/file.json") from None
+        except UnicodeDecodeError as exc:
+            # JSON is UTF-8 (RFC 8259); a file in another encoding was an "internal error" (exit 70).
+            raise UsageError(f"{option}: file {path} is not UTF-8 text (byte {exc.start})",
+                             hint="save it as UTF-8") from None
         except OSError as exc:
-            raise UsageError(f"{option}: cannot read {path}: {exc.strerror}") from None
+            raise UsageError(f"{option}: cannot read {path}: {exc.strerror}",
+                             hint="pass @path/to/file.json") from None
         where = f"{option} file {path}"
     else:
         where = option

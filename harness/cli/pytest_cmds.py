@@ -105,7 +105,7 @@ def _test_source(integration: str, function: str, runs: list[tuple[str, Any]]) -
 
 
 def _edited(path: Path) -> bool:
-    text = path.read_text(encoding="utf-8")
+    text = path.read_bytes().decode("utf-8", errors="replace")  # a file in another encoding is an edited one
     first, _, body = text.partition("\n")
     return not first.startswith(_MARK) or first[len(_MARK):] != _digest(body)
 
@@ -122,7 +122,7 @@ def _edited(path: Path) -> bool:
 def generate_tests(ctx: click.Context, functions: tuple[str, ...], scenarios: tuple[str, ...],
                    out_dir: Path | None, force: bool, as_json: bool) -> None:
     """Write editable pytest files for the recorded scenarios of FUNCTIONS (default: every function)."""
-    from ..atomic import write_atomic
+    from ..atomic import unwritable, write_atomic
     from ..pipeline import RunRequest, run_request
     from ..scenarios import find_scenarios
 
@@ -158,6 +158,7 @@ def generate_tests(ctx: click.Context, functions: tuple[str, ...], scenarios: tu
     folder_we_may_create(project, folder, "--out")
     refused: list[str] = []
     files: list[dict[str, Any]] = []
+    writes: list[tuple[Path, str, dict[str, Any]]] = []
     for (integration, function), runs in sorted(groups.items()):
         path = folder / (_identifier(f"test_{integration}_{function}") + ".py")
         if not inside(folder, path):
@@ -167,14 +168,26 @@ def generate_tests(ctx: click.Context, functions: tuple[str, ...], scenarios: tu
         row: dict[str, Any] = {"path": shown, "function": f"{integration}/{function}",
                                "scenarios": [name for name, _ in runs]}
         files.append(row)
+        if path.is_dir():
+            raise UsageError(f"{shown} is a folder, so the tests of {integration}/{function} cannot be written",
+                             hint="move that folder out of the way; nothing was written")
         if path.is_file():
-            if path.read_text(encoding="utf-8") == text:
+            if path.read_bytes() == text.encode("utf-8"):
                 row["status"] = "unchanged"
                 continue
             if _edited(path) and not force:
                 row["status"] = "refused"
                 refused.append(shown)
                 continue
+        writes.append((path, text, row))
+    # Every file is planned, and the folder checked, before the first is written: a folder found halfway to
+    # be unwritable (or a folder where a file goes) was an "internal error" with some of the files written.
+    problem = unwritable(folder) if writes else None
+    if problem is not None:
+        part, reason = problem
+        fix = "move that file out of the way" if reason == "is not a folder" else "fix its permissions"
+        raise UsageError(f"--out: {project.relative(part)} {reason}", hint=f"{fix}; nothing was written")
+    for path, text, row in writes:
         write_atomic(path, text)
         row["status"] = "wrote"
     if as_json:

@@ -41,7 +41,14 @@ def _environment(project_root: Path) -> dict[str, str]:
     if dotenv.is_file():
         from dotenv import dotenv_values
 
-        env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        try:
+            values = dotenv_values(dotenv, encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            # python-dotenv reads it whole and raises for one bad byte: an "internal error" (exit 70) without this.
+            raise ConfigError(f"{dotenv}: not UTF-8 text (byte {exc.start})", hint="save it as UTF-8") from None
+        except OSError as exc:
+            raise ConfigError(f"{dotenv}: cannot read it ({exc.strerror})", hint="fix its permissions") from None
+        env.update({k: v for k, v in values.items() if v is not None})
     env.update(os.environ)
     return env
 
@@ -73,6 +80,11 @@ def read_connections(path: Path, project_root: Path, state_dir: Path | None = No
         return {}
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except UnicodeDecodeError as exc:
+        # A file saved in another encoding was an "internal error" (exit 70) with no file named.
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})", hint="save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})", hint="fix its permissions") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

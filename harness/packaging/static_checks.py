@@ -22,7 +22,16 @@ class StaticCheckError(HarnessError):
 
 def allowed_imports(project: Project) -> frozenset[str]:
     table = project.settings.get("package") or {}
-    extra = table.get("allow_imports", []) if isinstance(table, dict) else []
+    # A table of the wrong type, or a misspelt key (`allow_import`), was ignored without a word: the imports
+    # it meant to allow were then reported as disallowed, with nothing pointing at the setting.
+    if not isinstance(table, dict):
+        raise ConfigError(f"pyproject.toml: [tool.harness.package] must be a table, got {table!r}",
+                          hint='write [tool.harness.package] allow_imports = ["..."]')
+    unknown = sorted(set(table) - {"allow_imports"})
+    if unknown:
+        raise ConfigError(f"pyproject.toml: [tool.harness.package]: unknown key(s) {', '.join(unknown)}",
+                          hint="known keys: allow_imports")
+    extra = table.get("allow_imports", [])
     if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
         raise ConfigError(f"[tool.harness.package] allow_imports must be a list of package names, got {extra!r}")
     return sources.BASE_ALLOWED | frozenset(extra)

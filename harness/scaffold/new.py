@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from pathlib import Path
 
-from ..atomic import write_atomic
+from ..atomic import unwritable, write_atomic
 from ..definitions import EVENTS
 from ..errors import ConfigError, UsageError
 from ..names import check_name, inside
@@ -119,6 +120,10 @@ def new_function(project: Project, kind: str, integration: str, name: str, event
             raise UsageError(f"bad {what} name {value!r}",
                              hint="use lower-case letters and digits, separated by dashes or underscores")
     module = name.replace("-", "_")
+    if keyword.iskeyword(module):
+        # The skeleton's `async def class(...)` would be a SyntaxError: a file that never loads.
+        raise UsageError(f"bad function name {name!r}: {module!r} is a Python keyword",
+                         hint="pick another name: the skeleton's `async def` is named after the function")
     path = project.functions_dir / integration / KINDS[kind] / f"{module}.py"
     if not inside(project.functions_dir, path):
         raise UsageError(f"{path} would lie outside {project.functions_dir}",
@@ -139,5 +144,11 @@ def new_function(project: Project, kind: str, integration: str, name: str, event
         if chosen not in EVENTS:
             raise UsageError(f"unknown event {chosen!r}", hint="use one of " + ", ".join(EVENTS))
         text = _event(module, chosen)
+    problem = unwritable(path.parent)
+    if problem is not None:
+        # A file where functions/<integration> belongs (or a read-only folder) was an "internal error".
+        part, reason = problem
+        fix = "move that file out of the way" if reason == "is not a folder" else "fix its permissions"
+        raise ConfigError(f"cannot write {project.relative(path)}: {project.relative(part)} {reason}", hint=fix)
     write_atomic(path, text)
     return path

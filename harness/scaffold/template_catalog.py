@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..atomic import write_atomic
+from ..atomic import unwritable, write_atomic
 from ..errors import ConfigError, NotFoundError
 from ..names import check_name, inside
 from ..project import Project
@@ -70,7 +70,15 @@ def write_connections(path: Path, entries: dict[str, dict[str, Any]]) -> list[st
 def connections_update(path: Path, entries: dict[str, dict[str, Any]]) -> tuple[str | None, list[str]]:
     """The file's new text with the connections it does not have yet (None: nothing to add), and their ids;
     a file that is not valid YAML, or not a mapping of connections, is a `ConfigError`."""
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path} is not a file", hint="move that folder out of the way, then clone again")
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})",
+                          hint="save it as UTF-8, then clone again") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})", hint="fix its permissions") from None
     try:
         data = yaml.load(text, Loader=yaml.CSafeLoader) if text else None
     except yaml.YAMLError as exc:
@@ -80,6 +88,9 @@ def connections_update(path: Path, entries: dict[str, dict[str, Any]]) -> tuple[
         problem = getattr(exc, "problem", None) or "syntax error"
         raise ConfigError(f"{path}{line}: not valid YAML ({problem})", hint="fix it, then clone again") from None
     data = data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a top-level `connections:` mapping of id -> connection",
+                          hint="fix it, then clone again")
     existing = data.get("connections") or {}
     if not isinstance(existing, dict):
         raise ConfigError(f"{path}: 'connections' must be a mapping of connection ids",
@@ -127,7 +138,9 @@ def clone(project: Project, name: str, catalog: TemplateCatalog | None = None) -
             conflicts.append(f"{project.relative(target)} (outside {project.relative(root)}: a symlink?)")
             continue
         if target.exists():
-            if target.read_bytes() == data:
+            if target.is_dir():
+                conflicts.append(f"{project.relative(target)} (a folder)")
+            elif target.read_bytes() == data:
                 unchanged.append(target)
             else:
                 conflicts.append(project.relative(target))
@@ -140,6 +153,18 @@ def clone(project: Project, name: str, catalog: TemplateCatalog | None = None) -
     # leaves the project as it was.
     text, added = connections_update(project.connections_file,
                                      {template.connection: catalog.connections[template.connection]})
+    # So are the folders it writes into: a file where a folder belongs, or a folder it may not write, found
+    # after the first files were copied would leave half a template behind.
+    folders = {target.parent for target, _ in plan}
+    if text is not None:
+        folders.add(project.connections_file.parent)
+    for folder in sorted(folders):
+        problem = unwritable(folder)
+        if problem is not None:
+            part, reason = problem
+            fix = "move that file out of the way" if reason == "is not a folder" else "fix its permissions"
+            raise ConfigError(f"cannot clone {name}: {project.relative(part)} {reason}",
+                              hint=f"{fix}; nothing was written")
     for target, data in plan:
         write_atomic(target, data)
     if text is not None:
