@@ -134,6 +134,13 @@ CASES = [
          r"--max-pages: -1 is not >= 1 \(see harness dryrun --help\)$"),
     Case(["dryrun", "issues", "demo", "--timeout", "0"], 2, r"--timeout: 0(\.0)? is not > 0"),
     Case(["dryrun", "issues"], 2, r"missing argument CONNECTION \(see harness dryrun --help\)$"),
+    # An empty id was read as "none named": the replay ran as the cassette's connection, exit 0.
+    Case(["dryrun", "issues", ""], 2, r"^CONNECTION: empty; give a connection id from the connections file"),
+    Case(["dryrun", "issues", "de\nmo"], 2, r"^CONNECTION: 'de\\nmo' holds a control character"),
+    Case(["records", "list", " ", "--model", "Issue"], 2, r"^CONNECTION: empty"),
+    Case(["check", "issues", ""], 2, r"^CONNECTION: empty"),
+    Case(["import-nango", "cassettes", "--connection", ""], 2, r"^--connection: empty"),
+    Case(["deploy", "--to", ""], 2, r"^deploy target '' is not a folder name \(pass a folder"),
     Case(["dryrun", "issues", "demo", "--input"], 2, r"--input needs a value \(see harness dryrun --help\)$"),
     Case(["dryrun", "issues", "demo", "--jsn"], 2, r"unknown option --jsn \(did you mean --json"),
     Case(["dryrun", "issues", "demo", "extra"], 2, r"unexpected extra argument\(s\): extra"),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import CassetteError, HarnessError, UsageError
-from .options import project_of
+from .options import connection_id, project_of
 
 if TYPE_CHECKING:
     from ..cassettes.format import Cassette
@@ -271,7 +271,7 @@ def prune(ctx: click.Context, target: str, scenario: str, dry_run: bool) -> None
 @click.option("--integration", default=None, help="When two integrations have a function of that name.")
 @click.option("--scenario", default="default", show_default=True, help="The scenario's name.")
 @click.option("--run", "run_number", type=int, default=1, show_default=True, help="Run N of a multi-run scenario.")
-@click.option("--connection", default=None,
+@click.option("--connection", default=None, callback=connection_id,
               help="The connection it replays as (default: the cassette's, else the integration's only one in the "
                    "connections file).")
 @click.option("--provider", default=None, help="The provider, for a connection not in the connections file.")

@@ -9,12 +9,12 @@ from pathlib import Path
 import click
 
 from ..reports.cli import RunCollector, check_target, html_option, write_runs
-from .options import mode_flags, project_of
+from .options import connection_id, mode_flags, project_of
 
 
 @click.command()
 @click.argument("function")
-@click.argument("connection")
+@click.argument("connection", callback=connection_id)
 @mode_flags("live", "replay", help={"live": "Run against the provider (read-only GETs; the default).",
                                     "replay": "Run from the recording (resumed runs need their requests recorded)."})
 @click.option("--integration", default=None)

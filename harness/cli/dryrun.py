@@ -10,7 +10,7 @@ import click
 
 from ..ci import under_ci
 from ..reports.cli import check_target, html_option, write_runs
-from .options import json_arg, json_object_arg, mode_flags, project_of
+from .options import connection_id, json_arg, json_object_arg, mode_flags, project_of
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -34,7 +34,7 @@ def _date(flag: str, value: str | None) -> datetime | None:
 
 @click.command()
 @click.argument("function")
-@click.argument("connection")
+@click.argument("connection", callback=connection_id)
 @mode_flags("live", "replay", "record", aliases={"record": ("--save", "--save-responses")},
             help={"record": "Call the provider and save the exchanges as the scenario's cassette (secrets "
                             "scrubbed); --save is Nango's name for it."})

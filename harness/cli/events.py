@@ -14,12 +14,12 @@ import click
 
 from ..reports.cli import html_option
 from .dryrun import dryrun
-from .options import mode_flags, project_of
+from .options import connection_id, mode_flags, project_of
 
 
 @click.command()
 @click.argument("function")
-@click.argument("connection")
+@click.argument("connection", callback=connection_id)
 @click.option("--payload", required=True, metavar="JSON|@FILE", help="The provider's webhook body.")
 @mode_flags("live", "replay", "record", help={"replay": "Answer from the recording.",
                                              "record": "Call the provider and save a cassette."})
@@ -43,7 +43,7 @@ def webhook(ctx: click.Context, function: str, connection: str, payload: str, mo
 @click.command()
 @click.argument("event", type=click.Choice(["post-connection-creation", "pre-connection-deletion",
                                             "validate-connection"]))
-@click.argument("connection")
+@click.argument("connection", callback=connection_id)
 @mode_flags("live", "replay", "record", help={"replay": "Answer from the recording.",
                                              "record": "Call the provider and save a cassette."})
 @click.option("--scenario", default="default", show_default=True)

@@ -7,12 +7,12 @@ import sys
 
 import click
 
-from .options import mode_flags, project_of
+from .options import connection_id, mode_flags, project_of
 
 
 @click.command()
 @click.argument("function")
-@click.argument("connection")
+@click.argument("connection", callback=connection_id)
 @mode_flags("live", help={"live": "Call the provider for every input (needs --allow-writes for writes)."})
 @click.option("--allow-writes", is_flag=True)
 @click.option("--scenario", default="default", show_default=True,

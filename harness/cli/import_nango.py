@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .options import project_of
+from .options import connection_id, project_of
 
 
 @click.command("import-nango")
@@ -19,7 +19,7 @@ from .options import project_of
 @click.option("--integration", default=None,
               help="The integration, when PATH does not say it (a flat folder of <function>.test.json files).")
 @click.option("--scenario", default="nango", show_default=True, help="Scenario name of the converted cassettes.")
-@click.option("--connection", "connection_id", default="nango", show_default=True,
+@click.option("--connection", "connection_id", default="nango", show_default=True, callback=connection_id,
               help="Connection id stored in the cassettes (what `harness dryrun FUNCTION CONNECTION` names).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print {converted: [{integration, function, path, interactions, source}], problems: "

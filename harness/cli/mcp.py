@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from .options import project_of
+from .options import connection_id, project_of
 
 
 @click.command("mcp")
@@ -19,7 +19,7 @@ from .options import project_of
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on with --http.")
 @click.option("--live", is_flag=True, help="Actions: call the real connection instead of replaying the recordings.")
 @click.option("--allow-writes", is_flag=True, help="Actions with --live: let calls send non-GET requests.")
-@click.option("--connection", default=None, metavar="NAME",
+@click.option("--connection", default=None, metavar="NAME", callback=connection_id,
               help="Actions: the connection to run with (default: the one each scenario was recorded with).")
 @click.option("--scenario", default="default", show_default=True, help="Actions: which recording answers calls.")
 @click.option("--integration", default=None, help="Actions: only this integration's actions.")

@@ -1,4 +1,4 @@
-"""Option values shared by commands: `JSON|@file` arguments, the mode flags, the project."""
+"""Option values shared by commands: `JSON|@file` arguments, connection ids, the mode flags, the project."""
 
 from __future__ import annotations
 
@@ -16,6 +16,19 @@ if TYPE_CHECKING:
     from ..project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def connection_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A connection id as given on the command line (a click callback). Nango's ids are free text, so any is
+    taken but the empty one (which the pipeline reads as "none named": `dryrun issues ""` replayed as the
+    cassette's connection) and one with control characters (a stray newline or NUL from a script)."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("empty; give a connection id from the connections file", ctx=ctx, param=param)
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise click.BadParameter(f"{value!r} holds a control character", ctx=ctx, param=param)
+    return value
 
 
 def json_arg(option: str, value: str) -> Any:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .options import project_of
+from .options import connection_id, project_of
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -21,7 +21,7 @@ def records() -> None:
 
 
 @records.command("list")
-@click.argument("connection")
+@click.argument("connection", callback=connection_id)
 @click.option("--model", required=True, help="Model name (Issue, or Issue::variant).")
 @click.option("--integration", default=None, help="Default: the connection's integration.")
 @click.option("--modified-after", default=None, metavar="ISO-8601", help="Only records changed at or after this.")

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .options import json_arg, mode_flags, project_of
+from .options import connection_id, json_arg, mode_flags, project_of
 
 _FORMAT = click.Choice(["openai", "anthropic", "mcp"])
 
@@ -41,7 +41,7 @@ def tools(ctx: click.Context, fmt: str, integration: str | None, as_json: bool) 
 
 @tools.command("call")
 @click.argument("name")
-@click.argument("connection")
+@click.argument("connection", callback=connection_id)
 @click.option("-i", "--input", "input_", default="{}", metavar="JSON|@FILE", help="The tool's arguments.")
 @mode_flags("live", "replay", help={"live": "Call the provider.", "replay": "Answer from the scenario's cassette."})
 @click.option("--scenario", default="default", show_default=True)

@@ -89,7 +89,8 @@ def target_id(project: Project, target: str) -> str:
         raise UsageError(f"deploy target {target.split('://', 1)[0]}://... is not supported",
                          hint="deploy to a folder, or to an https:// endpoint")
     if not target or "\x00" in target:
-        raise UsageError(f"deploy target {target!r} is not a folder name")
+        raise UsageError(f"deploy target {target!r} is not a folder name",
+                         hint="pass a folder (--to dist/deploy) or an https:// endpoint")
     return project.relative(Path(target))
 
 
