@@ -86,8 +86,15 @@ def _read_table(pyproject: Path) -> dict[str, Any] | None:
         raise ConfigError(f"{pyproject}: not UTF-8 text (byte {exc.start})", hint="save it as UTF-8") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{pyproject}: cannot read it: {exc}", hint="fix the TOML syntax") from None
-    table = data.get("tool", {}).get("harness")
-    return table if isinstance(table, dict) else None
+    tools = data.get("tool")
+    if not isinstance(tools, dict) or "harness" not in tools:
+        return None  # not a harness project's file (a `tool` that is not a table is another tool's mistake)
+    table = tools["harness"]
+    if not isinstance(table, dict):
+        # Ignored, it hid every setting the user meant to give (`[tool] harness = 3`).
+        raise ConfigError(f"{pyproject}: [tool.harness] must be a table, got {table!r}",
+                          hint='write it as a [tool.harness] section, e.g. functions = "functions"')
+    return table
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -116,6 +123,13 @@ def load_project(root: Path | None = None) -> Project:
     if unknown:
         raise ConfigError(f"{base / 'pyproject.toml'}: unknown key(s) in [tool.harness]: {', '.join(unknown)}",
                           hint="known keys: " + ", ".join(sorted(_KNOWN_KEYS)))
+
+    for key in ("providers", "scrub", "snapshot", "package", "deploy"):
+        if key in table and not isinstance(table[key], dict):
+            # Each was read only by the command that uses it (`snapshot = 3` passed `compile` and failed the
+            # tests); a section of the wrong shape is refused wherever the project is loaded.
+            raise ConfigError(f"{base / 'pyproject.toml'}: [tool.harness.{key}] must be a table, got {table[key]!r}",
+                              hint=f"write it as a [tool.harness.{key}] section")
 
     from .providers.catalog import override_problems
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -218,6 +219,10 @@ CASES = [
     Case(["dryrun", "issues", "demo", "--run", "2", "--replay"], 3, r"no recording at"),
     Case(["records", "list", "demo", "--model", "Tiket"], 2, r"unknown model 'Tiket' in integration 'github'"),
     Case(["records", "list", "nobody", "--model", "Issue"], 2, r"connection 'nobody' is not in the connections file"),
+    # A folder in its place read as "no records store ... run --live --persist first", which then failed too.
+    Case(["records", "list", "demo", "--model", "Issue"], 2,
+         r"^\.harness/records\.sqlite is not a file, so it is not a records store \(move it out of the way",
+         setup=_write(".harness/records.sqlite", "", folder=True)),
     Case(["records", "list", "demo", "--model", "Issue"], 2, r"no records store at .harness/records.sqlite"),
     Case(["event", "pre-connection-deletion", "demo"], 2,
          r"no pre-connection-deletion function in integration 'github'"),
@@ -275,6 +280,14 @@ CASES = [
          setup=_write("pyproject.toml", b"\xff\xfe[tool.harness]\n")),
     Case(["list"], 2, r"pyproject.toml: \[tool.harness\] functions must be a path string, got 3 "
          r"\(e.g. functions = \"functions\"\)$", setup=_write("pyproject.toml", "[tool.harness]\nfunctions = 3\n")),
+    # Ignored, it hid every setting meant (and `tool = 3` was an internal error, exit 70).
+    Case(["list"], 2, r"^pyproject.toml: \[tool.harness\] must be a table, got 3 \(write it as a \[tool.harness\] "
+         r"section",
+         setup=_write("pyproject.toml", "[tool]\nharness = 3\n")),
+    Case(["compile"], 2, r"^pyproject.toml: \[tool.harness.snapshot\] must be a table, got 3 \(write it as a "
+         r"\[tool.harness.snapshot\] section\)$", setup=_write("pyproject.toml", "[tool.harness]\nsnapshot = 3\n")),
+    Case(["compile"], 2, r"^pyproject.toml: \[tool.harness.snapshot\] exclude must be a list of paths",
+         setup=_write("pyproject.toml", "[tool.harness.snapshot]\nexclude = 3\n")),
     Case(["records", "list", "demo", "--model", "Issue"], 2, r"fixtures/connections.yaml: not UTF-8 text \(byte 21\)",
          setup=_write("fixtures/connections.yaml", NOT_UTF8)),
     Case(["dryrun", "issues", "demo", "--live"], 2, r"^.env: not UTF-8 text \(byte 2\) \(save it as UTF-8\)$",
@@ -419,3 +432,13 @@ def test_a_group_without_a_command_shows_its_help_not_an_error(args: list[str], 
     res = CliRunner().invoke(main, args, prog_name="harness")
     assert "Usage: harness" in res.output and "Commands:" in res.output
     assert "error:" not in res.output
+
+
+def test_a_pyproject_whose_tool_is_not_a_table_is_not_harness_s_to_judge(example: Path,
+                                                                          cli: Callable[..., Any]) -> None:
+    # `tool = 3` is another tool's mistake: the project (found by its functions/ folder) runs on defaults,
+    # as a pyproject.toml without [tool.harness] does. It was an internal error (exit 70).
+    (example / "pyproject.toml").write_text("tool = 3\n")
+    res = cli(example, "list")
+    assert res.exit_code == 0, res.output
+    assert "issues" in res.stdout

@@ -44,6 +44,9 @@ def list_records(ctx: click.Context, connection: str, model: str, integration: s
         integration = known[connection].integration if connection in known else None
     if integration is None:
         raise UsageError(f"connection {connection!r} is not in the connections file", hint="pass --integration")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{project.relative(path)} is not a file, so it is not a records store",
+                          hint="move it out of the way; the next --live --persist run makes a new store")
     if not path.is_file():
         _check_model(project, integration, model, [])
         raise ConfigError(f"no records store at {project.relative(path)}",

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from .. import __version__
 from ..definitions import ActionDefinition, Definition, EventDefinition, SyncDefinition
-from ..errors import HarnessError
+from ..errors import ConfigError, HarnessError
 from ..loader import Catalog, LoadProblem, load_catalog
 from ..project import Project
 from . import sources
@@ -239,9 +239,17 @@ def compile_project(project: Project, catalog: Catalog | None = None) -> Manifes
     The static checks come first so that a module with import-time side effects is refused before it runs.
     Raises StaticCheckError or CompileError (each lists every problem found).
     """
+    from ..snapshots.document import SnapshotSettings
     from .static_checks import require_clean
 
     require_clean(project)
+    # The snapshot settings too: read only when a scenario is judged, a wrong one passed compile and then
+    # failed every test (`harness test` reports it through pytest).
+    try:
+        SnapshotSettings.from_table(project.settings.get("snapshot"))
+    except ConfigError as exc:
+        raise ConfigError(f"{project.relative(project.root / 'pyproject.toml')}: {exc.message}",
+                          hint=exc.hint) from None
     catalog = catalog or load_catalog(project.functions_dir)
     problems = [str(LoadProblem(project.relative(Path(p.file)), p.line, p.message)) for p in catalog.problems]
     warnings: list[str] = []
