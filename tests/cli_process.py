@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal
 
+_REPO = Path(__file__).resolve().parents[1]
 CONTEXT = multiprocessing.get_context("forkserver")
 # tests.cli_zygote last: it freezes what the server holds by then (see its end).
 CONTEXT.set_forkserver_preload(["tests.cli_process", "pytest", "tests.cli_zygote"])
@@ -45,8 +46,21 @@ CONTEXT.set_forkserver_preload(["tests.cli_process", "pytest", "tests.cli_zygote
 
 def start_server() -> None:
     """Start the fork server now, without waiting for it: it imports harness on the other core while the
-    first tests run (tests/conftest.py calls this once the session collected a module that uses it)."""
-    multiprocessing.forkserver.ensure_running()
+    first tests run (tests/conftest.py calls this once the session collected a module that uses it).
+
+    The server is a new `python -c` in the current folder, and Python 3.11's fork server drops the sys.path it
+    is handed: started from any folder but the repository's root (`cd tests && pytest`), `tests` was not
+    importable there, the preload failed silently and every forked process imported harness itself (30 ms
+    more each, the crash tests 3-6 times slower). The repository's root is put on its PYTHONPATH."""
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(_REPO), old]) if old else str(_REPO)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
 
 
 def _exit_status(code: object) -> int:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness.crashpoints import ENV
 from tests import cli_process, early
@@ -72,3 +73,21 @@ def test_its_environment_folder_and_death_are_its_own() -> None:
     assert "HARNESS_PROJECT" not in os.environ  # ...of that process, not of this one
     assert missing.returncode == 2 and missing.stderr.startswith("error: no harness project found")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+
+def _imported(modules: list[str], out: Any) -> None:
+    out.put([m for m in modules if m in sys.modules])
+
+
+def test_a_forked_process_starts_with_what_the_fork_server_imported() -> None:
+    # The fork server's preload fails silently (multiprocessing ignores its ImportError): it did so whenever
+    # pytest ran from another folder than the repository's root, each forked process then importing harness
+    # itself. Run from any folder, the forked process finds harness and the zygote already imported.
+    modules = ["tests.cli_zygote", "harness.cli", "harness.pipeline"]
+    out = cli_process.CONTEXT.Queue()
+    process = cli_process.CONTEXT.Process(target=_imported, args=(modules, out))
+    process.start()
+    try:
+        assert out.get(timeout=60) == modules
+    finally:
+        process.join(60)

@@ -16,6 +16,7 @@ from harness.snapshots.diff import describe_differences
 from harness.snapshots.document import SnapshotSettings, snapshot_document
 from harness.snapshots.files import compare, dump_snapshot, parse_snapshot
 from tests import early
+from tests.conftest import REPO
 
 
 def sync_result(order: list[int]) -> RunResult:
@@ -49,7 +50,8 @@ def _hash_seeds(ctx: early.Context) -> tuple[list[int], list[tuple[str, str]]]:
     code = ("from tests.test_snapshots import sync_result; from harness.snapshots import *; "
             "import sys; sys.stdout.write(dump_snapshot(snapshot_document(sync_result([3, 1, 2]))))")
     # Two interpreters with hash seeds of their own (a seed is chosen at start-up), started together.
-    procs = [ctx.popen([sys.executable, "-c", code], env={**ctx.env, "PYTHONHASHSEED": seed}, cwd=ctx.cwd,
+    # In the repository's root, where `tests` is importable whatever folder pytest was started from.
+    procs = [ctx.popen([sys.executable, "-c", code], env={**ctx.env, "PYTHONHASHSEED": seed}, cwd=REPO,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in ("1", "2")]
     done = [p.communicate(timeout=120) for p in procs]
     return [p.returncode for p in procs], done
