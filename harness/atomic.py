@@ -24,6 +24,7 @@ import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from . import scratch
 from .crashpoints import crash_point
@@ -127,9 +128,21 @@ def write_atomic(path: Path, data: str | bytes | Iterable[str], *, mode: int | N
     _fsync_folder(path.parent)
 
 
-def unwritable(folder: Path) -> tuple[Path, str] | None:
-    """Why no file can be written into `folder` (created with its parents if missing): `(part, reason)`,
-    the nearest part of it that exists and what is wrong with it; None when a write can go ahead.
+class Unwritable(NamedTuple):
+    """Why a folder takes no file: the nearest `part` of it that exists, what is wrong with it, and the fix."""
+
+    part: Path
+    reason: str
+    not_a_folder: bool
+
+    @property
+    def fix(self) -> str:
+        return "move that file out of the way" if self.not_a_folder else "fix its permissions"
+
+
+def unwritable(folder: Path) -> Unwritable | None:
+    """Why no file can be written into `folder` (created with its parents if missing); None when a write can
+    go ahead.
 
     A command that writes several files asks this of every target folder before its first write, so a
     folder it cannot write is refused with the project as it was, not found after half the files are in.
@@ -141,10 +154,10 @@ def unwritable(folder: Path) -> tuple[Path, str] | None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        return existing, "is not a folder"
+        return Unwritable(existing, "is not a folder", True)
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
-        return existing, f"is not writable ({exc.strerror})"
+        return Unwritable(existing, f"is not writable ({exc.strerror})", False)
     return None

@@ -224,14 +224,13 @@ def _require_writable(project: Project, folder: Path, what: str) -> None:
     problem = unwritable(folder)
     if problem is None:
         return
-    existing, reason = problem
     where = project.relative(folder)
     error = CassetteError if "cassette" in what else ConfigError
-    if reason == "is not a folder":
-        raise error(f"{what}: {project.relative(existing)} is not a folder, so {where} cannot be created",
-                    hint="move that file out of the way")
-    raise error(f"{what}: {project.relative(existing)} {reason}",
-                hint="fix its permissions, or point [tool.harness] at a writable folder")
+    if problem.not_a_folder:
+        raise error(f"{what}: {project.relative(problem.part)} is not a folder, so {where} cannot be created",
+                    hint=problem.fix)
+    raise error(f"{what}: {project.relative(problem.part)} {problem.reason}",
+                hint=f"{problem.fix}, or point [tool.harness] at a writable folder")
 
 
 def _modes(req: RunRequest, path: Path) -> tuple[str, str | None]:

@@ -478,9 +478,8 @@ def import_nango(source: Path, out_dir: Path, *, integration: str | None = None,
     for folder in sorted(folders):
         problem = unwritable(folder)
         if problem is not None:
-            part, reason = problem
-            fix = "move that file out of the way" if reason == "is not a folder" else "fix its permissions"
-            raise ConfigError(f"cannot write the cassettes: {part} {reason}", hint=f"{fix}; nothing was written")
+            raise ConfigError(f"cannot write the cassettes: {problem.part} {problem.reason}",
+                              hint=f"{problem.fix}; nothing was written")
 
     def save(cassette: Cassette, integ: str, function: str, origin: Path) -> None:
         path = out_dir / integ / function / f"{scenario}.yaml"

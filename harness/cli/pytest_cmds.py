@@ -184,9 +184,8 @@ def generate_tests(ctx: click.Context, functions: tuple[str, ...], scenarios: tu
     # be unwritable (or a folder where a file goes) was an "internal error" with some of the files written.
     problem = unwritable(folder) if writes else None
     if problem is not None:
-        part, reason = problem
-        fix = "move that file out of the way" if reason == "is not a folder" else "fix its permissions"
-        raise UsageError(f"--out: {project.relative(part)} {reason}", hint=f"{fix}; nothing was written")
+        raise UsageError(f"--out: {project.relative(problem.part)} {problem.reason}",
+                         hint=f"{problem.fix}; nothing was written")
     for path, text, row in writes:
         write_atomic(path, text)
         row["status"] = "wrote"

@@ -147,8 +147,7 @@ def new_function(project: Project, kind: str, integration: str, name: str, event
     problem = unwritable(path.parent)
     if problem is not None:
         # A file where functions/<integration> belongs (or a read-only folder) was an "internal error".
-        part, reason = problem
-        fix = "move that file out of the way" if reason == "is not a folder" else "fix its permissions"
-        raise ConfigError(f"cannot write {project.relative(path)}: {project.relative(part)} {reason}", hint=fix)
+        raise ConfigError(f"cannot write {project.relative(path)}: {project.relative(problem.part)} "
+                          f"{problem.reason}", hint=problem.fix)
     write_atomic(path, text)
     return path

@@ -161,10 +161,8 @@ def clone(project: Project, name: str, catalog: TemplateCatalog | None = None) -
     for folder in sorted(folders):
         problem = unwritable(folder)
         if problem is not None:
-            part, reason = problem
-            fix = "move that file out of the way" if reason == "is not a folder" else "fix its permissions"
-            raise ConfigError(f"cannot clone {name}: {project.relative(part)} {reason}",
-                              hint=f"{fix}; nothing was written")
+            raise ConfigError(f"cannot clone {name}: {project.relative(problem.part)} {problem.reason}",
+                              hint=f"{problem.fix}; nothing was written")
     for target, data in plan:
         write_atomic(target, data)
     if text is not None:
