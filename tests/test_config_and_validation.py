@@ -4,6 +4,7 @@ documented (undeclared keys at every depth), and the draft-07 copy of a schema t
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -178,3 +179,34 @@ def test_a_broken_provider_entry_fails_compile_and_start_up_naming_the_key(
         assert len(lines) == 1 and lines[0].startswith("error: pyproject.toml: "), res.stderr
         assert re.search(message, lines[0]), lines[0]
     assert files_under(root) == before
+
+
+# -- pyproject.toml read again for every run ------------------------------------------------------------------
+def test_a_pyproject_edited_within_the_second_to_the_same_size_is_read_anew(tmp_path: Path) -> None:
+    from harness.project import load_project
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.harness]\nfunctions = "fns_a"\n')
+    before = pyproject.stat()
+    assert load_project(tmp_path).functions_dir == tmp_path / "fns_a"
+    pyproject.write_text('[tool.harness]\nfunctions = "fns_b"\n')  # same size
+    os.utime(pyproject, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same time
+    assert load_project(tmp_path).functions_dir == tmp_path / "fns_b"
+
+
+def test_a_loaded_projects_settings_are_its_own(tmp_path: Path) -> None:
+    from harness.project import load_project
+
+    (tmp_path / "pyproject.toml").write_text('[tool.harness.snapshot]\nexclude = ["updated_at"]\n')
+    first = load_project(tmp_path)
+    first.settings["snapshot"]["exclude"].append("id")  # a caller changing what it was given
+    assert load_project(tmp_path).settings["snapshot"] == {"exclude": ["updated_at"]}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_pyproject_with_any_line_ends_loads(tmp_path: Path, newline: str) -> None:
+    from harness.project import load_project
+
+    text = newline.join(["[project]", 'name = "x"', "[tool.harness]", 'cassettes = "tapes"', ""])
+    (tmp_path / "pyproject.toml").write_bytes(text.encode())
+    assert load_project(tmp_path).cassettes_dir == tmp_path / "tapes"
