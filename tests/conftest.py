@@ -197,19 +197,24 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
     """Write a small project: `make_project({"github/syncs/x.py": "..."}, connections="...")`."""
 
     def make(files: dict[str, str], connections: str | None = None, pyproject: str = PYPROJECT) -> Path:
-        root = tmp_path / "proj"
-        for rel, text in files.items():
-            path = root / "functions" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(textwrap.dedent(text))
-        (root / "fixtures").mkdir(parents=True, exist_ok=True)
-        (root / "cassettes").mkdir(exist_ok=True)
-        if connections is not None:
-            (root / "fixtures" / "connections.yaml").write_text(textwrap.dedent(connections))
-        (root / "pyproject.toml").write_text(pyproject)
-        return root
+        return write_small_project(tmp_path / "proj", files, connections, pyproject)
 
     return make
+
+
+def write_small_project(root: Path, files: dict[str, str], connections: str | None = None,
+                        pyproject: str = PYPROJECT) -> Path:
+    """What `make_project` writes, at `root` (for work that runs outside a test's fixtures: tests/early.py)."""
+    for rel, text in files.items():
+        path = root / "functions" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    (root / "fixtures").mkdir(parents=True, exist_ok=True)
+    (root / "cassettes").mkdir(exist_ok=True)
+    if connections is not None:
+        (root / "fixtures" / "connections.yaml").write_text(textwrap.dedent(connections))
+    (root / "pyproject.toml").write_text(pyproject)
+    return root
 
 
 class _ReadOnce(importlib.metadata.PathDistribution):

@@ -168,7 +168,8 @@ _SYS_PATH: list[str] = []
 
 
 def ahead(test: str) -> Callable[[Callable[[Context], T]], Work[T]]:
-    """Decorator: the function is the work of `test`, a test function of the same module."""
+    """Decorator: the function is the work of `test`, a test function of the same module (or, spelt
+    `test_x[id]`, of one of its parametrizations: each its own work)."""
 
     def register(start: Callable[[Context], T]) -> Work[T]:
         work = Work(start.__module__, test, start)
@@ -204,7 +205,9 @@ def queue(items: Iterable[pytest.Item], *, unset: Sequence[str]) -> None:
     with _LOCK:
         for item in items:
             module = getattr(getattr(item, "module", None), "__name__", None)
-            work = _WORK.get((module, getattr(item, "originalname", item.name)))  # type: ignore[arg-type]
+            # One parametrization's own work (registered as "test_x[id]"), or the test's for all of them.
+            work = (_WORK.get((module, item.name)) or  # type: ignore[arg-type]
+                    _WORK.get((module, getattr(item, "originalname", item.name))))  # type: ignore[arg-type]
             if work is None or work._state != "idle" or item.get_closest_marker("skip"):
                 continue
             work._state = "queued"

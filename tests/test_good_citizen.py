@@ -11,7 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from .test_pytest_plugin import SNAP, _not_an_xdist_worker, accept, cassette_yaml, change_mapping, project
+from tests import early
+
+from .test_pytest_plugin import (
+    SNAP,
+    _not_an_xdist_worker,
+    accept,
+    cassette_yaml,
+    change_mapping,
+    project,
+    write_project,
+)
+from .test_reports import runpytest
 
 __all__ = ["_not_an_xdist_worker", "project"]  # fixtures shared with the plugin's tests
 
@@ -119,12 +130,17 @@ async def clock(nango: ActionContext, input: object) -> dict:
 """
 
 
-def test_fixtures_run_inside_a_users_freezegun_clock(pytester: pytest.Pytester, project: Path) -> None:
-    (project / "functions/github/actions/clock.py").write_text(CLOCK)
-    (project / "cassettes/github/clock").mkdir()
-    (project / "cassettes/github/clock/default.yaml").write_text(cassette_yaml("clock"))
-    (project / "tests").mkdir()
-    (project / "tests/test_frozen.py").write_text(textwrap.dedent("""\
+# In a process of its own, started ahead on the other core (tests/early.py): freezegun's clock is the whole
+# process's, `time.monotonic()` included, and every thread's (a wait of work done ahead meanwhile, a
+# `subprocess` timeout, would end at once).
+@early.ahead("test_fixtures_run_inside_a_users_freezegun_clock")
+def _inside_freezegun(ctx: early.Context) -> pytest.RunResult:
+    root = write_project(ctx.folder / "p")
+    (root / "functions/github/actions/clock.py").write_text(CLOCK)
+    (root / "cassettes/github/clock").mkdir()
+    (root / "cassettes/github/clock/default.yaml").write_text(cassette_yaml("clock"))
+    (root / "tests").mkdir()
+    (root / "tests/test_frozen.py").write_text(textwrap.dedent("""\
         from datetime import UTC, datetime
         from freezegun import freeze_time
 
@@ -144,5 +160,9 @@ def test_fixtures_run_inside_a_users_freezegun_clock(pytester: pytest.Pytester, 
             result = harness_scenario("github/clock", freeze=False)
             assert not result.output["now"].startswith("2026-03-04")
         """))
-    res = pytester.runpytest("tests", "--harness-no-scenarios")
+    return runpytest(ctx, root, "tests", "--harness-no-scenarios")
+
+
+def test_fixtures_run_inside_a_users_freezegun_clock() -> None:
+    res = _inside_freezegun.result()
     res.assert_outcomes(passed=3)

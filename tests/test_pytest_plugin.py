@@ -69,7 +69,11 @@ def project(pytester: pytest.Pytester) -> Path:
 
     Only the sync's and the action's default scenarios are kept: these tests count and change those two.
     """
-    root = pytester.path
+    return write_project(pytester.path)
+
+
+def write_project(root: Path) -> Path:
+    """What the `project` fixture makes, at `root`."""
     for folder in ("functions", "fixtures"):
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "cassettes", root / "cassettes",
