@@ -96,7 +96,8 @@ def _read_table(pyproject: Path) -> dict[str, Any] | None:
         if len(_TABLES) >= _TABLES_MAX:
             _TABLES.clear()
         _TABLES[raw] = table
-    return _copy(_TABLES[raw])
+    table: dict[str, Any] | None = _copy(_TABLES[raw])
+    return table
 
 
 def _parse_table(pyproject: Path, raw: bytes) -> dict[str, Any] | None:
