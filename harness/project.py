@@ -92,10 +92,10 @@ def _read_table(pyproject: Path) -> dict[str, Any] | None:
     except OSError as exc:
         raise ConfigError(f"{pyproject}: cannot read it: {exc}", hint="fix the TOML syntax") from None
     if raw not in _TABLES:
-        table = _parse_table(pyproject, raw)  # an error is raised again at each read: never kept
+        parsed = _parse_table(pyproject, raw)  # an error is raised again at each read: never kept
         if len(_TABLES) >= _TABLES_MAX:
             _TABLES.clear()
-        _TABLES[raw] = table
+        _TABLES[raw] = parsed
     table: dict[str, Any] | None = _copy(_TABLES[raw])
     return table
 
