@@ -283,15 +283,21 @@ def github_routes(fake_github: FakeGitHub) -> RoutingTransport:
 
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a connection fails the test."""
+    """Any attempt to open a connection fails the test. The patch is the whole process's: the thread running
+    other tests' work ahead meanwhile (tests/early.py), and only that one, connects as it would."""
 
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"network access attempted: {args!r}")
+    def guard(real: Callable[..., Any]) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            if early.on_worker():
+                return real(*args, **kwargs)
+            raise AssertionError(f"network access attempted: {args!r}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+        return refuse
+
+    monkeypatch.setattr(socket.socket, "connect", guard(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guard(socket.socket.connect_ex))
+    monkeypatch.setattr(socket, "create_connection", guard(socket.create_connection))
+    monkeypatch.setattr(socket, "getaddrinfo", guard(socket.getaddrinfo))
 
 
 @pytest.fixture

@@ -183,6 +183,11 @@ def _worker_thread() -> threading.Thread | None:
     return _WORKER[0] if _WORKER else None
 
 
+def on_worker() -> bool:
+    """Whether the calling thread is the one running work ahead (another test's, meanwhile)."""
+    return _WORKER != [] and threading.current_thread() is _WORKER[0]
+
+
 _PREPARATION = multiprocessing.spawn.get_preparation_data
 
 

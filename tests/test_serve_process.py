@@ -1,11 +1,14 @@
-"""`harness serve` as a user runs it: a real process, a ready line, signals, a crash and a restart."""
+"""`harness serve` as a user runs it: a real process, a ready line, signals, a crash and a restart.
+
+The tests that only drive server processes in folders of their own do it ahead, on the other core
+(tests/early.py): each one's body is its work function, just above it, asserts included (they fail the test
+when it collects the work); the test itself only collects it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import os
 import re
 import signal
 import socket
@@ -30,15 +33,19 @@ READY = re.compile(r"^harness serve: listening on (http://127\.0\.0\.1:\d+) \(re
 
 
 class ServeProcess:
-    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    """`harness serve --port 0 ARGS` in `root`, in the environment of `ctx` (work done ahead), which owns it."""
+
+    def __init__(self, ctx: early.Context, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.ctx = ctx
         self.root = root
         self.args = args
         self.env = env or {}
         self.lines: list[str] = []
 
     def __enter__(self) -> Self:
-        self.proc = HarnessProcess(["serve", "--port", "0", "--secret-key", KEY, *self.args], cwd=self.root,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env}, stream="stderr")
+        self.proc = self.ctx.own(HarnessProcess(["serve", "--port", "0", "--secret-key", KEY, *self.args],
+                                                cwd=self.root, stream="stderr",
+                                                env={**self.ctx.env, "PYTHONUNBUFFERED": "1", **self.env}))
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self.lines.append(line.rstrip("\n"))
@@ -92,15 +99,16 @@ def last_run(store: Path) -> dict[str, Any]:
     return run
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return full_project(tmp_path / "p")
+def project(ctx: early.Context) -> Path:
+    return full_project(ctx.folder / "p")
 
 
-def test_a_stop_mid_run_interrupts_it_after_the_grace_and_keeps_whole_batches(root: Path, tmp_path: Path) -> None:
+@early.ahead("test_a_stop_mid_run_interrupts_it_after_the_grace_and_keeps_whole_batches")
+def _stop_mid_run(ctx: early.Context) -> None:
+    root = project(ctx)
     cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.02})  # 6 s of batches
-    store = tmp_path / "state" / "serve.sqlite"
-    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "0.1") as server:
+    store = ctx.folder / "state" / "serve.sqlite"
+    with ServeProcess(ctx, root, "--no-schedule", "--store", str(store), "--grace", "0.1") as server:
         server.trigger()
         wait_for("a few batches", lambda: server.status()["recordCount"]["Slow"] >= 20)
         assert server.status()["status"] == "RUNNING"
@@ -111,23 +119,33 @@ def test_a_stop_mid_run_interrupts_it_after_the_grace_and_keeps_whole_batches(ro
     assert run["status"] == "STOPPED" and run["error"]["type"] == "script_aborted"
     assert any("sync github/slow demo: failed" in line and "script_aborted" in line for line in server.lines)
     # After a restart the status says so, and the records are still there.
-    with ServeProcess(root, "--no-schedule", "--store", str(store)) as again:
+    with ServeProcess(ctx, root, "--no-schedule", "--store", str(store)) as again:
         status = again.status()
         assert status["latestExecutionStatus"] == "STOPPED" and status["error"]["type"] == "script_aborted"
         assert status["recordCount"] == {"Slow": count}
         assert again.stop(signal.SIGINT) == 0
 
 
-def test_a_second_signal_interrupts_at_once(root: Path, tmp_path: Path) -> None:
+def test_a_stop_mid_run_interrupts_it_after_the_grace_and_keeps_whole_batches() -> None:
+    _stop_mid_run.result()
+
+
+@early.ahead("test_a_second_signal_interrupts_at_once")
+def _second_signal(ctx: early.Context) -> None:
+    root = project(ctx)
     cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.05})
-    store = tmp_path / "serve.sqlite"
-    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "60") as server:
+    store = ctx.folder / "serve.sqlite"
+    with ServeProcess(ctx, root, "--no-schedule", "--store", str(store), "--grace", "60") as server:
         server.trigger()
         wait_for("a batch", lambda: server.status()["recordCount"]["Slow"] >= 10)
         server.proc.send_signal(signal.SIGTERM)  # a clean stop: the run may take its 60 s grace...
         assert server.stop(signal.SIGINT, timeout=20) == 0  # ...but a second signal interrupts it now
     assert last_run(store)["error"]["type"] == "script_aborted"
     assert stored(store)[1] == "ok"
+
+
+def test_a_second_signal_interrupts_at_once() -> None:
+    _second_signal.result()
 
 
 def refused(url: str) -> bool:
@@ -137,12 +155,14 @@ def refused(url: str) -> bool:
         return probe.connect_ex((host, int(port))) != 0
 
 
-def test_a_run_in_flight_finishes_within_the_grace(root: Path, tmp_path: Path) -> None:
+@early.ahead("test_a_run_in_flight_finishes_within_the_grace")
+def _in_flight(ctx: early.Context) -> None:
+    root = project(ctx)
     # The run saves its first batch, then waits for the gate, which opens only once the server is stopping.
-    gate = tmp_path / "gate"
+    gate = ctx.folder / "gate"
     cassette(root, "github", "slow", "sync", metadata={"batches": 4, "gate": str(gate), "gate_at": 1})
-    store = tmp_path / "serve.sqlite"
-    with ServeProcess(root, "--no-schedule", "--store", str(store), "--grace", "20") as server:
+    store = ctx.folder / "serve.sqlite"
+    with ServeProcess(ctx, root, "--no-schedule", "--store", str(store), "--grace", "20") as server:
         server.trigger()
         wait_for("the first batch", lambda: server.status()["recordCount"]["Slow"] >= 10)
         server.proc.send_signal(signal.SIGTERM)
@@ -154,27 +174,39 @@ def test_a_run_in_flight_finishes_within_the_grace(root: Path, tmp_path: Path) -
     assert last_run(store)["status"] == "SUCCESS"
 
 
-def test_a_crash_mid_run_is_reported_after_the_restart(root: Path, tmp_path: Path) -> None:
+def test_a_run_in_flight_finishes_within_the_grace() -> None:
+    _in_flight.result()
+
+
+@early.ahead("test_a_crash_mid_run_is_reported_after_the_restart")
+def _crash_mid_run(ctx: early.Context) -> None:
+    root = project(ctx)
     cassette(root, "github", "slow", "sync", metadata={"batches": 300, "pause": 0.05})
-    store = tmp_path / "serve.sqlite"
-    with ServeProcess(root, "--no-schedule", "--store", str(store)) as server:
+    store = ctx.folder / "serve.sqlite"
+    with ServeProcess(ctx, root, "--no-schedule", "--store", str(store)) as server:
         server.trigger()
         wait_for("a batch", lambda: server.status()["recordCount"]["Slow"] >= 10)
         assert server.stop(signal.SIGKILL) == -signal.SIGKILL
     assert last_run(store)["status"] == "RUNNING"  # what the crash left
     count, check = stored(store)
     assert check == "ok" and count % 10 == 0
-    with ServeProcess(root, "--no-schedule", "--store", str(store)) as again:
+    with ServeProcess(ctx, root, "--no-schedule", "--store", str(store)) as again:
         assert again.status()["latestExecutionStatus"] == "STOPPED"
         assert any("stopped during its run; marked failed" in line for line in again.lines)
         assert again.stop() == 0
     assert last_run(store)["error"]["type"] == "script_aborted"
 
 
-def test_schedules_and_a_generated_key(root: Path) -> None:
-    env = dict(os.environ)
+def test_a_crash_mid_run_is_reported_after_the_restart() -> None:
+    _crash_mid_run.result()
+
+
+@early.ahead("test_schedules_and_a_generated_key")
+def _schedules(ctx: early.Context) -> None:
+    root = project(ctx)
+    env = dict(ctx.env)
     env.pop("HARNESS_SERVE_SECRET_KEY", None)
-    with HarnessProcess(["serve", "--port", "0"], cwd=root, env=env, stream="stderr") as proc:
+    with ctx.own(HarnessProcess(["serve", "--port", "0"], cwd=root, env=env, stream="stderr")) as proc:
         assert proc.stderr is not None
         first = proc.stderr.readline()
         key = re.search(r"Authorization: Bearer (harness-[0-9a-f]{32})", first)
@@ -191,14 +223,18 @@ def test_schedules_and_a_generated_key(root: Path) -> None:
         assert proc.wait(30) == 0
 
 
-@pytest.mark.parametrize("open_connection", [False, True])
-def test_a_stop_runs_the_runtimes_stop_idle_or_not(root: Path, tmp_path: Path, open_connection: bool) -> None:
+def test_schedules_and_a_generated_key() -> None:
+    _schedules.result()
+
+
+def _stop_runs_the_runtimes_stop(ctx: early.Context, open_connection: bool) -> None:
     # Idle, the server stops without uvicorn's waits; with a connection open, through them. Either way the
     # runtime's own stop runs: its scratch folder is removed (and nothing of it was in $TMPDIR).
-    tmp = tmp_path / "tmp"
+    root = project(ctx)
+    tmp = ctx.folder / "tmp"
     tmp.mkdir()
     scratch = root / ".harness" / "tmp"
-    with ServeProcess(root, "--no-schedule", env={"TMPDIR": str(tmp)}) as server:
+    with ServeProcess(ctx, root, "--no-schedule", env={"TMPDIR": str(tmp)}) as server:
         assert server.status("issues")["status"]
         assert [p.name[:6] for p in scratch.iterdir()] == ["serve-"]
         if not open_connection:
@@ -207,14 +243,37 @@ def test_a_stop_runs_the_runtimes_stop_idle_or_not(root: Path, tmp_path: Path, o
     assert list(scratch.iterdir()) == [] and list(tmp.iterdir()) == []
 
 
-def test_a_killed_servers_scratch_folder_is_swept_at_the_next_start(root: Path) -> None:
-    with ServeProcess(root, "--no-schedule") as server:
+def _stop_work(open_connection: bool) -> early.Work[None]:
+    """The work of one parametrization (`test_...[True]`)."""
+
+    def work(ctx: early.Context) -> None:
+        _stop_runs_the_runtimes_stop(ctx, open_connection)
+
+    return early.ahead(f"test_a_stop_runs_the_runtimes_stop_idle_or_not[{open_connection}]")(work)
+
+
+_STOPS = {open_connection: _stop_work(open_connection) for open_connection in (False, True)}
+
+
+@pytest.mark.parametrize("open_connection", [False, True])
+def test_a_stop_runs_the_runtimes_stop_idle_or_not(open_connection: bool) -> None:
+    _STOPS[open_connection].result()
+
+
+@early.ahead("test_a_killed_servers_scratch_folder_is_swept_at_the_next_start")
+def _killed_scratch(ctx: early.Context) -> None:
+    root = project(ctx)
+    with ServeProcess(ctx, root, "--no-schedule") as server:
         [left] = (root / ".harness" / "tmp").iterdir()
         assert server.stop(signal.SIGKILL) == -signal.SIGKILL
     assert left.is_dir()
-    with ServeProcess(root, "--no-schedule") as again:
+    with ServeProcess(ctx, root, "--no-schedule") as again:
         assert not left.exists()
         assert again.stop() == 0
+
+
+def test_a_killed_servers_scratch_folder_is_swept_at_the_next_start() -> None:
+    _killed_scratch.result()
 
 
 # Its process, in a project of its own, starts ahead, on the other core (tests/early.py); the test checks its
@@ -238,14 +297,19 @@ def test_a_port_in_use_is_a_one_line_error() -> None:
                                    "--port N (0 picks a free port))")
 
 
-def test_spans_on_the_console(root: Path) -> None:
-    with ServeProcess(root, "--no-schedule", "--otel-console") as server:
+@early.ahead("test_spans_on_the_console")
+def _spans(ctx: early.Context) -> None:
+    with ServeProcess(ctx, project(ctx), "--no-schedule", "--otel-console") as server:
         server.trigger("issues")
         wait_for("the run", lambda: server.status("issues").get("latestExecutionStatus") == "SUCCESS")
         wait_for("the spans", lambda: any('"name": "sync github/issues"' in line for line in server.lines))
         assert server.stop() == 0
     text = "\n".join(server.lines)
     assert '"name": "GET /repos/octocat/hello-world/issues"' in text and '"harness.model.Issue.added": 12' in text
+
+
+def test_spans_on_the_console() -> None:
+    _spans.result()
 
 
 def test_an_idle_stop_awaits_the_apps_shutdown() -> None:
@@ -283,10 +347,11 @@ def test_an_idle_stop_awaits_the_apps_shutdown() -> None:
     assert not thread.is_alive() and events == ["started", "stopped"]
 
 
-def test_a_project_without_a_writable_state_folder_still_serves_replays(root: Path) -> None:
+def test_a_project_without_a_writable_state_folder_still_serves_replays(tmp_path: Path) -> None:
     # `.harness` is a file here (as good as read-only, even for root): the scratch folder goes to $TMPDIR.
     from tests.serve_support import Served
 
+    root = full_project(tmp_path / "p")
     (root / ".harness").write_text("not a folder")
     with Served(root) as served:
         assert Path(tempfile.gettempdir()) in served.runtime.tmp_dir.parents
