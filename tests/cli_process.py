@@ -164,7 +164,16 @@ class HarnessProcess:
                 err = writer
         self._proc = CONTEXT.Process(target=_harness, daemon=False,
                                      args=(list(args), str(cwd or os.getcwd()), _env(env), out, err))
-        self._proc.start()
+        try:
+            self._proc.start()
+        except BaseException:
+            # Nothing started: what was opened for it is closed now, not left to the collector (a
+            # ResourceWarning in whichever test runs then).
+            if stream is not None:
+                reader.close()
+                writer.close()
+            self._folder.cleanup()
+            raise
         self.stdout: IO[str] | None = None
         self.stderr: IO[str] | None = None
         if stream is not None:

@@ -6,8 +6,17 @@ before it compute, its process has not started. Such a test declares that work h
 function of its module that starts the process(es) and returns what the test asserts on; the test calls
 `.result()` and asserts exactly as before.
 
+The work runs on a thread of the session's process, beside the tests: it must use only what its context
+gives (its environment, working folder and temporary folder: the process's own are whatever the test running
+meanwhile made them) and start its processes through it. What is the whole process's must not be changed by
+it, nor relied on while a test may change it: the umask, the clock (freezegun froze `time.monotonic` for
+every thread, so a `subprocess` timeout ended at once; time-machine's `time.time`), `sys.modules` (a harness
+run in this process imports the project's functions under shared names): such set-up goes in `prepare`,
+which runs on the main thread. tests/conftest.py's `no_network` lets this thread, and only it, connect.
+
 This module owns:
-- the registry of that work (one per test, keyed by the test's module and function name);
+- the registry of that work (one per test, keyed by the test's module and function name, or one per
+  parametrization, by the test's name with its id);
 - the queue: tests/conftest.py calls `queue()` at the end of a serial session's collection (not under xdist,
   not with --collect-only) with the tests that will run, in their order; the work of those not skipped is
   queued in that order;
@@ -62,6 +71,8 @@ class Context:
         self.folder = Path(tempfile.mkdtemp(prefix="harness-early-"))
         _FOLDERS.append(self.folder)
         self._processes: list[_Process] = []
+        self.prepared: Any = None  # what the work's `prepare` returned
+        self._unprepared: BaseException | None = None  # what it raised instead
 
     def own(self, process: Any) -> Any:
         """Note a process started otherwise (a `cli_process.HarnessProcess`), to kill if the session ends first.
@@ -122,17 +133,33 @@ class Context:
 class Work(Generic[T]):
     """The work of one test: `result()` in the test."""
 
-    def __init__(self, module: str, test: str, start: Callable[[Context], T]) -> None:
-        self.module, self.test, self._start = module, test, start
+    def __init__(self, module: str, test: str, start: Callable[[Context], T],
+                 prepare: Callable[[Context], Any] | None = None) -> None:
+        self.module, self.test, self._start, self._prepare = module, test, start, prepare
         self._state = "idle"  # idle -> queued -> running -> done (or "taken": awaited) -> idle; queued -> idle: inline
         self._done = threading.Event()
         self._context: Context | None = None
         self._value: T | None = None
         self._error: BaseException | None = None
+        self.folder: Path | None = None  # the folder of its latest context (what it left there: screenshots)
+        self._queued: Context | None = None  # the context made (and prepared) when it was queued
+
+    def _context_for(self, env: dict[str, str], cwd: Path) -> Context:
+        """A context for one run, prepared on the calling thread (the main one: see `ahead`)."""
+        context = Context(env, cwd)
+        self.folder = context.folder
+        if self._prepare is not None:
+            try:
+                context.prepared = self._prepare(context)
+            except BaseException as exc:  # raised in the test, as the work's own error
+                context._unprepared = exc
+        return context
 
     def _run(self, context: Context) -> None:
         self._context = context
         try:
+            if context._unprepared is not None:
+                raise context._unprepared
             self._value = self._start(context)
         except BaseException as exc:  # raised again in the test
             self._error = exc
@@ -154,11 +181,16 @@ class Work(Generic[T]):
             if error is not None:
                 raise error
             return value  # type: ignore[return-value]
-        return self._start(Context(dict(os.environ), Path.cwd()))
+        # Not started (run alone, or reached before the worker got to it): here, with what was prepared for it.
+        context, self._queued = self._queued or self._context_for(dict(os.environ), Path.cwd()), None
+        self.folder = context.folder
+        if context._unprepared is not None:
+            raise context._unprepared
+        return self._start(context)
 
 
 _WORK: dict[tuple[str, str], Work[Any]] = {}
-_QUEUE: collections.deque[tuple[Work[Any], dict[str, str]]] = collections.deque()
+_QUEUE: collections.deque[tuple[Work[Any], Context]] = collections.deque()
 _LOCK = threading.Lock()
 _STOPPING = threading.Event()
 _FOLDERS: list[Path] = []
@@ -167,12 +199,18 @@ _CWD: list[Path] = []
 _SYS_PATH: list[str] = []
 
 
-def ahead(test: str) -> Callable[[Callable[[Context], T]], Work[T]]:
+def ahead(test: str, *, prepare: Callable[[Context], Any] | None = None
+          ) -> Callable[[Callable[[Context], T]], Work[T]]:
     """Decorator: the function is the work of `test`, a test function of the same module (or, spelt
-    `test_x[id]`, of one of its parametrizations: each its own work)."""
+    `test_x[id]`, of one of its parametrizations: each its own work).
+
+    `prepare(context)`, if given, runs on the main thread when the work is queued (at collection's end, before
+    the worker starts), its value at `context.prepared`: for what must not run beside the session's tests, in
+    the same process (a harness run in this process: it freezes the process's clock and imports the project's
+    functions under names every in-process run shares). Run alone, the test prepares and works in turn."""
 
     def register(start: Callable[[Context], T]) -> Work[T]:
-        work = Work(start.__module__, test, start)
+        work = Work(start.__module__, test, start, prepare)
         _WORK[(work.module, test)] = work
         return work
 
@@ -216,7 +254,9 @@ def queue(items: Iterable[pytest.Item], *, unset: Sequence[str]) -> None:
             if work is None or work._state != "idle" or item.get_closest_marker("skip"):
                 continue
             work._state = "queued"
-            _QUEUE.append((work, {**base, "PYTEST_CURRENT_TEST": f"{item.nodeid} (call)"}))
+            env = {**base, "PYTEST_CURRENT_TEST": f"{item.nodeid} (call)"}
+            work._queued = work._context_for(env, Path.cwd())
+            _QUEUE.append((work, work._queued))
         if not _QUEUE or _WORKER:
             return
         _CWD.append(Path.cwd())
@@ -232,11 +272,12 @@ def _work() -> None:
         with _LOCK:
             if _STOPPING.is_set() or not _QUEUE:
                 return
-            work, env = _QUEUE.popleft()
+            work, context = _QUEUE.popleft()
             if work._state != "queued":
                 continue  # the test ran it itself
             work._state = "running"
-        work._run(Context(env, _CWD[0]))
+            work._queued = None
+        work._run(context)
         with _LOCK:
             if work._state == "running":
                 work._state = "done"

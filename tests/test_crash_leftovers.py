@@ -70,6 +70,7 @@ def live(ctx: early.Context) -> Iterator[tuple[Path, dict[str, str]]]:
     """A project with a sync against a fake GitHub server of its own, and the variables that reach it."""
     root = write_small_project(ctx.folder / "proj", {"gh/syncs/full.py": FULL}, connections=GH_CONNECTIONS)
     with FakeGitHub(issues=12) as gh:
+        gh.rate_limit_reset = 1767261600  # as the fake_github fixture's: not this process's clock
         yield root, {"GH_URL": gh.base_url, "GH_TOKEN": gh.token}
 
 

@@ -88,6 +88,117 @@ def test_blocked_network_refuses_and_restores() -> None:
     assert socket.create_connection is original
 
 
+def _listening() -> Any:
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    return server
+
+
+def test_a_replays_block_is_its_own_the_processs_other_threads_connect() -> None:
+    # A user's fixture server, a metrics exporter, a second replay: other threads of the process are not
+    # the replay, and were refused while it ran.
+    import socket
+    import threading
+
+    with _listening() as server:
+        address = server.getsockname()
+        inside, outside = threading.Event(), threading.Event()
+        seen: list[object] = []
+
+        def other_thread() -> None:
+            inside.wait(10)
+            try:
+                socket.create_connection(address, timeout=5).close()
+                seen.append("connected")
+            except Exception as exc:  # what the assertion below shows
+                seen.append(exc)
+            outside.set()
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        with blocked_network():
+            inside.set()
+            assert outside.wait(10)
+            with pytest.raises(NetworkBlockedError):
+                socket.create_connection(address, timeout=5)
+        thread.join(10)
+    assert seen == ["connected"]
+
+
+def test_the_block_holds_in_the_functions_tasks_and_to_thread_calls() -> None:
+    import asyncio
+    import socket
+
+    async def function() -> list[str]:
+        async def task() -> None:
+            socket.getaddrinfo("example.com", 443)
+
+        outcomes = []
+        for attempt in (task(), asyncio.to_thread(socket.create_connection, ("127.0.0.1", 9))):
+            try:
+                await attempt
+                outcomes.append("reached")
+            except NetworkBlockedError:
+                outcomes.append("blocked")
+        return outcomes
+
+    with blocked_network():
+        assert asyncio.run(function()) == ["blocked", "blocked"]
+
+
+def test_a_unix_socket_is_local_ipc_and_never_refused(tmp_path: Path) -> None:
+    import socket
+
+    path = str(tmp_path / "s")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(path)
+        server.listen()
+        with blocked_network(), socket.socket(socket.AF_UNIX) as client:
+            client.connect(path)  # multiprocessing's fork server, a database's socket
+            with socket.socket() as inet, pytest.raises(NetworkBlockedError):
+                inet.connect(("127.0.0.1", 9))
+
+
+def test_overlapping_blocks_of_two_threads_restore_the_socket_module() -> None:
+    import socket
+    import threading
+
+    originals = (socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo)
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with blocked_network():
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_in.wait(10)
+    with blocked_network():
+        second_in.set()
+        first_out.wait(10)  # the first block ended while this one holds: still blocked here
+        with pytest.raises(NetworkBlockedError):
+            socket.create_connection(("127.0.0.1", 9))
+    thread.join(10)
+    assert (socket.socket.connect, socket.socket.connect_ex, socket.create_connection,
+            socket.getaddrinfo) == originals
+
+
+def test_a_patch_put_over_the_block_is_left_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def theirs(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("another tool's")
+
+    with blocked_network():
+        monkeypatch.setattr(socket, "create_connection", theirs)  # pytest-socket, a test's own guard
+    assert socket.create_connection is theirs
+
+
 def test_scenario_discovery_and_orphans(example: Path) -> None:
     project = load_project(example)
     assert [s.id for s in find_scenarios(project)] == ["github/check-access[default]", "github/create-issue[default]",

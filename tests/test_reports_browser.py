@@ -5,6 +5,10 @@ fails: `tmp_path_retention_policy` in pyproject.toml); with `HARNESS_SCREENSHOTS
 there (the README's pictures: `HARNESS_SCREENSHOTS=docs python -m pytest tests/test_reports_browser.py`).
 Without Chromium (or selenium) the module is skipped with a message saying what to install; with
 HARNESS_REQUIRE_BROWSER=1 (CI) it fails instead.
+
+The tests drive the browser ahead, in the time the session would wait for it (tests/early.py): each one's
+body is its work function, just above it, asserts included; what needs a harness run in this process (a
+result to render) is its `prepare`, on the main thread. The test collects the work and keeps its screenshots.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ import concurrent.futures
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 
 from harness.reports import (
     TestReport,
@@ -31,9 +35,11 @@ from harness.reports import (
 )
 from harness.reports.diffdoc import snapshot_diff
 from harness.result import Issue
+from tests import early
+from tests.cli_process import HarnessProcess
 
-from .conftest import REPO
-from .test_reports import HOSTILE, demo_result
+from .conftest import REPO, copy_example
+from .test_reports import HOSTILE, demo_result, runpytest
 from .test_reports import PYPROJECT as PYTEST_PROJECT
 
 # Another browser build or driver: HARNESS_CHROMIUM and HARNESS_CHROMEDRIVER (paths).
@@ -112,16 +118,44 @@ def _close_unused() -> None:
         _close(*_EARLY.result())
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    """One Chromium for the module: each test loads its own page, so nothing carries over between them."""
+_DRIVER: list[tuple[WebDriver, str]] = []
+_DRIVER_LOCK = threading.Lock()
+
+
+def _browser() -> WebDriver:
+    """One Chromium for the module (the one started early, or a new one): each test loads its own page, so
+    nothing carries over between them. The work of one test at a time uses it (the worker runs one item at a
+    time; a test here waits for its own work)."""
     global _EARLY
-    early, _EARLY = _EARLY, None
-    driver, profile = early.result() if early is not None else _chromium()
+    with _DRIVER_LOCK:
+        if not _DRIVER:
+            started, _EARLY = _EARLY, None
+            _DRIVER.append(started.result() if started is not None else _chromium())
+        return _DRIVER[0][0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _closed_after_the_module() -> Iterator[None]:
+    yield
+    with _DRIVER_LOCK:  # each test of the module has collected its work: nothing drives it any more
+        if _DRIVER:
+            _close(*_DRIVER.pop())
+
+
+@pytest.fixture
+def browser() -> WebDriver:
+    return _browser()
+
+
+def collect(work: early.Work[None], tmp_path: Path) -> None:
+    """The test's end: its work's, done ahead or now; the screenshots it took are the test's (kept under
+    `tmp_path`, also when it failed)."""
     try:
-        yield driver
+        work.result()
     finally:
-        _close(driver, profile)
+        if work.folder is not None:
+            for shot in work.folder.glob("*.png"):
+                shutil.copy(shot, tmp_path / shot.name)
 
 
 def wait(browser: WebDriver, timeout: float) -> WebDriverWait[WebDriver]:
@@ -138,9 +172,10 @@ def open_report(browser: WebDriver, path: Path) -> float:
     return float(ready)
 
 
-def screenshot(browser: WebDriver, folder: Path, name: str, *, docs_too: bool = True) -> None:
+def screenshot(browser: WebDriver, folder: Path, name: str, *, docs_too: bool = True,
+               env: dict[str, str] | None = None) -> None:
     browser.save_screenshot(str(folder / f"{name}.png"))
-    docs = os.environ.get("HARNESS_SCREENSHOTS")
+    docs = (os.environ if env is None else env).get("HARNESS_SCREENSHOTS")
     if docs and docs_too:
         Path(docs).mkdir(parents=True, exist_ok=True)
         shutil.copy(folder / f"{name}.png", Path(docs) / f"{name}.png")
@@ -204,11 +239,14 @@ def visible_ids(browser: WebDriver) -> list[str]:
     return [str(i) for i in ids]
 
 
-def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli: Callable[..., Result],
-                                                         example: Path, tmp_path: Path) -> None:
-    out = tmp_path / "run.html"
-    res = cli(example, "dryrun", "issues", "demo", "--html", str(out), "--fault", "503@2")
-    assert res.exit_code == 0, res.output
+@early.ahead("test_run_report_summary_records_filter_and_waterfall")
+def _run_report(ctx: early.Context) -> None:
+    example = copy_example(ctx.folder / "example")
+    out = ctx.folder / "run.html"
+    res = ctx.forked(HarnessProcess(["--project", str(example), "dryrun", "issues", "demo", "--html", str(out),
+                                     "--fault", "503@2"], cwd=ctx.cwd, env=ctx.env))
+    assert res.returncode == 0, res.stdout + res.stderr
+    browser = _browser()
     open_report(browser, out)
     assert texts(browser, '.counts tr[data-model="Issue"] [data-count="added"]', '.counts tfoot [data-count="added"]',
                  '[data-fact="status"]', '[data-fact="requests"]') == ["12", "12", "success", "4"]
@@ -229,7 +267,7 @@ def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli
     assert number.get_attribute("aria-sort") == "descending"
     assert visible_ids(browser)[:2] == ["1012", "1011"]
     browser.execute_script("document.querySelector('[data-panel=records] .vt').scrollLeft = 0")
-    screenshot(browser, tmp_path, "run-report")
+    screenshot(browser, ctx.folder, "run-report", env=ctx.env)
     # The waterfall marks the injected fault and the retry that followed it, between the checkpoints.
     css(browser, "[data-tab=requests]").click()
     rows = browser.execute_script("return Array.from(document.querySelectorAll('[data-panel=requests] .vt-row'))"
@@ -243,7 +281,7 @@ def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli
                     ["", "◆", 'checkpoint 3 saved: {"since":"2026-01-12T10:00:00Z"}']]
     assert texts(browser, "[data-panel=requests] .mark.fault", "[data-panel=requests] .mark.retry") == [
         "fault 503@2", "retry 1"]
-    screenshot(browser, tmp_path, "run-report-requests")
+    screenshot(browser, ctx.folder, "run-report-requests", env=ctx.env)
     # The logs, by level: the retry decision is a warning.
     css(browser, "[data-tab=logs]").click()
     Select(css(browser, "[data-panel=logs] [data-role=level]")).select_by_value("2")
@@ -257,19 +295,28 @@ def test_run_report_summary_records_filter_and_waterfall(browser: WebDriver, cli
     assert "checkpoint 2 · after request 3 of 4" in shown and '"since": "2026-01-10T10:00:00Z"' in shown
 
 
-def test_checkpoints_saved_at_one_instant_are_each_clickable(browser: WebDriver, example: Path,
-                                                            tmp_path: Path) -> None:
+def test_run_report_summary_records_filter_and_waterfall(tmp_path: Path) -> None:
+    collect(_run_report, tmp_path)
+
+
+def _instant_page(ctx: early.Context) -> Path:
     # A fast run saves its checkpoints within a millisecond of each other: the markers then share a position,
     # and one drawn over another could not be clicked (selenium refuses a click another element would get).
-    doc = run_document(demo_result(example))
+    doc = run_document(demo_result(copy_example(ctx.folder / "example")))
     requests = doc["result"]["requests"]
     for r in requests:
         r["at_ms"], r["duration_ms"] = 5.0, 0.0
     doc["result"]["checkpoints"]["saved"] = [{"page": 1}, {"page": 2}, {"page": 3}, {"page": 4}]
     doc["result"]["checkpoints"]["after_requests"] = [1, 1, 2, 2]
-    out = tmp_path / "instant.html"
+    out = ctx.folder / "instant.html"
     out.write_text(render_run_page([doc]), encoding="utf-8")
-    open_report(browser, out)
+    return out
+
+
+@early.ahead("test_checkpoints_saved_at_one_instant_are_each_clickable", prepare=_instant_page)
+def _instant_checkpoints(ctx: early.Context) -> None:
+    browser = _browser()
+    open_report(browser, ctx.prepared)
     css(browser, "[data-tab=timeline]").click()
     markers = browser.find_elements(By.CSS_SELECTOR, "[data-role=timeline] .cp")
     lanes = browser.execute_script("return arguments[0].map((m) => m.getAttribute('data-lane'))", markers)
@@ -277,17 +324,26 @@ def test_checkpoints_saved_at_one_instant_are_each_clickable(browser: WebDriver,
     for n in (1, 2, 3, 4):  # the fourth shares the first's lane, moved to the right of it
         markers[n - 1].find_element(By.TAG_NAME, "button").click()
         assert f"checkpoint {n} · after request" in texts(browser, "[data-role=checkpoint]")[0]
-    screenshot(browser, tmp_path, "run-report-instant-checkpoints", docs_too=False)
+    screenshot(browser, ctx.folder, "run-report-instant-checkpoints", docs_too=False)
 
 
-def test_hostile_values_stay_text_and_issues_link_to_their_records(browser: WebDriver, example: Path,
-                                                                   tmp_path: Path) -> None:
-    result = demo_result(example)
+def test_checkpoints_saved_at_one_instant_are_each_clickable(tmp_path: Path) -> None:
+    collect(_instant_checkpoints, tmp_path)
+
+
+def _hostile_page(ctx: early.Context) -> Path:
+    result = demo_result(copy_example(ctx.folder / "example"))
     result.models["Issue"].saved[2]["title"] = HOSTILE
     result.issues.append(Issue(kind="record", message="too long", model="Issue", record_id="1003", path="title"))
-    out = tmp_path / "hostile.html"
+    out = ctx.folder / "hostile.html"
     out.write_text(render_run_page([run_document(result)]), encoding="utf-8")
-    open_report(browser, out)
+    return out
+
+
+@early.ahead("test_hostile_values_stay_text_and_issues_link_to_their_records", prepare=_hostile_page)
+def _hostile(ctx: early.Context) -> None:
+    browser = _browser()
+    open_report(browser, ctx.prepared)
     assert browser.execute_script("return window.pwned") is None
     css(browser, "[data-tab=issues]").click()
     css(browser, '[data-panel=issues] a[data-record="1003"]').click()
@@ -301,14 +357,20 @@ def test_hostile_values_stay_text_and_issues_link_to_their_records(browser: WebD
     assert "title: too long" in texts(browser, "[data-role=detail]")[0]
 
 
-def test_the_pages_a_server_ui_reuses(browser: WebDriver, tmp_path: Path) -> None:
-    records = tmp_path / "records.html"
+def test_hostile_values_stay_text_and_issues_link_to_their_records(tmp_path: Path) -> None:
+    collect(_hostile, tmp_path)
+
+
+@early.ahead("test_the_pages_a_server_ui_reuses")
+def _server_ui_pages(ctx: early.Context) -> None:
+    browser = _browser()
+    records = ctx.folder / "records.html"
     rows = [{"id": str(n), "name": f"n{n}"} for n in range(500)]
     records.write_text(render_records_page("records", {"Contact": rows, "Deal": [{"id": "d1"}]}), encoding="utf-8")
     browser.get(records.as_uri() + "#model=Contact&q=name%3Dn42")
     wait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
     wait_text(browser, "[data-role=count]", "1 of 500 records")
-    index = tmp_path / "index.html"
+    index = ctx.folder / "index.html"
     index.write_text(render_index_page("connections", [{"heading": "Connections", "columns": ["id", "provider"],
                                                         "rows": [{"cells": ["demo", "github"], "href": "a.html"},
                                                                  {"cells": ["crm", "hubspot"], "href": "b.html"}]}]))
@@ -320,20 +382,23 @@ def test_the_pages_a_server_ui_reuses(browser: WebDriver, tmp_path: Path) -> Non
     wait(browser, 10).until(lambda b: b.execute_script(shown) == ["crm hubspot"])
 
 
-def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDriver, pytester: pytest.Pytester,
-                                                                  monkeypatch: pytest.MonkeyPatch,
-                                                                  tmp_path: Path) -> None:
-    # The example project as pytest's rootdir, run in this process (as tests/test_reports.py runs it).
-    for name in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
-    example = pytester.path
+def test_the_pages_a_server_ui_reuses(tmp_path: Path) -> None:
+    collect(_server_ui_pages, tmp_path)
+
+
+@early.ahead("test_test_report_shows_the_changed_field_of_a_changed_mapping")
+def _changed_mapping(ctx: early.Context) -> None:
+    # The example project as pytest's rootdir, its session in a process of its own (as tests/test_reports.py
+    # runs it).
+    example = ctx.folder / "p"
     for folder in ("functions", "cassettes", "fixtures"):
         shutil.copytree(REPO / folder, example / folder, ignore=shutil.ignore_patterns("__pycache__"))
     (example / "pyproject.toml").write_text(PYTEST_PROJECT)
     issues = example / "functions/github/syncs/issues.py"
     issues.write_text(issues.read_text().replace('title=row["title"]', 'title=row["title"].upper()'))
-    run = pytester.runpytest("-q", "--harness-html", "report.html")
+    run = runpytest(ctx, example, "-q", "--harness-html", "report.html")
     assert run.ret == 1, run.stdout.str() + run.stderr.str()
+    browser = _browser()
     open_report(browser, example / "report.html")
     # The changed mapping changes the sync's default scenario and its webhook scenario (same mapping).
     assert texts(browser, '[data-count="failed"]') == ["2 failed"]
@@ -352,7 +417,7 @@ def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDr
     wait_text(browser, "#test-tools [data-role=count]", "2 of 4 tests")
     css(browser, 'input[data-verdict="failed"]').click()
     browser.execute_script("window.scrollTo(0, 0)")
-    screenshot(browser, tmp_path, "test-report")
+    screenshot(browser, ctx.folder, "test-report", env=ctx.env)
     # The link to the scenario's run report opens it.
     test.find_element(By.CSS_SELECTOR, "a.run-link").click()
     # The report page was ready too: wait for the new page first, then for its script.
@@ -361,7 +426,13 @@ def test_test_report_shows_the_changed_field_of_a_changed_mapping(browser: WebDr
     assert "ISSUE 1" in " ".join(all_texts(browser, ".vt-row"))
 
 
-def test_test_report_shows_checkpoint_and_other_differences(browser: WebDriver, tmp_path: Path) -> None:
+def test_test_report_shows_the_changed_field_of_a_changed_mapping(tmp_path: Path) -> None:
+    collect(_changed_mapping, tmp_path)
+
+
+@early.ahead("test_test_report_shows_checkpoint_and_other_differences")
+def _checkpoint_differences(ctx: early.Context) -> None:
+    browser = _browser()
     stored = {"status": "success",
               "checkpoints": {"initial": None, "saved": [{"s": "a"}, {"s": "b"}], "final": {"s": "b"}},
               "records": {"M": {"1": {"id": "1"}, "2": {"id": "2", "gone": True}}}}
@@ -371,7 +442,7 @@ def test_test_report_shows_checkpoint_and_other_differences(browser: WebDriver, 
     report = TestReport(["-q"])
     report.record("x/y[default]", "call", "failed", text="differs")
     report.add_scenario("x/y[default]", {"snapshot_state": "changed", "diff": snapshot_diff(stored, current)})
-    out = tmp_path / "tests.html"
+    out = ctx.folder / "tests.html"
     out.write_text(render_test_page(report.to_json(1)), encoding="utf-8")
     open_report(browser, out)
     assert texts(browser, 'h4[data-section="checkpoints"]') == ["checkpoints: 2 saved in the snapshot, 3 in the run"]
@@ -387,6 +458,10 @@ def test_test_report_shows_checkpoint_and_other_differences(browser: WebDriver, 
     assert removed.find_elements(By.CSS_SELECTOR, ".ln.l.del") and not removed.find_elements(By.CSS_SELECTOR,
                                                                                               ".ln.r.add")
     assert css(browser, '.sbs[data-record="3"]').get_attribute("data-change") == "added"
+
+
+def test_test_report_shows_checkpoint_and_other_differences(tmp_path: Path) -> None:
+    collect(_checkpoint_differences, tmp_path)
 
 
 @pytest.mark.slow

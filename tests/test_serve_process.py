@@ -53,6 +53,7 @@ class ServeProcess:
                 self.url = m.group(1)
                 break
         else:
+            self.proc.close()
             raise AssertionError("no ready line: " + "\n".join(self.lines))
         threading.Thread(target=self._drain, daemon=True).start()
         self.client = http_client(base_url=self.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20)
