@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 _REPO = Path(__file__).resolve().parents[1]
+_TMP = tempfile.gettempdir()  # see HarnessProcess
 CONTEXT = multiprocessing.get_context("forkserver")
 # tests.cli_zygote last: it freezes what the server holds by then (see its end).
 CONTEXT.set_forkserver_preload(["tests.cli_process", "pytest", "tests.cli_zygote"])
@@ -151,7 +152,9 @@ class HarnessProcess:
                  env: Mapping[str, str] | None = None, stream: Literal["stderr", "stdout"] | None = None,
                  stderr_to: str | None = None) -> None:
         self.args = ["harness", *args]
-        self._folder = tempfile.TemporaryDirectory(prefix="harness-proc-")
+        # In the temporary folder of the session's start: a test may point `tempfile.tempdir` elsewhere meanwhile
+        # (nowhere, even), and the work of tests/early.py starts processes then.
+        self._folder = tempfile.TemporaryDirectory(prefix="harness-proc-", dir=_TMP)
         self._out = Path(self._folder.name) / "stdout"
         self._err = Path(self._folder.name) / "stderr"
         out: Target = str(self._out)

@@ -38,7 +38,7 @@ def keyed(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The deploy key set, and the delivery's sleeps recorded instead of slept."""
     monkeypatch.setenv("HARNESS_DEPLOY_KEY", KEY)
     waits: list[float] = []
-    monkeypatch.setattr("harness.packaging.deploy.time.sleep", waits.append)
+    monkeypatch.setattr("harness.packaging.deploy._sleep", waits.append)
     return waits
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import threading
@@ -12,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from harness.cli import main
+from tests import early
 from tests.cli_process import HarnessProcess
 
 
@@ -43,11 +43,18 @@ def test_dev_once_checks_definitions_and_replays_everything(tmp_path: Path) -> N
     assert "channels.py:21: SyntaxError: 'async for' outside async function" in res.stdout
 
 
-def test_dev_watches_and_reruns_the_affected_scenarios(tmp_path: Path) -> None:
-    root = _project(tmp_path)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def _dev_project(ctx: early.Context) -> Path:
+    return _project(ctx.folder)  # the CLI in this process: on the main thread (see tests/early.py)
+
+
+# The watcher runs ahead, on the other core (tests/early.py), its edits and waits with it.
+@early.ahead("test_dev_watches_and_reruns_the_affected_scenarios", prepare=_dev_project)
+def _watching(ctx: early.Context) -> None:
+    root: Path = ctx.prepared
+    env = {**ctx.env, "PYTHONUNBUFFERED": "1"}
     # harness dev in a process of its own (forked warm: tests/cli_process.py), stderr into stdout.
-    proc = HarnessProcess(["--project", str(root), "dev", "--debounce", "50"], env=env, stream="stdout")
+    proc = ctx.own(HarnessProcess(["--project", str(root), "dev", "--debounce", "50"], cwd=ctx.cwd, env=env,
+                                  stream="stdout"))
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None
     stdout = proc.stdout
@@ -82,3 +89,7 @@ def test_dev_watches_and_reruns_the_affected_scenarios(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
         proc.close()
+
+
+def test_dev_watches_and_reruns_the_affected_scenarios() -> None:
+    _watching.result()

@@ -222,7 +222,7 @@ def test_deploy_plan_versions_and_destructive_changes(example: Path, invoke: Inv
 def test_deploy_posts_to_an_http_endpoint_and_retries_after_503(example: Path, invoke: Invoke,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     waits: list[float] = []
-    monkeypatch.setattr("harness.packaging.deploy.time.sleep", waits.append)  # recorded, not slept
+    monkeypatch.setattr("harness.packaging.deploy._sleep", waits.append)  # recorded, not slept
     with Receiver(statuses=[503]) as receiver:
         res = invoke("--project", str(example), "deploy", "--to", receiver.url, "--skip-tests")
         assert res.exit_code == 2 and "HARNESS_DEPLOY_KEY" in res.stderr and not receiver.received
@@ -244,7 +244,7 @@ def test_deploy_posts_to_an_http_endpoint_and_retries_after_503(example: Path, i
 
 def test_deploy_gives_up_after_the_retries(example: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARNESS_DEPLOY_KEY", "deploy-key-123456")
-    monkeypatch.setattr("harness.packaging.deploy.time.sleep", lambda s: None)
+    monkeypatch.setattr("harness.packaging.deploy._sleep", lambda s: None)
     with Receiver(statuses=[503, 503, 503, 503]) as receiver:
         res = invoke("--project", str(example), "deploy", "--to", receiver.url, "--skip-tests")
     assert res.exit_code == 4 and "did not accept the deployment after 4 attempts" in res.stderr

@@ -7,8 +7,9 @@ Without Chromium (or selenium) the module is skipped with a message saying what 
 HARNESS_REQUIRE_BROWSER=1 (CI) it fails instead.
 
 The tests drive the browser ahead, in the time the session would wait for it (tests/early.py): each one's
-body is its work function, just above it, asserts included; what needs a harness run in this process (a
-result to render) is its `prepare`, on the main thread. The test collects the work and keeps its screenshots.
+body is its work function, just above it, asserts included; what runs harness code in this process (a run to
+render, the pages themselves) is its `prepare`, on the main thread. The test collects the work and keeps its
+screenshots.
 """
 
 from __future__ import annotations
@@ -361,19 +362,24 @@ def test_hostile_values_stay_text_and_issues_link_to_their_records(tmp_path: Pat
     collect(_hostile, tmp_path)
 
 
-@early.ahead("test_the_pages_a_server_ui_reuses")
-def _server_ui_pages(ctx: early.Context) -> None:
-    browser = _browser()
+def _server_ui_page_files(ctx: early.Context) -> tuple[Path, Path]:
     records = ctx.folder / "records.html"
     rows = [{"id": str(n), "name": f"n{n}"} for n in range(500)]
     records.write_text(render_records_page("records", {"Contact": rows, "Deal": [{"id": "d1"}]}), encoding="utf-8")
-    browser.get(records.as_uri() + "#model=Contact&q=name%3Dn42")
-    wait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
-    wait_text(browser, "[data-role=count]", "1 of 500 records")
     index = ctx.folder / "index.html"
     index.write_text(render_index_page("connections", [{"heading": "Connections", "columns": ["id", "provider"],
                                                         "rows": [{"cells": ["demo", "github"], "href": "a.html"},
                                                                  {"cells": ["crm", "hubspot"], "href": "b.html"}]}]))
+    return records, index
+
+
+@early.ahead("test_the_pages_a_server_ui_reuses", prepare=_server_ui_page_files)
+def _server_ui_pages(ctx: early.Context) -> None:
+    browser = _browser()
+    records, index = ctx.prepared
+    browser.get(records.as_uri() + "#model=Contact&q=name%3Dn42")
+    wait(browser, 30).until(lambda b: b.execute_script("return document.documentElement.dataset.ready"))
+    wait_text(browser, "[data-role=count]", "1 of 500 records")
     open_report(browser, index)
     css(browser, "[data-role=filter]").send_keys("spot")
     # The rows shown, each as selenium's `.text` gives a row (its cells' texts, space-separated).
@@ -430,9 +436,7 @@ def test_test_report_shows_the_changed_field_of_a_changed_mapping(tmp_path: Path
     collect(_changed_mapping, tmp_path)
 
 
-@early.ahead("test_test_report_shows_checkpoint_and_other_differences")
-def _checkpoint_differences(ctx: early.Context) -> None:
-    browser = _browser()
+def _differences_page(ctx: early.Context) -> Path:
     stored = {"status": "success",
               "checkpoints": {"initial": None, "saved": [{"s": "a"}, {"s": "b"}], "final": {"s": "b"}},
               "records": {"M": {"1": {"id": "1"}, "2": {"id": "2", "gone": True}}}}
@@ -444,7 +448,13 @@ def _checkpoint_differences(ctx: early.Context) -> None:
     report.add_scenario("x/y[default]", {"snapshot_state": "changed", "diff": snapshot_diff(stored, current)})
     out = ctx.folder / "tests.html"
     out.write_text(render_test_page(report.to_json(1)), encoding="utf-8")
-    open_report(browser, out)
+    return out
+
+
+@early.ahead("test_test_report_shows_checkpoint_and_other_differences", prepare=_differences_page)
+def _checkpoint_differences(ctx: early.Context) -> None:
+    browser = _browser()
+    open_report(browser, ctx.prepared)
     assert texts(browser, 'h4[data-section="checkpoints"]') == ["checkpoints: 2 saved in the snapshot, 3 in the run"]
     boxes = browser.find_elements(By.CSS_SELECTOR, ".checkpoints-diff .sbs")
     assert [texts(browser, ".side-head.rec", within=b)[0] for b in boxes] == [

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from harness import webhooks
+from tests import early
 from tests.cli_process import HarnessProcess
 from tests.serve_support import REPO
 
@@ -72,29 +73,27 @@ def start_early() -> None:
     threading.Thread(target=install, name="npm-install", daemon=False).start()
 
 
-@pytest.fixture(scope="module")
-def sdk() -> Path:
-    folder = sdk_folder()
-    version = json.loads((folder / "node_modules/@nangohq/node/package.json").read_text())["version"]
+# The node client and the server run ahead, on the other core (tests/early.py); the test reads what the
+# client saw and what the server logged.
+@early.ahead("test_the_official_node_client_works_unchanged")
+def _node_client(ctx: early.Context) -> tuple[str, str]:
+    sdk = sdk_folder()
+    version = json.loads((sdk / "node_modules/@nangohq/node/package.json").read_text())["version"]
     assert version.startswith("0.71."), version
-    return folder
-
-
-def test_the_official_node_client_works_unchanged(sdk: Path, tmp_path: Path) -> None:
     # The app's script sits next to its node_modules, as in any Node project.
     script = sdk / f"serve_client_{os.getpid()}.mjs"
     shutil.copyfile(CLIENT, script)
-    node = subprocess.Popen(["node", str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "SERVE_KEY": KEY})
+    node = ctx.popen(["node", str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                     text=True, cwd=ctx.cwd, env={**ctx.env, "SERVE_KEY": KEY})
     server: HarnessProcess | None = None
     try:
         assert node.stdout is not None and node.stdin is not None
         receiver = node.stdout.readline().split()
         assert receiver[:1] == ["RECEIVER"], receiver
-        env = {k: v for k, v in os.environ.items() if k != "NANGO_WEBHOOK_SIGNING_KEY"}
+        env = {k: v for k, v in ctx.env.items() if k != "NANGO_WEBHOOK_SIGNING_KEY"}
         # harness serve in a process of its own (forked warm: tests/cli_process.py).
-        server = HarnessProcess(["serve", "--port", "0", "--secret-key", KEY, "--no-schedule", "--webhook-url",
-                                 receiver[1]], cwd=REPO, env=env, stream="stderr")
+        server = ctx.own(HarnessProcess(["serve", "--port", "0", "--secret-key", KEY, "--no-schedule",
+                                         "--webhook-url", receiver[1]], cwd=REPO, env=env, stream="stderr"))
         assert server.stderr is not None
         ready = re.match(r"harness serve: listening on (http://127\.0\.0\.1:\d+) ", server.stderr.readline())
         assert ready, "harness serve did not start"
@@ -108,10 +107,19 @@ def test_the_official_node_client_works_unchanged(sdk: Path, tmp_path: Path) -> 
     finally:
         if node.poll() is None:
             node.kill()
+        node.wait()
+        for stream in (node.stdin, node.stdout, node.stderr):
+            if stream is not None:
+                stream.close()
         if server is not None:
             server.close()
         with contextlib.suppress(OSError):
             script.unlink()
+    return out, log
+
+
+def test_the_official_node_client_works_unchanged() -> None:
+    out, log = _node_client.result()
     seen: dict[str, Any] = json.loads(out)
 
     # The issues sync ran once (triggered), its 12 records listed at once and 5 at a time.

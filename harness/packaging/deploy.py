@@ -32,6 +32,10 @@ from . import releases, targets
 from .bundle import Bundle
 from .manifest import Manifest
 
+# The waits between delivery attempts, here so that a test can record them instead of sleeping (patching
+# `time.sleep` itself stops every thread's sleeps, the test process's other threads' too).
+_sleep: Callable[[float], None] = time.sleep
+
 STATE_FORMAT = 1
 KEY_ENV = "HARNESS_DEPLOY_KEY"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -452,6 +456,6 @@ def _post(url: str, shown: str, content: bytes, headers: dict[str, str], clean: 
                     wait = min(asked, MAX_RETRY_AFTER_S)
             if attempt < retries:
                 sys.stderr.write(f"delivery attempt {attempt + 1} failed ({last}); retrying in {wait:g}s\n")
-                time.sleep(wait)
+                _sleep(wait)
     raise DeliveryError(f"{shown} did not accept the deployment after {retries + 1} attempts (last: {last})",
                         hint="try again later; nothing was recorded as deployed")
