@@ -1,10 +1,11 @@
-"""Work started ahead: the processes a test only fires and collects run on the other core before it runs.
+"""Work started ahead: the processes a test only drives and collects run on the other core before it runs.
 
-A test that starts a fresh interpreter (or an inner pytest) with inputs fixed in advance, waits for it and
-asserts on what it printed spends its time waiting; meanwhile the second core idles, and while the tests
-before it compute, its process has not started. Such a test declares that work here, `@ahead(test)` on a
-function of its module that starts the process(es) and returns what the test asserts on; the test calls
-`.result()` and asserts exactly as before.
+A test that starts fresh interpreters, inner pytest sessions or servers with inputs fixed in advance, drives
+them and asserts on what they printed or left spends its time waiting; meanwhile the second core idles, and
+while the tests before it compute, its processes have not started. Such a test declares that work here,
+`@ahead(test)` on a function of its module that starts the process(es) and returns what the test asserts on,
+or holds the test's whole body, asserts included (they fail the test when it collects the work); the test
+calls `.result()`.
 
 The work runs on a thread of the session's process, beside the tests: it must use only what its context
 gives (its environment, working folder and temporary folder: the process's own are whatever the test running
@@ -12,7 +13,8 @@ meanwhile made them) and start its processes through it. What is the whole proce
 it, nor relied on while a test may change it: the umask, the clock (freezegun froze `time.monotonic` for
 every thread, so a `subprocess` timeout ended at once; time-machine's `time.time`), `sys.modules` (a harness
 run in this process imports the project's functions under shared names): such set-up goes in `prepare`,
-which runs on the main thread. tests/conftest.py's `no_network` lets this thread, and only it, connect.
+which runs on the main thread. tests/conftest.py's `no_network` lets this thread, and only it, connect; a
+test that patches the process's HTTP clients (vcrpy's `use_cassette`) runs under `paused()`.
 
 This module owns:
 - the registry of that work (one per test, keyed by the test's module and function name, or one per
@@ -46,7 +48,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -267,9 +269,34 @@ def queue(items: Iterable[pytest.Item], *, unset: Sequence[str]) -> None:
     thread.start()
 
 
+_CHANGED = threading.Condition(_LOCK)  # an item ended, a pause began or ended, the session is ending
+_PAUSES = [0]  # tests under `paused()` now
+_BUSY = [False]  # an item is running
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """No work runs while inside (the item running when it is entered ends first): for a test that patches
+    what this thread uses too, for every thread of the process (vcrpy's `use_cassette` replaces http.client's,
+    urllib3's and httpx's connections: selenium's calls to chromedriver and the serve tests' requests were
+    answered from that test's cassette)."""
+    with _LOCK:
+        _PAUSES[0] += 1
+        while _BUSY[0] and not _STOPPING.is_set():
+            _CHANGED.wait()
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _PAUSES[0] -= 1
+            _CHANGED.notify_all()
+
+
 def _work() -> None:
     while True:
         with _LOCK:
+            while _PAUSES[0] and not _STOPPING.is_set():
+                _CHANGED.wait()
             if _STOPPING.is_set() or not _QUEUE:
                 return
             work, context = _QUEUE.popleft()
@@ -277,10 +304,15 @@ def _work() -> None:
                 continue  # the test ran it itself
             work._state = "running"
             work._queued = None
-        work._run(context)
-        with _LOCK:
-            if work._state == "running":
-                work._state = "done"
+            _BUSY[0] = True
+        try:
+            work._run(context)
+        finally:
+            with _LOCK:
+                _BUSY[0] = False
+                if work._state == "running":
+                    work._state = "done"
+                _CHANGED.notify_all()
 
 
 def finish() -> None:
@@ -288,6 +320,7 @@ def finish() -> None:
     every item's folder."""
     _STOPPING.set()
     with _LOCK:
+        _CHANGED.notify_all()
         _QUEUE.clear()
         running = [w for w in _WORK.values() if w._state in ("running", "taken") and not w._done.is_set()]
     for work in running:

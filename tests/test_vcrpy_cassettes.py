@@ -18,6 +18,7 @@ from click.testing import Result
 
 from harness.cassettes.format import load_cassette
 from harness.cassettes.locations import CASSETTE_SUFFIXES, SNAPSHOT_SUFFIX, cassette_files
+from tests import early
 from tests.conftest import files_under
 from tests.fakes.vcr_provider import ISSUES, NOTE, Provider
 
@@ -94,7 +95,8 @@ CLIENTS: dict[str, tuple[Callable[[str], None], Callable[[str], None]]] = {
 
 def record(path: Path, fn: Callable[[str], None], base: str, **options: Any) -> dict[str, Any]:
     """Record with vcrpy itself, as a vcrpy or pytest-recording user does."""
-    with vcr.use_cassette(str(path), **options):
+    # vcrpy patches every thread's HTTP clients while inside: no work of tests/early.py meanwhile.
+    with early.paused(), vcr.use_cassette(str(path), **options):
         fn(base)
     loader = yaml.CSafeLoader if path.suffix != ".json" else None
     raw: dict[str, Any] = (json.loads(path.read_text()) if loader is None
