@@ -8,6 +8,8 @@ never prints and never writes files: the faces (CLI, pytest plugin, packager) do
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import gc
 import time
 import traceback
@@ -181,6 +183,16 @@ def _finish(result: RunResult, state: RunState, stack: HttpStack, options: RunOp
         result.error = RunError("invalid_data", f"{len(errors)} validation error(s) in {', '.join(kinds)}")
 
 
+class _ContextExecutor(concurrent.futures.ThreadPoolExecutor):
+    """The function's event loop's default executor: each call runs in a copy of its caller's context, as
+    `asyncio.to_thread`'s do. A strict replay's network block (harness/http/blocking.py) is a context variable:
+    without this, `run_in_executor(None, ...)` and the loop's own name lookups (`getaddrinfo` runs there)
+    escaped it."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
 def run(definition: Definition, connection: Connection, stack: HttpStack, **kwargs: Any) -> RunResult:
     """`run_async` for callers that are not in an event loop (the CLI, plain pytest tests)."""
     # A result keeping every row as a dict grows the heap with objects the cyclic collector walks: with
@@ -196,6 +208,8 @@ def run(definition: Definition, connection: Connection, stack: HttpStack, **kwar
     if heap_grows:
         gc.set_threshold(max(thresholds[0], 100_000), *thresholds[1:])
     try:
-        return asyncio.run(run_async(definition, connection, stack, **kwargs))
+        with asyncio.Runner() as runner:  # asyncio.run's, with the executor above
+            runner.get_loop().set_default_executor(_ContextExecutor(thread_name_prefix="harness-function"))
+            return runner.run(run_async(definition, connection, stack, **kwargs))
     finally:
         gc.set_threshold(*thresholds)

@@ -214,3 +214,43 @@ def test_harness_snapshot_uses_the_harness_extension(harness_snapshot: Any) -> N
     from harness.snapshots.extension import HarnessSnapshotExtension
 
     assert issubclass(harness_snapshot.extension_class, HarnessSnapshotExtension)
+
+
+LOOKUPS = """\
+import asyncio
+import socket
+
+from harness import ActionContext, action
+
+
+@action()
+async def lookups(nango: ActionContext, input: object) -> dict:
+    loop = asyncio.get_running_loop()
+    seen = {}
+    attempts = {"name lookup": loop.getaddrinfo("example.com", 443),
+                "executor": loop.run_in_executor(None, socket.create_connection, ("127.0.0.1", 9), 0.2),
+                "to_thread": asyncio.to_thread(socket.create_connection, ("127.0.0.1", 9), 0.2)}
+    for name, attempt in attempts.items():
+        try:
+            await attempt
+            seen[name] = "reached"
+        except Exception as exc:
+            seen[name] = type(exc).__name__
+    return seen
+"""
+
+
+def test_a_strict_replays_block_covers_the_functions_executor_and_the_event_loops_name_lookups(
+        example: Path) -> None:
+    # The event loop resolves names in its default executor, whose threads do not carry the replay's context
+    # unless the runner's executor passes it on (as asyncio.to_thread does).
+    from harness.pipeline import RunRequest, execute
+    from tests.test_pytest_plugin import cassette_yaml
+
+    (example / "functions/github/actions/lookups.py").write_text(LOOKUPS)
+    (example / "cassettes/github/lookups").mkdir()
+    (example / "cassettes/github/lookups/default.yaml").write_text(cassette_yaml("lookups"))
+    result = execute(RunRequest("lookups", project=load_project(example), mode="replay", block_network=True)).result
+    assert result.ok, result.error
+    assert result.output == {"name lookup": "NetworkBlockedError", "executor": "NetworkBlockedError",
+                             "to_thread": "NetworkBlockedError"}

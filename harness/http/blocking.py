@@ -4,10 +4,10 @@ A replay is answered from its cassette; a socket opened during one is a bug in t
 and under CI it must fail loudly rather than reach the internet.
 
 The block belongs to the replay, not to the process: it holds in the context that entered
-`blocked_network()` (the function's tasks, and `asyncio.to_thread` calls, which run in a copy of it), while
-the process's other threads (a user's fixture server, a metrics exporter, a second replay) connect as they
-would. A thread the function starts itself with `threading.Thread` or `run_in_executor` does not carry the
-context, so is not blocked. A Unix-domain socket is local IPC (multiprocessing, a database's socket), not the
+`blocked_network()` (the function's tasks, its `asyncio.to_thread` calls, and what runs in its event loop's
+default executor, name lookups included: see `runner._ContextExecutor`), while the process's other threads
+(a user's fixture server, a metrics exporter, a second replay) connect as they would. A thread the function
+starts itself (`threading.Thread`, an executor of its own) does not carry the context, so is not blocked. A Unix-domain socket is local IPC (multiprocessing, a database's socket), not the
 network: it is never refused. The guards go in when the first block starts and come out when the last one
 ends, from whatever thread; a patch another tool put over them meanwhile is left in place.
 """
