@@ -7,9 +7,10 @@ The block belongs to the replay, not to the process: it holds in the context tha
 `blocked_network()` (the function's tasks, its `asyncio.to_thread` calls, and what runs in its event loop's
 default executor, name lookups included: see `runner._ContextExecutor`), while the process's other threads
 (a user's fixture server, a metrics exporter, a second replay) connect as they would. A thread the function
-starts itself (`threading.Thread`, an executor of its own) does not carry the context, so is not blocked. A Unix-domain socket is local IPC (multiprocessing, a database's socket), not the
-network: it is never refused. The guards go in when the first block starts and come out when the last one
-ends, from whatever thread; a patch another tool put over them meanwhile is left in place.
+starts itself (`threading.Thread`, an executor of its own) does not carry the context, so is not blocked.
+A Unix-domain socket is local IPC (multiprocessing, a database's socket), not the network: it is never
+refused. The guards go in when the first block starts and come out when the last one ends, from whatever
+thread; a patch another tool put over them meanwhile is left in place.
 """
 
 from __future__ import annotations
