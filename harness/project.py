@@ -90,7 +90,8 @@ def _read_table(pyproject: Path) -> dict[str, Any] | None:
     try:
         raw = pyproject.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{pyproject}: cannot read it: {exc}", hint="fix the TOML syntax") from None
+        raise ConfigError(f"{pyproject}: cannot read it: {exc.strerror or exc}",
+                          hint="check that the file can be read") from None
     if raw not in _TABLES:
         parsed = _parse_table(pyproject, raw)  # an error is raised again at each read: never kept
         if len(_TABLES) >= _TABLES_MAX:

@@ -210,3 +210,14 @@ def test_a_pyproject_with_any_line_ends_loads(tmp_path: Path, newline: str) -> N
     text = newline.join(["[project]", 'name = "x"', "[tool.harness]", 'cassettes = "tapes"', ""])
     (tmp_path / "pyproject.toml").write_bytes(text.encode())
     assert load_project(tmp_path).cassettes_dir == tmp_path / "tapes"
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc/self/mem")
+def test_a_pyproject_that_cannot_be_read_is_a_config_error_naming_why(tmp_path: Path) -> None:
+    from harness.errors import ConfigError
+    from harness.project import load_project
+
+    (tmp_path / "pyproject.toml").symlink_to("/proc/self/mem")  # a regular file whose read fails (EIO)
+    with pytest.raises(ConfigError, match="cannot read it: Input/output error") as caught:
+        load_project(tmp_path)
+    assert caught.value.hint == "check that the file can be read"
