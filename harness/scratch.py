@@ -110,17 +110,42 @@ def sweep(state_dir: Path) -> list[Path]:
         tag = tag_of(entry.name)
         if tag is not None and not is_alive(tag) and _remove(Path(entry.path)):
             removed.append(Path(entry.path))
+    if removed:
+        with contextlib.suppress(OSError):  # what is left, if nothing: a process making its own makes it again
+            root.rmdir()
     return removed
 
 
 def scratch_dir(state_dir: Path, kind: str) -> Path:
-    """A new private folder in `.harness/tmp/`, owned by this process (the caller removes it when done)."""
+    """A new private folder in `.harness/tmp/`, owned by this process (the caller removes it when done, with
+    `remove`)."""
     sweep(state_dir)
     root = state_dir / TMP_DIR
-    root.mkdir(parents=True, exist_ok=True)
     path = root / new_name(kind)
-    path.mkdir(mode=0o700)
+    for _ in range(10):
+        try:
+            # Another process may remove the emptied `tmp/` (`remove`) at any point here: between these two
+            # (the second then finds no folder), or within the first (pathlib's exist_ok saw it exist, then
+            # not a folder): `tmp/` is made again.
+            root.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700)
+            return path
+        except (FileNotFoundError, FileExistsError):
+            if path.is_dir():
+                raise  # a name already taken: not a race of `tmp/`
+    root.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700)  # the error, if it still has one
     return path
+
+
+def remove(state_dir: Path, path: Path) -> None:
+    """Remove a scratch folder of `scratch_dir`, and `.harness/tmp/` with it when nothing else is left there (a
+    run left an empty folder behind; another process making its own meanwhile makes it again)."""
+    shutil.rmtree(path, ignore_errors=True)
+    root = state_dir / TMP_DIR
+    if path.parent == root:
+        with contextlib.suppress(OSError):  # not empty, or already gone
+            root.rmdir()
 
 
 @contextlib.contextmanager
@@ -130,4 +155,4 @@ def scratch(state_dir: Path, kind: str) -> Iterator[Path]:
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        remove(state_dir, path)

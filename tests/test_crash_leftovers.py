@@ -106,7 +106,7 @@ def _scratch_store_killed(ctx: early.Context) -> None:
         [left] = leftovers(root / ".harness")
         assert left.startswith("tmp/store-") and (root / ".harness" / left / "records.sqlite").is_file()
         assert harness(root, "dryrun", "full", "c1", "--live", env=env, ctx=ctx).returncode == 0
-        assert leftovers(root) == [] and list((root / ".harness" / "tmp").iterdir()) == []
+        assert leftovers(root) == [] and not (root / ".harness" / "tmp").exists()  # not even the empty folder
         killed(harness(root, "dryrun", "full", "c1", "--live", kill_at="store-scratch-ready", env=env, ctx=ctx))
         # The persisting run also sweeps.
         assert harness(root, "dryrun", "full", "c1", "--live", "--persist", env=env, ctx=ctx).returncode == 0
@@ -318,6 +318,35 @@ def test_sweep_removes_only_entries_whose_owner_is_gone(tmp_path: Path) -> None:
     with scratch.scratch(tmp_path, "work") as folder:
         assert folder.is_dir() and stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert not folder.exists()
+
+
+def test_the_last_scratch_folder_out_removes_tmp_and_one_made_meanwhile_never_fails(tmp_path: Path) -> None:
+    # `.harness/tmp/` goes with the last scratch folder in it; a process making one as another removes the
+    # emptied `tmp/` makes `tmp/` again (threads here, racing on the same folders as processes do).
+    import threading
+
+    other = scratch.scratch_dir(tmp_path, "serve")
+    with scratch.scratch(tmp_path, "store") as folder:
+        assert folder.parent == other.parent == tmp_path / "tmp"
+    assert (tmp_path / "tmp").is_dir()  # the other one is still there
+    scratch.remove(tmp_path, other)
+    assert not (tmp_path / "tmp").exists()
+    failures: list[BaseException] = []
+
+    def churn() -> None:
+        try:
+            for _ in range(300):
+                with scratch.scratch(tmp_path, "work") as made:
+                    (made / "x").write_text("x")
+        except BaseException as exc:  # shown by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=churn) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == [] and not (tmp_path / "tmp").exists()
 
 
 @early.ahead("test_sweep_project_removes_what_dead_runs_left_anywhere")

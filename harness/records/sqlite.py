@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import random
-import shutil
 import sqlite3
 import stat
 import time
@@ -234,7 +233,7 @@ class SqliteStore:
             crash_point("store-scratch-ready")
             store = cls(target, connection_id, integration, now)
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            scratch.remove(path.parent, folder)
             raise
         store._scratch = folder
         return store
@@ -246,7 +245,9 @@ class SqliteStore:
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
         if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            from .. import scratch
+
+            scratch.remove(self._scratch.parent.parent, self._scratch)  # `.harness/tmp/<folder>`
         if self.failure is not None:
             raise self.failure
 

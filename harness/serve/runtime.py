@@ -9,7 +9,6 @@ interrupts them, see `executor`), delivers the queued webhooks and flushes the s
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 from ..clock import Clock
 from ..project import Project
 from ..records.sqlite import SqliteStore
+from ..scratch import remove as scratch_remove
 from ..scratch import scratch_dir
 from .config import ServeConfig
 from .executor import Executor
@@ -69,7 +69,7 @@ class Runtime:
                                     if config.store is not None or config.live else None)
             self.tracer = make_provider(console=config.otel_console, exporter=exporter)
         except BaseException:
-            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+            scratch_remove(self.project.state_dir, self.tmp_dir)
             raise
         for conn in self.registry.connections.values():
             kept = self.state.metadata.get(f"{conn.integration}/{conn.connection_id}")
@@ -122,4 +122,4 @@ class Runtime:
         finally:
             self.reader.close()
             self.executor.close()
-            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+            scratch_remove(self.project.state_dir, self.tmp_dir)
