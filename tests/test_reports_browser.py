@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -95,8 +97,22 @@ def _warmed() -> tuple[WebDriver, str]:
 
 
 def _close(driver: WebDriver, profile: str) -> None:
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    """Quit the browser; whatever the quit left running (it failed, or the driver was gone) is killed: a
+    Chromium whose driver died is the init process's child and ran on after the session."""
+    try:
+        driver.quit()
+    finally:
+        _kill_profile_processes(profile)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _kill_profile_processes(profile: str) -> None:
+    """SIGKILL to every process started with this profile folder (its browser and helpers; Linux's /proc)."""
+    marker = f"--user-data-dir={profile}".encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, ValueError):
+            if marker in (entry / "cmdline").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 _EARLY: concurrent.futures.Future[tuple[WebDriver, str]] | None = None
